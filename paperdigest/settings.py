@@ -1,0 +1,88 @@
+"""Settings: the configuration contract of docs/architecture, read once in `main()`.
+
+Nothing reads the environment at import time: `Settings()` is built at the edge
+(the CLI callback) and passed down as an argument.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+# USD per million tokens (input, output); an operator overrides with LLM_PRICES.
+DEFAULT_PRICES = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1": (2.00, 8.00),
+    "deepseek-chat": (0.27, 1.10),
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- the configuration contract (architecture.md) ---
+    DATABASE_URL: str = "sqlite:///./data/paperdigest.db"
+    DATA_DIR: Path = Path("./data")
+    SITE_DIR: Path = Path("./site")
+    SITE_URL: str = "http://127.0.0.1:8000"
+    OPENAI_API_KEY: SecretStr | None = None
+    OPENAI_BASE_URL: str | None = None
+    LLM_MODEL: str = "gpt-4o-mini"
+    BOT_TOKEN: SecretStr | None = None
+    TELEGRAM_API_URL: str = "https://api.telegram.org"
+    CHANNEL_ID: str | None = None
+    ADMIN_IDS: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    ARXIV_API_URL: str = "https://export.arxiv.org/api/query"
+    ARXIV_PDF_URL: str = "https://arxiv.org/pdf/{id}"
+    ARXIV_DELAY_S: float = 3.0
+
+    # --- the review pipeline ---
+    ARXIV_TIMEOUT_S: float = 30.0
+    ARXIV_RETRIES: int = 4
+    PDF_MAX_MB: float = 50.0
+    PDF_DEADLINE_S: float = 120.0
+    PDF_MAX_PAGES: int = 80
+    EXTRACT_TIMEOUT_S: float = 60.0
+    EXTRACT_MEMORY_MB: int = 1024
+    LLM_INPUT_TOKENS: int = 24000
+    LLM_OUTPUT_TOKENS: int = 4000
+    LLM_TIMEOUT_S: float = 180.0
+    LLM_RETRIES: int = 4
+    LLM_TEMPERATURE: float = 0.3
+    LLM_PRICES: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+    @field_validator("ADMIN_IDS", mode="before")
+    @classmethod
+    def _split_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            return [int(p) for p in parts if p]
+        return value
+
+    @field_validator("OPENAI_API_KEY", "BOT_TOKEN", "OPENAI_BASE_URL", "CHANNEL_ID", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def llm_enabled(self) -> bool:
+        """An LLM endpoint is configured; otherwise the offline reviewer writes drafts."""
+        return self.OPENAI_API_KEY is not None or self.OPENAI_BASE_URL is not None
+
+    def price_per_mtok(self, model: str) -> tuple[float, float] | None:
+        prices = {**DEFAULT_PRICES, **self.LLM_PRICES}
+        return prices.get(model)
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log redaction filter."""
+        values = [self.OPENAI_API_KEY, self.BOT_TOKEN]
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+    @property
+    def pdf_cache_dir(self) -> Path:
+        return self.DATA_DIR / "pdf"

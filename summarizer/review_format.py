@@ -1,0 +1,102 @@
+"""The shape of a review: a TL;DR and five Russian sections, plus the header built from metadata.
+
+The LLM (or the offline reviewer) writes only the body; the header — title, authors,
+links — comes from arXiv metadata, so it cannot be invented.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from summarizer.paper import PaperMeta
+
+SECTION_TITLES = (
+    "Суть",
+    "Метод",
+    "Эксперименты и результаты",
+    "Ограничения",
+    "Почему это важно",
+)
+TLDR_LABEL = "TL;DR"
+MAX_HEADER_AUTHORS = 8
+
+_HEADING = re.compile(r"^#{1,3}\s*\**\s*(?P<title>[^#*\n]+?)\s*\**\s*:?\s*$", re.MULTILINE)
+_TLDR = re.compile(r"^\s*\**\s*TL;?DR\s*\**\s*[:.—–-]?\s*\**\s*", re.IGNORECASE)
+
+
+@dataclass
+class ReviewBody:
+    """What a reviewer writes: the TL;DR and the text of each section, keyed by SECTION_TITLES."""
+
+    tldr: str
+    sections: dict[str, str] = field(default_factory=dict)
+
+    def missing_sections(self) -> list[str]:
+        return [t for t in SECTION_TITLES if not self.sections.get(t, "").strip()]
+
+    def to_markdown(self) -> str:
+        parts = [f"**{TLDR_LABEL}:** {self.tldr.strip()}"]
+        for title in SECTION_TITLES:
+            parts.append(f"## {title}\n\n{self.sections.get(title, '').strip()}")
+        return "\n\n".join(parts) + "\n"
+
+
+def _canonical_title(raw: str) -> str | None:
+    cleaned = raw.strip().strip(".:").lower()
+    for title in SECTION_TITLES:
+        if cleaned == title.lower() or cleaned.startswith(title.lower()):
+            return title
+    if cleaned.startswith("почему") or cleaned.startswith("мнение"):
+        return SECTION_TITLES[4]
+    if cleaned.startswith("эксперимент") or cleaned.startswith("результат"):
+        return SECTION_TITLES[2]
+    return None
+
+
+def parse_body(markdown: str) -> ReviewBody:
+    """Read a reviewer's Markdown back into a ReviewBody; unknown headings stay inside the section above."""
+    matches = list(_HEADING.finditer(markdown))
+    preamble_end = matches[0].start() if matches else len(markdown)
+    preamble = markdown[:preamble_end].strip()
+    tldr = _TLDR.sub("", preamble, count=1).strip() if preamble else ""
+    sections: dict[str, str] = {}
+    current: str | None = None
+    for i, match in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(markdown)
+        chunk = markdown[match.end():end].strip()
+        title = _canonical_title(match.group("title"))
+        if title is None:
+            if current is not None:  # a sub-heading of the section above
+                sections[current] = f"{sections[current]}\n\n{match.group(0).strip()}\n\n{chunk}".strip()
+            continue
+        current = title
+        sections[title] = f"{sections.get(title, '')}\n\n{chunk}".strip()
+    return ReviewBody(tldr=tldr, sections=sections)
+
+
+def format_authors(authors: list[str]) -> str:
+    if len(authors) > MAX_HEADER_AUTHORS:
+        return ", ".join(authors[:MAX_HEADER_AUTHORS]) + " et al."
+    return ", ".join(authors)
+
+
+def header_lines(meta: PaperMeta, code_url: str | None, demo_url: str | None) -> list[str]:
+    """The review header of review-style.md, as plain lines (renderers add markup)."""
+    lines = [meta.title, format_authors(meta.authors), f"Статья: {meta.abs_url}"]
+    if code_url:
+        lines.append(f"Код: {code_url}")
+    if demo_url:
+        lines.append(f"Демо: {demo_url}")
+    return lines
+
+
+def render_review(meta: PaperMeta, body: ReviewBody, code_url: str | None = None,
+                  demo_url: str | None = None, notes: list[str] | None = None) -> str:
+    """The full review as Markdown: header, notes (e.g. shortened sections), body."""
+    title, authors, *links = header_lines(meta, code_url, demo_url)
+    parts = [f"# {title}", authors + "  \n" + "  \n".join(links)]
+    if notes:
+        parts.append("\n".join(f"> {note}" for note in notes))
+    parts.append(body.to_markdown())
+    return "\n\n".join(parts)
