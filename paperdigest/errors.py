@@ -17,6 +17,7 @@
     │   ├── LlmUnavailable          429/5xx/timeouts that outlived the retries
     │   ├── LlmQuotaExceeded        insufficient_quota: retrying cannot help
     │   ├── LlmRejected             the endpoint refused the request (auth, bad model, ...)
+    │   ├── LlmContextTooLong       the input exceeded the model's context (the pipeline shrinks once)
     │   └── ReviewInvalid           the review failed validation twice
     └── JobError                    a job cannot run (e.g. nothing to resume)
 
@@ -32,6 +33,10 @@ class PaperdigestError(Exception):
 
     user_message = "Что-то пошло не так; попробуйте ещё раз позже."
     retryable = False
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds the service asked us to wait, if it said
 
 
 class ConfigError(PaperdigestError):
@@ -101,6 +106,14 @@ class LlmQuotaExceeded(ReviewError):
 
 class LlmRejected(ReviewError):
     user_message = "Языковая модель отклонила запрос; администратор уже знает."
+
+
+class LlmContextTooLong(ReviewError):
+    user_message = "Статья не помещается в контекст языковой модели."
+
+    def __init__(self, message: str = "", *, limit_tokens: int | None = None) -> None:
+        super().__init__(message)
+        self.limit_tokens = limit_tokens  # the model's context size, when the error said it
 
 
 class ReviewInvalid(ReviewError):

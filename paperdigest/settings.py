@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     # --- the review pipeline ---
     ARXIV_TIMEOUT_S: float = 30.0
     ARXIV_RETRIES: int = 4
+    RETRY_BASE_S: float = 2.0  # first back-off delay; it doubles per try
     PDF_MAX_MB: float = 50.0
     PDF_DEADLINE_S: float = 120.0
     PDF_MAX_PAGES: int = 80
@@ -68,6 +69,10 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    def replace(self, **changes: object) -> Settings:
+        """A validated copy with some values changed (pydantic's model_copy skips validation)."""
+        return type(self)(_env_file=None, **{**self.model_dump(), **changes})
 
     @property
     def llm_enabled(self) -> bool:

@@ -1,0 +1,3 @@
+from paperdigest.cli import app
+
+app(prog_name="paperdigest")

@@ -1,0 +1,188 @@
+"""The `paperdigest` command: parses arguments, calls the library, turns errors into one line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from paperdigest import db as database
+from paperdigest.errors import BadArxivId, PaperdigestError
+from paperdigest.logs import setup_logging
+from paperdigest.models import Review
+from paperdigest.settings import Settings
+from paperdigest.wiring import open_pipeline
+from summarizer.ids import ArxivId, parse_arxiv_id
+
+app = typer.Typer(help="Russian-language reviews of arXiv papers: pipeline, Telegram bot, digest site.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err_console = Console(stderr=True)
+STEP_NAMES = {"metadata": "метаданные", "pdf": "PDF", "text": "текст", "review": "рецензия", "stored": "готово"}
+
+
+class State:
+    settings: Settings
+
+
+state = State()
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def errors_as_one_line() -> Iterator[None]:
+    """Domain and database errors become one line and exit 1; a bug says where to look."""
+    try:
+        yield
+    except PaperdigestError as err:
+        raise fail(str(err))
+    except SQLAlchemyError as err:
+        raise fail(f"database error ({type(err).__name__}: {err.args[0] if err.args else err}); "
+                   "check DATABASE_URL and that the file is writable")
+    except OSError as err:
+        raise fail(f"{err.strerror or err} ({err.filename or 'no file'}); check DATA_DIR and permissions")
+    except Exception as err:  # noqa: BLE001 - the edge of the program
+        logging.getLogger(__name__).debug("internal error", exc_info=True)
+        raise fail(f"internal error: {type(err).__name__}: {err} (run with --log-level DEBUG for details)")
+
+
+@app.callback()
+def main(log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING") -> None:
+    try:
+        state.settings = Settings()
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise fail(f"setting {'.'.join(map(str, first['loc']))} is invalid: {first['msg']}; fix the environment or .env")
+    setup_logging(log_level, state.settings.secrets())
+
+
+def _parse_ids(raw_ids: list[str]) -> list[ArxivId]:
+    ids: list[ArxivId] = []
+    for raw in raw_ids:
+        try:
+            arxiv_id = parse_arxiv_id(raw)
+        except BadArxivId as err:
+            raise fail(str(err), code=2)
+        if arxiv_id not in ids:
+            ids.append(arxiv_id)
+    return ids
+
+
+def review_json(review: Review) -> dict[str, object]:
+    return {
+        "arxiv_id": review.arxiv_id, "version": review.version, "tldr": review.tldr, "markdown": review.markdown,
+        "reviewer": review.reviewer, "model": review.model, "prompt_version": review.prompt_version,
+        "validation": review.validation, "problems": review.problems, "notes": review.notes, "cuts": review.cuts,
+        "prompt_tokens": review.prompt_tokens, "completion_tokens": review.completion_tokens,
+        "cost_usd": review.cost_usd, "input_tokens": review.input_tokens, "full_tokens": review.full_tokens,
+        "created_at": review.created_at.isoformat(),
+    }
+
+
+async def _review(ids: list[ArxivId], force: bool, show_progress: bool) -> dict[ArxivId, Review | PaperdigestError]:
+    async with open_pipeline(state.settings) as pipeline:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=err_console, disable=not show_progress, transient=False) as progress:
+            tasks = {i: progress.add_task(f"{i}: в очереди") for i in ids}
+
+            def on_step(arxiv_id: ArxivId, step: str) -> None:
+                task = tasks.get(arxiv_id) or next((t for i, t in tasks.items() if i.base == arxiv_id.base), None)
+                if task is not None:
+                    progress.update(task, description=f"{arxiv_id}: {STEP_NAMES.get(step, step)}")
+
+            results = await pipeline.review_many(ids, force=force, on_step=on_step)
+            for arxiv_id, result in results.items():
+                status = "готово" if isinstance(result, Review) else "ошибка"
+                progress.update(tasks[arxiv_id], description=f"{arxiv_id}: {status}")
+            return results
+
+
+@app.command()
+def review(
+    arxiv_ids: Annotated[list[str], typer.Argument(help="arXiv ids or links: 2412.06769, arXiv:2412.06769v2, "
+                                                         "https://arxiv.org/abs/..., hep-th/9901001.")],
+    force: Annotated[bool, typer.Option("--force", help="Review again even if a review is stored.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reviews as JSON.")] = False,
+) -> None:
+    """Review papers: fetch, extract, write (LLM or offline draft), validate, store, print."""
+    ids = _parse_ids(arxiv_ids)
+    with errors_as_one_line():
+        results = asyncio.run(_review(ids, force, show_progress=sys.stderr.isatty() or not as_json))
+    reviews = [r for r in results.values() if isinstance(r, Review)]
+    if as_json:
+        typer.echo(json.dumps([review_json(r) for r in reviews], ensure_ascii=False, indent=2))
+    else:
+        for item in reviews:
+            typer.echo(item.markdown)
+            if item.validation == "failed":
+                err_console.print(f"[yellow]warning:[/yellow] review of {item.arxiv_id} failed validation: "
+                                  + "; ".join(item.problems), highlight=False)
+    failures = {i: r for i, r in results.items() if not isinstance(r, Review)}
+    for arxiv_id, error in failures.items():
+        err_console.print(f"[red]error:[/red] {arxiv_id}: {error}", highlight=False, soft_wrap=True)
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def resume() -> None:
+    """Finish the jobs a crashed or stopped run left unfinished."""
+    async def run() -> list[int]:
+        async with open_pipeline(state.settings) as pipeline:
+            return await pipeline.resume()
+
+    with errors_as_one_line():
+        job_ids = asyncio.run(run())
+    typer.echo(f"resumed {len(job_ids)} job(s)")
+
+
+@app.command()
+def jobs(limit: Annotated[int, typer.Option(help="How many of the latest jobs.")] = 20) -> None:
+    """List the latest review jobs with their step, status and error."""
+    from paperdigest import repo
+
+    with errors_as_one_line():
+        db = database.Database(state.settings.DATABASE_URL)
+        with db.read() as session:
+            for job in repo.recent_jobs(session, limit):
+                error = f"  {job.error_kind}: {job.error}" if job.error else ""
+                typer.echo(f"{job.id:>5}  {job.arxiv_id:<18} {job.status:<8} {job.step:<9} {job.requested_by}{error}")
+        db.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema (also done on every start)."""
+    with errors_as_one_line():
+        database.upgrade(state.settings.DATABASE_URL)
+    typer.echo(f"database at {state.settings.DATABASE_URL} is up to date")
+
+
+@app.command()
+def demo(
+    serve: Annotated[bool, typer.Option(help="Keep the stand-in arXiv running afterwards.")] = False,
+) -> None:
+    """Run the whole product offline on the bundled papers (a local stand-in for arXiv, the offline reviewer)."""
+    from paperdigest.demo.run import run_demo
+
+    with errors_as_one_line():
+        run_demo(state.settings, keep_serving=serve)
+
+
+if __name__ == "__main__":
+    app()

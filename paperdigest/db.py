@@ -1,0 +1,84 @@
+"""The database: engine with SQLite's WAL, busy timeout and foreign keys; migrations on start."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+    # Writers take the lock at BEGIN, so two writers queue on busy_timeout instead of one
+    # failing later with "database is locked" when it upgrades a read transaction.
+    # Readers (Database.reads) begin deferred and never block anyone under WAL.
+    write = connection.get_execution_options().get("write", True)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_engine(url: str) -> Engine:
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    _ensure_sqlite_dir(url)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    # pysqlite's own transaction handling is switched off so BEGIN IMMEDIATE is ours to issue.
+    event.listen(engine, "connect", lambda conn, _rec: setattr(conn, "isolation_level", None))
+    event.listen(engine, "begin", _begin)
+    return engine
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str) -> None:
+    """Bring the schema to the newest revision (idempotent; run on every start)."""
+    _ensure_sqlite_dir(url)
+    command.upgrade(alembic_config(url), "head")
+
+
+class Database:
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        if migrate:
+            upgrade(url)
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.reads = sessionmaker(self.engine.execution_options(write=False), expire_on_commit=False)
+
+    def session(self) -> Session:
+        """A session for writing: its transaction holds SQLite's write lock from the start."""
+        return self.sessions()
+
+    def read(self) -> Session:
+        return self.reads()
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,83 @@
+"""The offline demo: the bundled papers, served by the same stand-in for arXiv the tests use,
+go through the real pipeline over HTTP and the offline reviewer, into ./data/demo."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from paperdigest.demo.papers import DemoPaper, load_demo_papers
+from paperdigest.demo.pdfmake import write_paper_pdf
+from paperdigest.errors import PaperdigestError
+from paperdigest.models import Review
+from paperdigest.settings import Settings
+from paperdigest.wiring import open_pipeline
+from summarizer.ids import ArxivId
+
+ROOT = Path(__file__).resolve().parents[2]
+console = Console()
+
+
+def demo_settings(settings: Settings, api_url: str, pdf_url_template: str) -> Settings:
+    data_dir = Path("data/demo")
+    return settings.replace(**{
+        "DATA_DIR": data_dir, "DATABASE_URL": f"sqlite:///{data_dir / 'paperdigest.db'}",
+        "ARXIV_API_URL": api_url, "ARXIV_PDF_URL": pdf_url_template, "ARXIV_DELAY_S": 0.2,
+        "OPENAI_API_KEY": None, "OPENAI_BASE_URL": None,  # the demo is offline by promise
+    })
+
+
+def paper_pdf(paper: DemoPaper) -> bytes:
+    return write_paper_pdf(paper.meta.title, paper.meta.authors, paper.sections, abstract=paper.meta.abstract,
+                           references=paper.references, appendix=paper.appendix)
+
+
+def start_stand_in(papers: list[DemoPaper]):  # -> tests.fakes.arxiv.FakeArxiv
+    if str(ROOT) not in sys.path:  # the stand-in lives with the tests, in the checkout
+        sys.path.insert(0, str(ROOT))
+    from tests.fakes.arxiv import FakeArxiv
+
+    fake = FakeArxiv()
+    fake.start()
+    for paper in papers:
+        meta = paper.meta
+        fake.add_paper(meta.arxiv_id, title=meta.title, authors=meta.authors, abstract=meta.abstract,
+                       categories=meta.categories, primary_category=meta.primary_category, comment=meta.comment,
+                       published=meta.published, updated=meta.updated, versions={meta.version: paper_pdf(paper)})
+    return fake
+
+
+async def review_all(settings: Settings, ids: list[ArxivId]) -> dict[ArxivId, Review | PaperdigestError]:
+    async with open_pipeline(settings) as pipeline:
+        def on_step(arxiv_id: ArxivId, step: str) -> None:
+            console.print(f"  {arxiv_id}: {step}", highlight=False)
+
+        return await pipeline.review_many(ids, on_step=on_step)
+
+
+def run_demo(settings: Settings, *, keep_serving: bool = False) -> None:
+    papers = load_demo_papers()
+    console.print(f"[bold]paperdigest demo[/bold]: {len(papers)} bundled papers, offline reviewer")
+    fake = start_stand_in(papers)
+    try:
+        console.print(f"stand-in arXiv at {fake.url}")
+        settings = demo_settings(settings, fake.api_url, fake.pdf_url_template)
+        results = asyncio.run(review_all(settings, [ArxivId(p.meta.arxiv_id) for p in papers]))
+        for arxiv_id, result in results.items():
+            if isinstance(result, Review):
+                console.rule(f"{arxiv_id} — {result.reviewer}, {result.validation}")
+                console.print(result.markdown, highlight=False, markup=False)
+            else:
+                console.print(f"[red]{arxiv_id} failed:[/red] {result}", highlight=False)
+        console.print(f"\nReviews stored in {settings.DATABASE_URL}")
+        if keep_serving:
+            console.print("stand-in arXiv keeps running; Ctrl+C to stop")
+            try:
+                asyncio.run(asyncio.Event().wait())
+            except KeyboardInterrupt:
+                pass
+    finally:
+        fake.stop()

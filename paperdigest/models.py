@@ -1,0 +1,133 @@
+"""SQLAlchemy 2 models: papers (with versions), reviews, jobs and LLM usage."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class Paper(Base):
+    __tablename__ = "papers"
+
+    arxiv_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # without version
+    title: Mapped[str] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    primary_category: Mapped[str] = mapped_column(String(32), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    journal_ref: Mapped[str] = mapped_column(Text, default="")
+    doi: Mapped[str] = mapped_column(String(255), default="")
+    published: Mapped[datetime | None]
+    updated: Mapped[datetime | None]
+    latest_version: Mapped[int] = mapped_column(Integer, default=1)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    code_url: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    versions: Mapped[list[PaperVersion]] = relationship(back_populates="paper", order_by="PaperVersion.version")
+
+
+class PaperVersion(Base):
+    __tablename__ = "paper_versions"
+    __table_args__ = (UniqueConstraint("arxiv_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    arxiv_id: Mapped[str] = mapped_column(ForeignKey("papers.arxiv_id", ondelete="CASCADE"))
+    version: Mapped[int]
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    pdf_bytes: Mapped[int | None]
+    page_count: Mapped[int | None]
+    pages_read: Mapped[int | None]
+    text_path: Mapped[str | None] = mapped_column(String(512))  # extracted sections, JSON under DATA_DIR
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    paper: Mapped[Paper] = relationship(back_populates="versions")
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_paper_created", "arxiv_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    arxiv_id: Mapped[str] = mapped_column(ForeignKey("papers.arxiv_id", ondelete="CASCADE"))
+    version: Mapped[int]
+    markdown: Mapped[str] = mapped_column(Text)  # header + notes + body, what readers see
+    body: Mapped[str] = mapped_column(Text)  # TL;DR and the five sections only
+    tldr: Mapped[str] = mapped_column(Text, default="")
+    reviewer: Mapped[str] = mapped_column(String(16))  # "llm" or "offline"
+    model: Mapped[str] = mapped_column(String(128))
+    prompt_version: Mapped[str] = mapped_column(String(32))
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)  # paper tokens sent after the budget
+    full_tokens: Mapped[int] = mapped_column(Integer, default=0)  # paper tokens before the budget
+    cuts: Mapped[list[dict]] = mapped_column(JSON, default=list)  # sections shortened and by how much
+    notes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    validation: Mapped[str] = mapped_column(String(16))  # "passed", "failed", "draft"
+    problems: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    paper: Mapped[Paper] = relationship()
+
+
+JOB_STEPS = ("metadata", "pdf", "text", "review", "stored")
+ACTIVE = ("pending", "running")
+
+
+class Job(Base):
+    """A durable review job: `step` is the next step to run; a restart resumes there."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        # Two requests for the same paper share one job: at most one active job per paper.
+        Index("ux_jobs_active_paper", "arxiv_id", unique=True,
+              sqlite_where=text("status IN ('pending', 'running')"),
+              postgresql_where=text("status IN ('pending', 'running')")),
+        Index("ix_jobs_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    arxiv_id: Mapped[str] = mapped_column(String(64))  # without version
+    version: Mapped[int | None]  # the version asked for; None: the latest
+    step: Mapped[str] = mapped_column(String(16), default="metadata")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/running/done/failed
+    force: Mapped[bool] = mapped_column(Boolean, default=False)
+    requested_by: Mapped[str] = mapped_column(String(64), default="cli")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(128))  # "host:pid" of the process running it
+    error: Mapped[str | None] = mapped_column(Text)
+    error_kind: Mapped[str | None] = mapped_column(String(64))
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class Usage(Base):
+    """One row per LLM call, for /stats and the bill."""
+
+    __tablename__ = "usage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    arxiv_id: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(128))
+    purpose: Mapped[str] = mapped_column(String(32))  # "review", "retry", "shrink"
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    ok: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,169 @@
+"""Small query functions over the models: the one place that knows the queries."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from paperdigest.models import ACTIVE, Job, Paper, PaperVersion, Review, Usage, utcnow
+from summarizer.paper import PaperMeta
+
+
+def this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_alive(worker: str | None) -> bool:
+    """Whether the process that holds a job still runs (only knowable on this host)."""
+    if not worker or ":" not in worker:
+        return False
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine's worker: trust it
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --- papers -------------------------------------------------------------------------------
+
+def upsert_paper(session: Session, meta: PaperMeta, *, code_url: str | None = None) -> Paper:
+    paper = session.get(Paper, meta.arxiv_id) or Paper(arxiv_id=meta.arxiv_id)
+    paper.title, paper.authors, paper.abstract = meta.title, meta.authors, meta.abstract
+    paper.categories, paper.primary_category = meta.categories, meta.primary_category
+    paper.comment, paper.journal_ref, paper.doi = meta.comment, meta.journal_ref, meta.doi
+    paper.published, paper.updated = meta.published, meta.updated
+    paper.latest_version = max(paper.latest_version or 0, meta.version)
+    paper.withdrawn = meta.pdf_url is None
+    if code_url:
+        paper.code_url = code_url
+    session.add(paper)
+    return paper
+
+
+def paper_meta(paper: Paper, version: int | None = None) -> PaperMeta:
+    return PaperMeta(
+        arxiv_id=paper.arxiv_id, version=version or paper.latest_version, title=paper.title,
+        authors=list(paper.authors), abstract=paper.abstract, categories=list(paper.categories),
+        primary_category=paper.primary_category, comment=paper.comment, journal_ref=paper.journal_ref,
+        doi=paper.doi, published=paper.published, updated=paper.updated,
+        pdf_url=None if paper.withdrawn else "stored")
+
+
+def get_version(session: Session, arxiv_id: str, version: int) -> PaperVersion | None:
+    return session.scalar(select(PaperVersion).where(PaperVersion.arxiv_id == arxiv_id,
+                                                     PaperVersion.version == version))
+
+
+def upsert_version(session: Session, arxiv_id: str, version: int, **fields: object) -> PaperVersion:
+    row = get_version(session, arxiv_id, version) or PaperVersion(arxiv_id=arxiv_id, version=version)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    session.add(row)
+    return row
+
+
+# --- reviews ------------------------------------------------------------------------------
+
+def latest_review(session: Session, arxiv_id: str, version: int | None = None) -> Review | None:
+    query = select(Review).where(Review.arxiv_id == arxiv_id)
+    if version is not None:
+        query = query.where(Review.version == version)
+    return session.scalar(query.order_by(Review.created_at.desc(), Review.id.desc()).limit(1))
+
+
+def count_reviews(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Review)) or 0
+
+
+# --- jobs ---------------------------------------------------------------------------------
+
+def active_job(session: Session, arxiv_id: str) -> Job | None:
+    return session.scalar(select(Job).where(Job.arxiv_id == arxiv_id, Job.status.in_(ACTIVE)))
+
+
+def open_job(session: Session, arxiv_id: str, version: int | None, *, force: bool, requested_by: str) -> Job:
+    """The active job for this paper, or a new one: two requests share one job."""
+    job = active_job(session, arxiv_id)
+    if job is not None:
+        if force and not job.force:
+            job.force = True
+        return job
+    job = Job(arxiv_id=arxiv_id, version=version, force=force, requested_by=requested_by)
+    session.add(job)
+    try:
+        session.flush()
+    except IntegrityError:  # another process opened one between our select and insert
+        session.rollback()
+        job = active_job(session, arxiv_id)
+        if job is None:
+            raise
+    return job
+
+
+def claim_job(session: Session, job_id: int, worker: str) -> bool:
+    """Take a job for this process, atomically; a job held by a dead process can be taken over."""
+    job = session.get(Job, job_id)
+    if job is None or job.status not in ACTIVE:
+        return False
+    if job.status == "running" and job.worker != worker and worker_alive(job.worker):
+        return False
+    claimed = session.execute(
+        # The WHERE on the old worker makes the take-over atomic, also without SQLite's write lock.
+        update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE),
+                          Job.worker.is_(None) if job.worker is None else Job.worker == job.worker)
+        .values(status="running", worker=worker, attempts=Job.attempts + 1, updated_at=utcnow())
+        .returning(Job.id)).first()
+    session.expire(job)
+    return claimed is not None
+
+
+def advance_job(session: Session, job: Job, step: str) -> None:
+    job.step = step
+    job.updated_at = utcnow()
+
+
+def finish_job(session: Session, job: Job, *, review_id: int | None = None, error: Exception | None = None) -> None:
+    job.status = "failed" if error else "done"
+    if review_id is not None:
+        job.review_id = review_id
+        job.step = "stored"
+    if error is not None:
+        job.error, job.error_kind = str(error), type(error).__name__
+    job.finished_at = job.updated_at = utcnow()
+    job.worker = None
+
+
+def resumable_jobs(session: Session) -> list[Job]:
+    jobs = session.scalars(select(Job).where(Job.status.in_(ACTIVE)).order_by(Job.created_at)).all()
+    return [j for j in jobs if j.status == "pending" or not worker_alive(j.worker)]
+
+
+def recent_jobs(session: Session, limit: int = 20) -> list[Job]:
+    return list(session.scalars(select(Job).order_by(Job.updated_at.desc()).limit(limit)))
+
+
+# --- usage --------------------------------------------------------------------------------
+
+def record_usage(session: Session, *, job_id: int | None, arxiv_id: str, model: str, purpose: str,
+                 prompt_tokens: int, completion_tokens: int, cost_usd: float | None, ok: bool = True) -> None:
+    session.add(Usage(job_id=job_id, arxiv_id=arxiv_id, model=model, purpose=purpose, prompt_tokens=prompt_tokens,
+                      completion_tokens=completion_tokens, cost_usd=cost_usd, ok=ok))
+
+
+def usage_since(session: Session, since: datetime | None = None) -> tuple[int, int, float]:
+    query = select(func.coalesce(func.sum(Usage.prompt_tokens), 0), func.coalesce(func.sum(Usage.completion_tokens), 0),
+                   func.coalesce(func.sum(Usage.cost_usd), 0.0))
+    if since is not None:
+        query = query.where(Usage.created_at >= since)
+    prompt, completion, cost = session.execute(query).one()
+    return int(prompt), int(completion), float(cost)

@@ -1,0 +1,287 @@
+"""The review job: metadata → pdf → text → review → stored, each step recorded on the job row.
+
+A crash leaves the job at the step it reached; the next run (`resume()`, or a new request
+for the same paper) continues from there: the PDF is cached on disk, the extracted sections
+are saved as JSON, so no finished step is repeated. Two requests for the same paper share
+one job row and, inside one process, one asyncio task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from paperdigest import repo
+from paperdigest.db import Database
+from paperdigest.errors import JobError, PaperdigestError, PaperWithdrawn
+from paperdigest.models import Job, Review
+from paperdigest.settings import Settings
+from summarizer.arxiv_api import ArxivMetadata
+from summarizer.codelinks import find_code_link
+from summarizer.extract import PdfExtractor
+from summarizer.ids import ArxivId
+from summarizer.llm import Completion
+from summarizer.paper import PaperMeta, Section
+from summarizer.pdf_fetch import PdfFetcher
+from summarizer.review_format import render_review
+from summarizer.sections import split_sections
+from summarizer.writer import LlmWriter, OfflineWriter, Written
+
+log = logging.getLogger(__name__)
+OnStep = Callable[[ArxivId, str], None]
+POLL_S = 1.0  # how often to look at a job another process is running
+
+
+@dataclass(frozen=True)
+class ExtractedPaper:
+    sections: list[Section]
+    page_count: int
+    pages_read: int
+    truncated: bool
+
+
+class Pipeline:
+    def __init__(self, db: Database, settings: Settings, *, metadata: ArxivMetadata, pdfs: PdfFetcher,
+                 extractor: PdfExtractor, writer: LlmWriter | OfflineWriter) -> None:
+        self.db = db
+        self.settings = settings
+        self.metadata = metadata
+        self.pdfs = pdfs
+        self.extractor = extractor
+        self.writer = writer
+        self.worker = repo.this_worker()
+        self._running: dict[int, asyncio.Task[Review]] = {}
+        self._prefetched: dict[str, PaperMeta] = {}
+
+    # --- entry points -------------------------------------------------------------------
+
+    def stored_review(self, arxiv_id: ArxivId) -> Review | None:
+        with self.db.read() as session:
+            return repo.latest_review(session, arxiv_id.base, arxiv_id.version)
+
+    async def review(self, arxiv_id: ArxivId, *, force: bool = False, requested_by: str = "cli",
+                     on_step: OnStep | None = None) -> Review:
+        """The stored review at once (unless force), else the result of the paper's job."""
+        if not force and (stored := self.stored_review(arxiv_id)) is not None:
+            return stored
+        with self.db.session() as session, session.begin():
+            job_id = repo.open_job(session, arxiv_id.base, arxiv_id.version, force=force,
+                                   requested_by=requested_by).id
+        return await self._join(job_id, on_step)
+
+    async def review_many(self, ids: list[ArxivId], *, force: bool = False, on_step: OnStep | None = None,
+                          ) -> dict[ArxivId, Review | PaperdigestError]:
+        """Several papers: their metadata in one batched query, then the jobs side by side."""
+        todo = [i for i in ids if force or self.stored_review(i) is None]
+        if len(todo) > 1:
+            for arxiv_id in todo:
+                if on_step:
+                    on_step(arxiv_id, "metadata")
+            for meta_id, meta in (await self.metadata.fetch(todo)).items():
+                self._prefetched[str(meta_id)] = meta
+        results = await asyncio.gather(*(self.review(i, force=force, on_step=on_step) for i in ids),
+                                       return_exceptions=True)
+        outcome: dict[ArxivId, Review | PaperdigestError] = {}
+        for arxiv_id, result in zip(ids, results):
+            if isinstance(result, BaseException) and not isinstance(result, PaperdigestError):
+                raise result
+            outcome[arxiv_id] = result
+        return outcome
+
+    async def resume(self, on_step: OnStep | None = None) -> list[int]:
+        """Continue every job a crashed or stopped process left unfinished."""
+        with self.db.read() as session:
+            job_ids = [job.id for job in repo.resumable_jobs(session)]
+        for job_id in job_ids:
+            try:
+                await self._join(job_id, on_step)
+            except PaperdigestError as err:
+                log.warning("resumed job %d failed: %s", job_id, err)
+        return job_ids
+
+    # --- running one job ----------------------------------------------------------------
+
+    async def _join(self, job_id: int, on_step: OnStep | None) -> Review:
+        task = self._running.get(job_id)
+        if task is None:
+            task = asyncio.create_task(self._run(job_id, on_step))
+            self._running[job_id] = task
+            task.add_done_callback(lambda _t: self._running.pop(job_id, None))
+        return await asyncio.shield(task)
+
+    async def _run(self, job_id: int, on_step: OnStep | None) -> Review:
+        with self.db.session() as session, session.begin():
+            claimed = repo.claim_job(session, job_id, self.worker)
+        if not claimed:
+            return await self._wait_for_other(job_id)
+        job = self._load_job(job_id)
+        arxiv_id = ArxivId(job.arxiv_id, job.version)
+        try:
+            return await self._steps(job, arxiv_id, on_step)
+        except PaperdigestError as err:
+            self._fail(job_id, err)
+            raise
+        except Exception as err:
+            log.exception("job %d (%s) crashed", job_id, arxiv_id)
+            self._fail(job_id, JobError(f"internal error while reviewing {arxiv_id}: {type(err).__name__}: {err}"))
+            raise
+
+    async def _steps(self, job: Job, arxiv_id: ArxivId, on_step: OnStep | None) -> Review:
+        def enter(step: str) -> None:
+            if on_step:
+                on_step(arxiv_id, step)
+
+        step = job.step
+        meta = await self._step_metadata(job, arxiv_id) if step == "metadata" else self._stored_meta(job)
+        if step in ("metadata", "pdf"):
+            enter("pdf")
+            await self._step_pdf(job, arxiv_id, meta)
+        if step in ("metadata", "pdf", "text"):
+            enter("text")
+            await self._step_text(job, arxiv_id, meta)
+        enter("review")
+        review = await self._step_review(job, arxiv_id, meta)
+        enter("stored")
+        return review
+
+    async def _step_metadata(self, job: Job, arxiv_id: ArxivId) -> PaperMeta:
+        meta = self._prefetched.pop(str(arxiv_id), None) or await self.metadata.fetch_one(arxiv_id)
+        with self.db.session() as session, session.begin():
+            repo.upsert_paper(session, meta)
+            if meta.pdf_url is not None:
+                row = session.get(Job, job.id)
+                row.version = row.version or meta.version
+                repo.advance_job(session, row, "pdf")
+        if meta.pdf_url is None:  # the paper row says withdrawn; the job fails for good
+            raise PaperWithdrawn(f"{arxiv_id} was withdrawn: arXiv lists no PDF ({meta.comment or 'no comment'})")
+        return meta
+
+    def _stored_meta(self, job: Job) -> PaperMeta:
+        with self.db.read() as session:
+            paper = session.get(repo.Paper, job.arxiv_id)
+            if paper is None or job.version is None:
+                raise JobError(f"job {job.id} is at step {job.step!r} but {job.arxiv_id} has no stored metadata")
+            return repo.paper_meta(paper, job.version)
+
+    async def _step_pdf(self, job: Job, arxiv_id: ArxivId, meta: PaperMeta) -> None:
+        pdf = await self.pdfs.fetch(arxiv_id, meta.version)
+        with self.db.session() as session, session.begin():
+            repo.upsert_version(session, meta.arxiv_id, meta.version, pdf_sha256=pdf.sha256, pdf_bytes=pdf.size)
+            repo.advance_job(session, session.get(Job, job.id), "text")
+
+    async def _step_text(self, job: Job, arxiv_id: ArxivId, meta: PaperMeta) -> None:
+        path = self.pdfs.cache_path(arxiv_id, meta.version)
+        if not path.exists():  # the cache was cleaned since the pdf step: fetch again
+            await self.pdfs.fetch(arxiv_id, meta.version)
+        extracted = await asyncio.to_thread(self.extractor.extract, path)
+        paper = ExtractedPaper(split_sections(extracted.pages), extracted.page_count, extracted.pages_read,
+                               extracted.truncated)
+        text_path = self._text_path(meta)
+        _save_extracted(text_path, paper)
+        code_url = find_code_link(meta, paper.sections)
+        with self.db.session() as session, session.begin():
+            repo.upsert_version(session, meta.arxiv_id, meta.version, page_count=paper.page_count,
+                                pages_read=paper.pages_read, text_path=str(text_path))
+            if code_url:
+                session.get(repo.Paper, meta.arxiv_id).code_url = code_url
+            repo.advance_job(session, session.get(Job, job.id), "review")
+
+    async def _step_review(self, job: Job, arxiv_id: ArxivId, meta: PaperMeta) -> Review:
+        if not self._text_path(meta).exists():  # the data dir was cleaned since the text step
+            await self._step_text(job, arxiv_id, meta)
+        paper = _load_extracted(self._text_path(meta))
+        with self.db.read() as session:
+            code_url = session.get(repo.Paper, meta.arxiv_id).code_url
+
+        def on_usage(completion: Completion, purpose: str) -> None:
+            with self.db.session() as session, session.begin():
+                repo.record_usage(session, job_id=job.id, arxiv_id=meta.arxiv_id, model=completion.model,
+                                  purpose=purpose, prompt_tokens=completion.prompt_tokens,
+                                  completion_tokens=completion.completion_tokens, cost_usd=self._cost(completion))
+
+        written = await self.writer.write(meta, paper.sections, code_url=code_url, on_usage=on_usage)
+        return self._store(job, meta, paper, written, code_url)
+
+    def _store(self, job: Job, meta: PaperMeta, paper: ExtractedPaper, written: Written, code_url: str | None) -> Review:
+        notes = list(written.notes)
+        if paper.truncated:
+            notes.insert(0, f"Статья длиннее {paper.pages_read} страниц: прочитаны первые {paper.pages_read} "
+                            f"из {paper.page_count}.")
+        if written.validation == "failed":
+            notes.append("Рецензия не прошла автоматическую проверку: " + "; ".join(written.problems))
+        budget = written.budget
+        review = Review(
+            arxiv_id=meta.arxiv_id, version=meta.version, markdown=render_review(meta, written.body, code_url, None, notes),
+            body=written.body.to_markdown(), tldr=written.body.tldr, reviewer=written.reviewer, model=written.model,
+            prompt_version=written.prompt_version, prompt_tokens=written.prompt_tokens,
+            completion_tokens=written.completion_tokens, cost_usd=self._cost_of(written),
+            input_tokens=budget.tokens if budget else 0, full_tokens=budget.full_tokens if budget else 0,
+            cuts=[asdict(c) for c in budget.cuts] if budget else [], notes=notes,
+            validation=written.validation, problems=written.problems)
+        with self.db.session() as session, session.begin():
+            session.add(review)
+            session.flush()
+            repo.finish_job(session, session.get(Job, job.id), review_id=review.id)
+        log.info("%s: review %d stored (%s, %s)", meta.versioned_id, review.id, written.reviewer, written.validation)
+        return review
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _cost(self, completion: Completion) -> float | None:
+        prices = self.settings.price_per_mtok(completion.model) or self.settings.price_per_mtok(self.settings.LLM_MODEL)
+        if prices is None:
+            return None
+        return (completion.prompt_tokens * prices[0] + completion.completion_tokens * prices[1]) / 1e6
+
+    def _cost_of(self, written: Written) -> float | None:
+        if written.reviewer != "llm":
+            return 0.0
+        return self._cost(Completion("", None, written.prompt_tokens, written.completion_tokens, written.model))
+
+    def _text_path(self, meta: PaperMeta) -> Path:
+        return self.settings.DATA_DIR / "text" / f"{ArxivId(meta.arxiv_id, meta.version).filename}.json"
+
+    def _load_job(self, job_id: int) -> Job:
+        with self.db.read() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise JobError(f"job {job_id} does not exist")
+            return job
+
+    def _fail(self, job_id: int, err: PaperdigestError) -> None:
+        with self.db.session() as session, session.begin():
+            job = session.get(Job, job_id)
+            if err.retryable:  # keep the request: a later run retries it
+                job.status, job.worker, job.error, job.error_kind = "pending", None, str(err), type(err).__name__
+            else:
+                repo.finish_job(session, job, error=err)
+
+    async def _wait_for_other(self, job_id: int) -> Review:
+        """Another live process runs this job: wait for its result instead of doing it twice."""
+        while True:
+            job = self._load_job(job_id)
+            if job.status == "done" and job.review_id is not None:
+                with self.db.read() as session:
+                    return session.get(Review, job.review_id)
+            if job.status == "failed":
+                raise JobError(f"{job.arxiv_id}: {job.error}")
+            if job.status == "pending" or not repo.worker_alive(job.worker):
+                return await self._run(job_id, None)
+            await asyncio.sleep(POLL_S)
+
+
+def _save_extracted(path: Path, paper: ExtractedPaper) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(asdict(paper), ensure_ascii=False), encoding="utf-8")
+    temporary.replace(path)
+
+
+def _load_extracted(path: Path) -> ExtractedPaper:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return ExtractedPaper([Section(**s) for s in data["sections"]], data["page_count"], data["pages_read"],
+                          data["truncated"])

@@ -1,0 +1,116 @@
+"""The review step: from sections to a validated ReviewBody, by an LLM or offline.
+
+LlmWriter: budget → prompt → LLM → validate; on failed validation one retry that quotes the
+problems; on a context-length error one re-budget to what the error says fits. A review that
+still fails is returned marked "failed" with its problems — the pipeline stores it so, never
+silently. OfflineWriter: the extractive draft of `summarizer.offline`, marked "draft".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from paperdigest.errors import LlmContextTooLong
+from summarizer.budget import Budgeted, fit_budget
+from summarizer.llm import Completion, LlmClient
+from summarizer.offline import draft_review
+from summarizer.paper import PaperMeta, Section
+from summarizer.prompts import prompt_version, retry_messages, review_messages
+from summarizer.review_format import ReviewBody, parse_body
+from summarizer.tokens import count_tokens
+from summarizer.validate import validate_review
+
+log = logging.getLogger(__name__)
+OnUsage = Callable[[Completion, str], None]
+SHRINK_FACTOR = 0.6  # when the context error does not say its size
+OFFLINE_MODEL = "offline-extractive"
+OFFLINE_NOTE = ("Черновик без LLM: ключевые предложения статьи выбраны автоматически (TF-IDF) и приведены "
+                "на языке оригинала; это не рецензия, а выжимка.")
+
+
+@dataclass
+class Written:
+    body: ReviewBody
+    reviewer: str  # "llm" or "offline"
+    model: str
+    prompt_version: str
+    validation: str  # "passed", "failed" or "draft"
+    problems: list[str] = field(default_factory=list)
+    budget: Budgeted | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def paper_text_for_checks(meta: PaperMeta, sections: list[Section]) -> str:
+    """Everything a review may quote numbers from: the metadata and every section."""
+    parts = [meta.title, meta.abstract, meta.comment, *(f"{s.title}\n{s.text}" for s in sections)]
+    return "\n".join(parts)
+
+
+class LlmWriter:
+    def __init__(self, llm: LlmClient, *, input_tokens: int) -> None:
+        self._llm = llm
+        self._input_tokens = input_tokens
+
+    async def write(self, meta: PaperMeta, sections: list[Section], *, code_url: str | None,
+                    on_usage: OnUsage) -> Written:
+        overhead = count_tokens("".join(m["content"] for m in review_messages(meta, [], code_url=code_url, notes=[])))
+        budget_tokens = self._input_tokens - overhead
+        try:
+            return await self._write_within(meta, sections, code_url, budget_tokens, on_usage)
+        except LlmContextTooLong as err:
+            smaller = self._shrunk_budget(err, budget_tokens, overhead)
+            log.warning("%s: context too long at %d paper tokens; retrying once with %d", meta.arxiv_id,
+                        budget_tokens, smaller)
+            return await self._write_within(meta, sections, code_url, smaller, on_usage)
+
+    def _shrunk_budget(self, err: LlmContextTooLong, budget_tokens: int, overhead: int) -> int:
+        shrunk = int(budget_tokens * SHRINK_FACTOR)
+        if err.limit_tokens:
+            # room for the answer and a margin: our token count is an estimate for non-OpenAI models
+            fits = int((err.limit_tokens - self._llm.max_output_tokens) * 0.85) - overhead
+            shrunk = min(shrunk, fits)
+        return max(shrunk, 500)
+
+    async def _write_within(self, meta: PaperMeta, sections: list[Section], code_url: str | None,
+                            budget_tokens: int, on_usage: OnUsage) -> Written:
+        budget = fit_budget(sections, budget_tokens)
+        notes = budget.notes()
+        messages = review_messages(meta, budget.sections, code_url=code_url, notes=notes)
+        paper_text = paper_text_for_checks(meta, sections)
+        completion = await self._llm.complete(messages)
+        on_usage(completion, "review")
+        body, problems = self._check(completion, paper_text, code_url)
+        totals = [completion]
+        if problems:
+            log.warning("%s: review failed validation, retrying once: %s", meta.arxiv_id, "; ".join(problems))
+            completion = await self._llm.complete(retry_messages(messages, completion.text, problems))
+            on_usage(completion, "retry")
+            totals.append(completion)
+            body, problems = self._check(completion, paper_text, code_url)
+        return Written(
+            body=body, reviewer="llm", model=completion.model, prompt_version=prompt_version(),
+            validation="failed" if problems else "passed", problems=problems, budget=budget,
+            prompt_tokens=sum(c.prompt_tokens for c in totals),
+            completion_tokens=sum(c.completion_tokens for c in totals), notes=notes)
+
+    @staticmethod
+    def _check(completion: Completion, paper_text: str, code_url: str | None) -> tuple[ReviewBody, list[str]]:
+        body = parse_body(completion.text)
+        result = validate_review(body, paper_text=paper_text, code_url=code_url,
+                                 finish_reason=completion.finish_reason)
+        return body, result.problems
+
+
+class OfflineWriter:
+    async def write(self, meta: PaperMeta, sections: list[Section], *, code_url: str | None,
+                    on_usage: OnUsage) -> Written:
+        budget = fit_budget(sections, budget_tokens=10**9)  # no context to fit: only drops the references
+        body = draft_review(meta, budget.sections)
+        result = validate_review(body, paper_text=paper_text_for_checks(meta, sections), code_url=code_url,
+                                 finish_reason="stop", require_russian=False)
+        return Written(body=body, reviewer="offline", model=OFFLINE_MODEL, prompt_version="offline",
+                       validation="draft", problems=result.problems, budget=budget, notes=[OFFLINE_NOTE])

@@ -1,0 +1,38 @@
+"""Shared fixtures: a clean environment, settings pointing at temp dirs and local fakes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paperdigest.settings import Settings
+
+pytest_plugins = ["tests.fakes.plugin"]
+
+# Every variable of the configuration contract and the pipeline: a developer's real
+# token or key in the environment must never reach a test (httpx's clean_environ).
+SETTING_NAMES = tuple(Settings.model_fields)
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in (*SETTING_NAMES, "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env from the checkout
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fake_arxiv) -> Settings:
+    return Settings(
+        _env_file=None,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'test.db'}",
+        DATA_DIR=tmp_path / "data",
+        SITE_DIR=tmp_path / "site",
+        ARXIV_API_URL=fake_arxiv.api_url,
+        ARXIV_PDF_URL=fake_arxiv.pdf_url_template,
+        ARXIV_DELAY_S=0.0,
+        ARXIV_RETRIES=3,
+        RETRY_BASE_S=0.05,
+        EXTRACT_TIMEOUT_S=30.0,
+    )

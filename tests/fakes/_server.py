@@ -1,0 +1,118 @@
+"""FakeServer: an aiohttp app on 127.0.0.1 in its own event loop and daemon thread, with
+scripted faults and a request log — the base of every fake in tests/fakes/."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import defaultdict, deque
+from itertools import repeat
+from typing import Any, Self
+
+from aiohttp import web
+
+
+class FakeServer:
+    """An aiohttp app served on 127.0.0.1 from its own event loop in a daemon thread.
+
+    Subclasses build the app in ``make_app``. Scripted behaviour is queued per key with
+    ``script`` and consumed one request at a time with ``take``; requests are logged with
+    ``record``. Handlers are cancelled when the client goes away, and ``stop`` gives those
+    still running a tenth of a second before cancelling them, so a hang never blocks it.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self._lock = threading.Lock()
+        self._queues: dict[Any, deque] = defaultdict(deque)
+        self._requests: list = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    def make_app(self) -> web.Application:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        """The root URL, ``http://127.0.0.1:PORT``."""
+        if self._runner is None:
+            raise RuntimeError(f"{type(self).__name__} is not running: call start() or use `with`")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return self.url
+
+    def start(self) -> str:
+        """Serve in a background thread; returns ``base_url``."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            name = type(self).__name__
+            self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
+            self._thread.start()
+            try:
+                self.port = self._call(self._serve())
+            except BaseException:
+                self.stop()
+                raise
+        return self.base_url
+
+    async def _serve(self) -> int:
+        app = self.make_app()
+        self._runner = web.AppRunner(
+            app, handler_cancellation=True, shutdown_timeout=0.1, access_log=None
+        )
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        return self._runner.addresses[0][1]
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        try:
+            if self._runner is not None:
+                self._call(self._runner.cleanup())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+            self._loop.close()
+            self._loop = self._thread = self._runner = None
+
+    def _call(self, coro: Any, timeout: float = 10) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def script(self, key: Any, item: Any, times: int = 1) -> None:
+        with self._lock:
+            self._queues[key].extend(repeat(item, times))
+
+    def take(self, key: Any) -> Any:
+        with self._lock:
+            queue = self._queues.get(key)
+            return queue.popleft() if queue else None
+
+    def record(self, item: Any) -> None:
+        with self._lock:
+            self._requests.append(item)
+
+    @property
+    def requests(self) -> list:
+        """A copy of the request log, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    def clear_scripts(self) -> None:
+        with self._lock:
+            self._queues.clear()

@@ -1,0 +1,262 @@
+"""The whole pipeline over HTTP against the local fakes: what users and operators would notice."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from paperdigest.demo.pdfmake import write_paper_pdf
+from paperdigest.errors import (LlmQuotaExceeded, PaperNotFound, PaperWithdrawn, PdfDownloadError)
+from paperdigest.models import Job, Paper, Usage
+from paperdigest.settings import Settings
+from paperdigest.wiring import open_pipeline
+from summarizer.ids import ArxivId
+from tests.fakes.llm import FakeLLM, FakeReply, russian_review
+from tests.fakes.plugin import FAKE_LLM_KEY
+
+PAPER_ID = "2412.06769"
+BODY_MARKER = "latent thought vectors replace the chain of thought tokens"
+REF_MARKER = "Imaginary Reference Entry About Nothing"
+SECTIONS = [
+    ("1 Introduction", f"Large language models reason in language. We show that {BODY_MARKER}. "
+                       "Our code is available at https://github.com/facebookresearch/coconut. "
+                       "On ProsQA the method reaches 97.0% accuracy."),
+    ("2 Method", "The last hidden state is fed back as the next input embedding. " * 6),
+    ("3 Experiments", "Coconut reaches 97.0% on ProsQA with 14.2 tokens, while CoT reaches 77.5% with 49.4 tokens. " * 3),
+    ("4 Limitations", "However, the method needs a multi-stage curriculum and more sequential forward passes."),
+    ("5 Conclusion", "Continuous thoughts can encode several next steps at once, enabling a breadth-first search."),
+]
+
+
+def make_pdf(pages_of_filler: int = 0) -> bytes:
+    sections = list(SECTIONS)
+    if pages_of_filler:
+        filler = " ".join(f"Detail {n} concerns how stage {n % 7} of the curriculum mixes its batches."
+                          for n in range(40 * pages_of_filler))
+        sections.insert(2, ("2.1 Details", filler))
+    return write_paper_pdf("Training Large Language Models to Reason in a Continuous Latent Space",
+                           ["Shibo Hao", "Sainbayar Sukhbaatar", "Yuandong Tian"], sections,
+                           abstract="We introduce Coconut, reasoning in a continuous latent space.",
+                           references=[f"[1] A. Author. {REF_MARKER}. 2020."])
+
+
+def add_paper(fake_arxiv, arxiv_id: str = PAPER_ID, *, versions: dict[int, bytes] | None = None,
+              withdrawn: bool = False) -> None:
+    fake_arxiv.add_paper(arxiv_id, title="Training Large Language Models to Reason in a Continuous Latent Space",
+                         authors=["Shibo Hao", "Sainbayar Sukhbaatar", "Yuandong Tian"],
+                         abstract="We introduce Coconut, reasoning in a continuous latent space.",
+                         categories=["cs.CL", "cs.AI"], published=datetime(2024, 12, 9, tzinfo=timezone.utc),
+                         versions=versions or {1: make_pdf(), 2: make_pdf()}, withdrawn=withdrawn)
+
+
+@pytest.fixture
+def llm_settings(settings: Settings, fake_llm: FakeLLM) -> Settings:
+    return settings.replace(**{"OPENAI_BASE_URL": fake_llm.base_url, "OPENAI_API_KEY": FAKE_LLM_KEY,
+                                       "LLM_RETRIES": 3})
+
+
+def run(settings: Settings, *ids: str, force: bool = False):
+    async def go():
+        async with open_pipeline(settings) as pipeline:
+            results = await pipeline.review_many([ArxivId(i) for i in ids], force=force)
+            return results
+    results = asyncio.run(go())
+    return [results[ArxivId(i)] for i in ids]
+
+
+def rows(settings: Settings, model: type, *where) -> list:
+    from paperdigest.db import Database
+    db = Database(settings.DATABASE_URL)
+    with db.read() as session:
+        found = list(session.scalars(select(model).where(*where)))
+    db.close()
+    return found
+
+
+def llm_user_prompts(fake_llm: FakeLLM) -> list[str]:
+    return [r.body["messages"][-1]["content"] for r in fake_llm.requests if r.path.endswith("/chat/completions")]
+
+
+def test_llm_review_end_to_end(llm_settings: Settings, fake_arxiv, fake_llm: FakeLLM) -> None:
+    add_paper(fake_arxiv)
+    [review] = run(llm_settings, PAPER_ID)
+    assert review.validation == "passed", review.problems
+    assert review.reviewer == "llm" and review.version == 2
+    lines = review.markdown.splitlines()
+    assert lines[0] == "# Training Large Language Models to Reason in a Continuous Latent Space"
+    assert "Статья: https://arxiv.org/abs/2412.06769" in review.markdown
+    assert "Код: https://github.com/facebookresearch/coconut" in review.markdown
+    for title in ("## Суть", "## Метод", "## Эксперименты и результаты", "## Ограничения", "## Почему это важно"):
+        assert title in review.markdown
+    [prompt] = llm_user_prompts(fake_llm)
+    assert BODY_MARKER in " ".join(prompt.split()) and REF_MARKER not in prompt  # body in, references out
+    assert fake_llm.requests[-1].headers["Authorization"] == f"Bearer {FAKE_LLM_KEY}"
+    [usage] = rows(llm_settings, Usage)
+    assert usage.prompt_tokens > 0 and usage.cost_usd and usage.cost_usd > 0
+    [job] = rows(llm_settings, Job)
+    assert (job.status, job.step, job.review_id) == ("done", "stored", review.id)
+    [paper] = rows(llm_settings, Paper)
+    assert paper.code_url == "https://github.com/facebookresearch/coconut" and paper.latest_version == 2
+
+
+def test_stored_review_comes_back_without_network(llm_settings, fake_arxiv, fake_llm) -> None:
+    add_paper(fake_arxiv)
+    [first] = run(llm_settings, PAPER_ID)
+    fake_arxiv.clear_requests()
+    fake_llm.reset()
+    [again] = run(llm_settings, PAPER_ID)
+    assert again.id == first.id
+    assert fake_arxiv.requests == [] and fake_llm.requests == []
+    [forced] = run(llm_settings, PAPER_ID, force=True)
+    assert forced.id != first.id and len(llm_user_prompts(fake_llm)) == 1
+
+
+def test_offline_reviewer_without_llm_settings(settings, fake_arxiv, fake_llm) -> None:
+    add_paper(fake_arxiv)
+    [review] = run(settings, PAPER_ID)
+    assert review.reviewer == "offline" and review.validation == "draft"
+    assert "Черновик без LLM" in review.markdown
+    assert "## Эксперименты и результаты" in review.markdown and "97.0" in review.markdown
+    assert fake_llm.requests == []
+
+
+def test_transient_arxiv_errors_are_retried(llm_settings, fake_arxiv, fake_llm) -> None:
+    add_paper(fake_arxiv)
+    fake_arxiv.fail_next("api", status=503, times=2, retry_after=0)
+    fake_arxiv.truncate_next("pdf", keep_bytes=500)
+    [review] = run(llm_settings, PAPER_ID)
+    assert review.validation == "passed"
+    kinds = [r.kind for r in fake_arxiv.requests]
+    assert kinds.count("api") == 3 and kinds.count("pdf") == 2
+
+
+@pytest.mark.parametrize(("setup", "error", "asks_pdf"), [
+    (lambda fake: None, PaperNotFound, False),
+    (lambda fake: add_paper(fake, withdrawn=True), PaperWithdrawn, False),
+    (lambda fake: (add_paper(fake), fake.serve_bytes(f"{PAPER_ID}v2", b"<html>captcha</html>", "text/html")),
+     PdfDownloadError, True),
+])
+def test_permanent_failures_are_clear_and_recorded(llm_settings, fake_arxiv, fake_llm, setup: Callable,
+                                                   error: type, asks_pdf: bool) -> None:
+    setup(fake_arxiv)
+    [result] = run(llm_settings, PAPER_ID)
+    assert isinstance(result, error)
+    assert PAPER_ID in str(result)
+    assert any(r.kind == "pdf" for r in fake_arxiv.requests) is asks_pdf
+    [job] = rows(llm_settings, Job)
+    assert job.status == "failed" and job.error_kind == error.__name__
+    assert fake_llm.requests == []
+
+
+def test_llm_rate_limit_is_retried_but_quota_is_not(llm_settings, fake_arxiv, fake_llm) -> None:
+    add_paper(fake_arxiv)
+    fake_llm.fail_next("rate_limit", times=1, retry_after=0)
+    [review] = run(llm_settings, PAPER_ID)
+    assert review.validation == "passed" and len(fake_llm.requests) == 2
+    fake_llm.reset()
+    fake_llm.fail_next("quota", times=5)
+    [failed] = run(llm_settings, PAPER_ID, force=True)
+    assert isinstance(failed, LlmQuotaExceeded) and len(fake_llm.requests) == 1
+    assert "sk-test" not in str(failed)
+
+
+def test_context_length_error_shrinks_the_input_once(llm_settings, fake_arxiv) -> None:
+    add_paper(fake_arxiv, versions={1: make_pdf(pages_of_filler=6)})
+    with FakeLLM(api_key=FAKE_LLM_KEY, context_tokens=3000) as small:
+        settings = llm_settings.replace(**{"OPENAI_BASE_URL": small.base_url, "LLM_OUTPUT_TOKENS": 800})
+        [review] = run(settings, PAPER_ID)
+        prompts = llm_user_prompts(small)
+    assert review.validation == "passed", review.problems
+    assert len(prompts) == 2 and len(prompts[1]) < len(prompts[0])
+    assert review.cuts and any("сокращён" in note for note in review.notes)
+
+
+def test_invalid_review_is_retried_with_reasons_then_marked(llm_settings, fake_arxiv, fake_llm) -> None:
+    add_paper(fake_arxiv)
+    def invents_once(request: dict) -> str | FakeReply:
+        first = len(fake_llm.requests) <= 1
+        return (russian_review(request) + "\n\nТочность выросла до 99.9%.") if first else russian_review(request)
+
+    fake_llm.responder = invents_once
+    [review] = run(llm_settings, PAPER_ID)
+    assert review.validation == "passed", review.problems
+    retry_prompt = llm_user_prompts(fake_llm)[1]
+    assert "99.9" in retry_prompt and "не прошла" in retry_prompt
+
+    fake_llm.reset()
+    fake_llm.responder = lambda request: russian_review(request) + "\n\nСм. https://evil.example/x"
+    [marked] = run(llm_settings, PAPER_ID, force=True)
+    assert marked.validation == "failed" and "evil.example" in marked.problems[0]
+    assert any("не прошла автоматическую проверку" in note for note in marked.notes)
+    assert len(fake_llm.requests) == 2
+
+
+def test_two_requests_share_one_job_and_one_llm_call(llm_settings, fake_arxiv, fake_llm) -> None:
+    add_paper(fake_arxiv)
+    fake_llm.latency_s = 0.3
+
+    async def both():
+        async with open_pipeline(llm_settings) as pipeline:
+            return await asyncio.gather(pipeline.review(ArxivId(PAPER_ID), requested_by="a"),
+                                        pipeline.review(ArxivId(PAPER_ID), requested_by="b"))
+    first, second = asyncio.run(both())
+    assert first.id == second.id
+    assert len(llm_user_prompts(fake_llm)) == 1 and len(rows(llm_settings, Job)) == 1
+
+
+def test_crashed_job_resumes_from_its_step(llm_settings, fake_arxiv, fake_llm) -> None:
+    add_paper(fake_arxiv)
+    fake_llm.fail_next("hang")
+
+    async def crash_during_review():
+        async with open_pipeline(llm_settings) as pipeline:
+            reached = asyncio.Event()
+            task = asyncio.create_task(pipeline.review(
+                ArxivId(PAPER_ID), on_step=lambda _id, step: reached.set() if step == "review" else None))
+            await reached.wait()
+            await asyncio.sleep(0.3)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    asyncio.run(crash_during_review())
+    [job] = rows(llm_settings, Job)
+    assert (job.status, job.step) == ("running", "review")
+    from paperdigest.db import Database
+    db = Database(llm_settings.DATABASE_URL)
+    with db.session() as session, session.begin():
+        session.get(Job, job.id).worker = f"{socket.gethostname()}:999999"  # as a SIGKILLed process leaves it
+    db.close()
+    fake_arxiv.clear_requests()
+    fake_llm.reset()
+
+    async def resume():
+        async with open_pipeline(llm_settings) as pipeline:
+            return await pipeline.resume()
+    assert asyncio.run(resume()) == [job.id]
+    [job] = rows(llm_settings, Job)
+    assert job.status == "done" and job.attempts == 2
+    assert fake_arxiv.requests == []  # metadata and PDF were not fetched again
+    assert len(llm_user_prompts(fake_llm)) == 1
+
+
+def test_metadata_is_batched_and_requests_are_paced(llm_settings, fake_arxiv, fake_llm) -> None:
+    for arxiv_id in ("2412.06769", "2405.14838", "1706.03762"):
+        add_paper(fake_arxiv, arxiv_id, versions={1: make_pdf()})
+    settings = llm_settings.replace(**{"ARXIV_DELAY_S": 0.25})
+    reviews = run(settings, "2412.06769", "2405.14838", "1706.03762")
+    assert all(r.validation == "passed" for r in reviews)
+    api = [r for r in fake_arxiv.requests if r.kind == "api"]
+    assert len(api) == 1 and len(api[0].query["id_list"].split(",")) == 3
+    times = sorted(r.at for r in fake_arxiv.requests)
+    assert all(b - a >= 0.24 for a, b in zip(times, times[1:]))
+
+
+def test_long_pdf_is_cut_at_the_page_cap_with_a_note(settings, fake_arxiv) -> None:
+    add_paper(fake_arxiv, versions={1: make_pdf(pages_of_filler=5)})
+    [review] = run(settings.replace(**{"PDF_MAX_PAGES": 2}), PAPER_ID)
+    assert any("прочитаны первые 2 из" in note for note in review.notes)
+    assert "прочитаны первые 2 из" in review.markdown
