@@ -1,0 +1,79 @@
+"""Migrations, SQLite settings and the job queries, on real temp databases."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from paperdigest import repo
+from paperdigest.db import Database, upgrade
+from paperdigest.models import Base, Job
+
+
+def test_upgrade_creates_every_table_and_matches_the_models(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nested' / 'dir' / 'db.sqlite'}"
+    upgrade(url)
+    upgrade(url)  # idempotent: every start runs it
+    engine = create_engine(url)
+    assert set(inspect(engine).get_table_names()) >= {"papers", "paper_versions", "reviews", "jobs", "usage",
+                                                      "alembic_version"}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == [], f"models and migrations disagree (write a new revision): {diff}"
+    engine.dispose()
+
+
+def test_sqlite_runs_in_wal_with_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with db.read() as session:
+        assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert session.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+        assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    db.close()
+
+
+def test_two_requests_share_one_active_job(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    ids = []
+
+    def request(who: str) -> None:
+        with db.session() as session, session.begin():
+            ids.append(repo.open_job(session, "2412.06769", None, force=False, requested_by=who).id)
+
+    threads = [threading.Thread(target=request, args=(f"user{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(ids)) == 1
+    with db.session() as session, session.begin():
+        job = session.get(Job, ids[0])
+        repo.finish_job(session, job, error=RuntimeError("x"))
+    with db.session() as session, session.begin():  # a finished job frees the slot
+        assert repo.open_job(session, "2412.06769", None, force=False, requested_by="later").id != ids[0]
+    db.close()
+
+
+def test_a_job_held_by_a_live_process_is_not_taken_but_a_dead_ones_is(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with db.session() as session, session.begin():
+        job_id = repo.open_job(session, "2412.06769", None, force=False, requested_by="a").id
+    with db.session() as session, session.begin():
+        assert repo.claim_job(session, job_id, repo.this_worker())
+    with db.session() as session, session.begin():
+        assert not repo.claim_job(session, job_id, "other-process:1")
+    with db.session() as session, session.begin():
+        session.get(Job, job_id).worker = f"{socket.gethostname()}:999999"  # pid of no process
+    with db.read() as session:
+        assert [j.id for j in repo.resumable_jobs(session)] == [job_id]
+    with db.session() as session, session.begin():
+        assert repo.claim_job(session, job_id, repo.this_worker())
+    with db.read() as session:
+        assert session.get(Job, job_id).attempts == 2
+    db.close()
