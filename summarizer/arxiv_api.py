@@ -137,7 +137,10 @@ class ArxivMetadata:
 
 def _match(ids: list[ArxivId], results: list[PaperMeta]) -> dict[ArxivId, PaperMeta]:
     """Pair each asked id with its result: versioned ids match their version, bare ids the latest."""
-    by_base = {meta.arxiv_id: meta for meta in results}
+    by_base: dict[str, PaperMeta] = {}
+    for meta in results:  # a batch may hold v1 and the latest of one paper: bare ids get the latest
+        if meta.arxiv_id not in by_base or meta.version > by_base[meta.arxiv_id].version:
+            by_base[meta.arxiv_id] = meta
     by_version = {(meta.arxiv_id, meta.version): meta for meta in results}
     matched = {}
     for arxiv_id in ids:
