@@ -81,8 +81,11 @@ class Pipeline:
             for arxiv_id in todo:
                 if on_step:
                     on_step(arxiv_id, "metadata")
-            for meta_id, meta in (await self.metadata.fetch(todo)).items():
-                self._prefetched[str(meta_id)] = meta
+            try:
+                for meta_id, meta in (await self.metadata.fetch(todo)).items():
+                    self._prefetched[str(meta_id)] = meta
+            except PaperdigestError as err:  # each job fetches its own and records its own error
+                log.warning("batched metadata query failed, fetching one by one: %s", err)
         results = await asyncio.gather(*(self.review(i, force=force, on_step=on_step) for i in ids),
                                        return_exceptions=True)
         outcome: dict[ArxivId, Review | PaperdigestError] = {}
@@ -136,6 +139,8 @@ class Pipeline:
                 on_step(arxiv_id, step)
 
         step = job.step
+        if step == "metadata":
+            enter("metadata")
         meta = await self._step_metadata(job, arxiv_id) if step == "metadata" else self._stored_meta(job)
         if step in ("metadata", "pdf"):
             enter("pdf")
