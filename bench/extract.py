@@ -2,17 +2,18 @@
 
     .venv/bin/python bench/extract.py [--runs 5] [--corpus ../shared/corpus/papers]
 
-Tools, each timed from the file path to the text, median of N runs after one warm-up:
+Tools, each timed from the file path to the text, median of N runs after a warm-up:
 
 - ours: `PdfExtractor` (warm worker process, limits on) + `split_sections`
 - pypdfium2: in-process, open, then get_textpage().get_text_range() per page
 - pypdf: PdfReader, page.extract_text()
 - pdfminer: pdfminer.high_level.extract_text
 
-Prints a Markdown table with ms/page per tool and the speed of ours relative to each
-(time of the other tool / time of ours: above 1 means ours is faster; the target
-against raw pypdfium2 is at least 0.8). Each tool returns its text, so a column computed
-from the text (a token budget, say) can be added to `measure_file`.
+Tools take turns within each run (see `measure_file`), so other load on the machine
+hits them alike. Prints a Markdown table with ms/page per tool and the speed of ours
+relative to each (time of the other tool / time of ours: above 1 means ours is faster;
+the target against raw pypdfium2 is at least 0.8). Each tool returns its text, so a
+column computed from the text (a token budget, say) can be added to `measure_file`.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from summarizer.extract import PdfExtractor  # noqa: E402
-from summarizer.sections import split_sections  # noqa: E402
+from summarizer.extract import PdfExtractor
+from summarizer.sections import split_sections
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "papers"
 Tool = Callable[[Path], str]
@@ -70,15 +71,10 @@ def ours_tool(extractor: PdfExtractor) -> Tool:
     return ours_text
 
 
-def median_seconds(tool: Tool, path: Path, runs: int) -> tuple[float, str]:
-    """Median wall time of `runs` calls after one warm-up call, and the text it gave."""
-    text = tool(path)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        tool(path)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), text
+def seconds(tool: Tool, path: Path) -> float:
+    start = time.perf_counter()
+    tool(path)
+    return time.perf_counter() - start
 
 
 @dataclass
@@ -100,10 +96,15 @@ def page_count(path: Path) -> int:
 
 
 def measure_file(path: Path, tools: dict[str, Tool], runs: int) -> FileResult:
+    """Median time per tool; the tools take turns within each run, so a busy machine
+    slows them alike instead of whichever happened to be running."""
     result = FileResult(path.name, page_count(path))
-    for name, tool in tools.items():
-        result.seconds[name], text = median_seconds(tool, path, runs)
-        result.chars[name] = len(text)
+    result.chars = {name: len(tool(path)) for name, tool in tools.items()}  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in tools}
+    for _ in range(runs):
+        for name, tool in tools.items():
+            times[name].append(seconds(tool, path))
+    result.seconds = {name: statistics.median(t) for name, t in times.items()}
     return result
 
 
@@ -113,7 +114,12 @@ def ms_per_page(result: FileResult, tool: str) -> float:
 
 def render(results: list[FileResult], tools: list[str]) -> str:
     others = [t for t in tools if t != "ours"]
-    head = ["paper", "pages", *(f"{t} ms/p" for t in tools), *(f"ours vs {t}" for t in others)]
+    head = [
+        "paper",
+        "pages",
+        *(f"{t} ms/p" for t in tools),
+        *(f"ours vs {t}" for t in others),
+    ]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     total = FileResult("**all (per page)**", sum(r.pages for r in results))
     for t in tools:
@@ -127,15 +133,24 @@ def render(results: list[FileResult], tools: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per tool and file (median)")
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of PDFs")
+    parser.add_argument(
+        "--runs", type=int, default=5, help="timed runs per tool and file (median)"
+    )
+    parser.add_argument(
+        "--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of PDFs"
+    )
     args = parser.parse_args(argv)
     paths = sorted(args.corpus.glob("*.pdf"))
     if not paths:
         print(f"No PDFs in {args.corpus}; pass --corpus PATH.", file=sys.stderr)
         return 2
     with PdfExtractor() as extractor:
-        tools = {"ours": ours_tool(extractor), "pypdfium2": pdfium_text, "pypdf": pypdf_text, "pdfminer": pdfminer_text}
+        tools = {
+            "ours": ours_tool(extractor),
+            "pypdfium2": pdfium_text,
+            "pypdf": pypdf_text,
+            "pdfminer": pdfminer_text,
+        }
         results = []
         for path in paths:
             results.append(measure_file(path, tools, args.runs))

@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 
 from summarizer.paper import Section
 
@@ -41,7 +42,10 @@ _ARXIV_STAMP = re.compile(
     r"^arXiv:\s?(?:\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?\s*"
     r"(?:\[[\w.\-]+\]\s*)?(?:\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4})?$"
 )
-_PAGE_NUMBER = re.compile(r"^(?:[-–—]\s*)?(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?(?:\s*[-–—])?$", re.I)
+_PAGE_NUMBER = re.compile(
+    r"^(?:[-–—]\s*)?(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?(?:\s*[-–—])?$",
+    re.IGNORECASE,
+)
 _TOC_ENTRY = re.compile(r"[A-Za-z)\]][\s.·]*?(?:\s\.?\s?){1,}\d{1,3}$")
 
 
@@ -53,7 +57,9 @@ def _running_lines(pages: list[list[str]]) -> set[str]:
     """Normalised lines that open or close many pages: running headers and footers."""
     seen: Counter[str] = Counter()
     for lines in pages:
-        seen.update({_norm_margin(x) for x in (lines[:1] + lines[-1:]) if len(x) <= 120})
+        seen.update(
+            {_norm_margin(x) for x in (lines[:1] + lines[-1:]) if len(x) <= 120}
+        )
     needed = max(3, len(pages) // 3)
     return {x for x, n in seen.items() if n >= needed}
 
@@ -62,7 +68,8 @@ def _without_numbers(lines: list[str]) -> list[str]:
     """The page without the arXiv stamp, and without a page number as its first or last line."""
     last = len(lines) - 1
     return [
-        x for i, x in enumerate(lines)
+        x
+        for i, x in enumerate(lines)
         if not _ARXIV_STAMP.match(x) and not (i in (0, last) and _PAGE_NUMBER.match(x))
     ]
 
@@ -97,7 +104,11 @@ def column_width(lines: list[str]) -> int:
 
 def _toc_lines(lines: list[str]) -> set[int]:
     """Indexes of lines inside a table of contents (three or more entries close together)."""
-    hits = [i for i, x in enumerate(lines) if x[-1:].isdigit() and len(x) < 160 and _TOC_ENTRY.search(x)]
+    hits = [
+        i
+        for i, x in enumerate(lines)
+        if x[-1:].isdigit() and len(x) < 160 and _TOC_ENTRY.search(x)
+    ]
     toc: set[int] = set()
     for k, i in enumerate(hits):
         near = [j for j in hits[max(0, k - 2) : k + 3] if abs(j - i) <= 4]
@@ -118,15 +129,23 @@ class _Heading:
     key: tuple[int, ...] | None  # number as a tuple for sequence checks
     weight: float = 1.0
     rest: str = ""  # text after a run-in heading ("Abstract—We show ...")
-    appendix: bool = False  # an appendix heading after the references ("B.2 Hyperparameters")
+    appendix: bool = (
+        False  # an appendix heading after the references ("B.2 Hyperparameters")
+    )
 
 
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})(\.?)\s+(\S.*)$")
 _LONE_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?$")
 _ROMAN = re.compile(r"^([IVX]{1,6})\.\s+([A-Z][^a-z]*)$")
-_LETTER = re.compile(r"^(?:Appendix\s+|APPENDIX\s+)?([A-Z](?:\.\d{1,2}){0,3})(?:[.:]\s*|\s+)(\S.*)$")
-_APPENDIX_WORD = re.compile(r"^(?:Appendix|APPENDIX)\s+([A-Z](?:\.\d{1,2}){0,3})\s*(?:[:.\-–—]\s*(.*))?$")
-_ABSTRACT = re.compile(r"^(?:abstract|a\s?b\s?s\s?t\s?r\s?a\s?c\s?t)(?:\s*[.:—–-]\s*(.*))?$", re.I)
+_LETTER = re.compile(
+    r"^(?:Appendix\s+|APPENDIX\s+)?([A-Z](?:\.\d{1,2}){0,3})(?:[.:]\s*|\s+)(\S.*)$"
+)
+_APPENDIX_WORD = re.compile(
+    r"^(?:Appendix|APPENDIX)\s+([A-Z](?:\.\d{1,2}){0,3})\s*(?:[:.\-–—]\s*(.*))?$"
+)
+_ABSTRACT = re.compile(
+    r"^(?:abstract|a\s?b\s?s\s?t\s?r\s?a\s?c\s?t)(?:\s*[.:—–-]\s*(.*))?$", re.IGNORECASE
+)
 
 _ALWAYS_UNNUMBERED = (
     r"acknowledge?ments?|acknowledgements? and disclosure of funding|references|bibliography"
@@ -141,8 +160,8 @@ _BODY_UNNUMBERED = (
     r"|evaluation|results(?: and discussion)?|analysis|discussion|conclusions?"
     r"|conclusions? and future work|summary and outlook|future work"
 )
-_KNOWN_ALWAYS = re.compile(rf"^(?:{_ALWAYS_UNNUMBERED})[:.]?$", re.I)
-_KNOWN_BODY = re.compile(rf"^(?:{_BODY_UNNUMBERED})[:.]?$", re.I)
+_KNOWN_ALWAYS = re.compile(rf"^(?:{_ALWAYS_UNNUMBERED})[:.]?$", re.IGNORECASE)
+_KNOWN_BODY = re.compile(rf"^(?:{_BODY_UNNUMBERED})[:.]?$", re.IGNORECASE)
 
 _NOT_TITLE_START = re.compile(
     r"^(?:(?:Figure|Fig\.|Table|Tab\.|Algorithm|Equation|Eq\.|Listing|Step|Example)\s*\d"
@@ -152,11 +171,13 @@ _AFFILIATION = re.compile(
     r"@|https?:|www\.|\b(?:University|Universit\w+|Institute|Department|Dept\.|School of|College of|"
     r"Inc|Ltd|LLC|Corporation|GmbH)\b"
 )
-_PERSON_INITIALS = re.compile(r"(?:^|[\s,])[A-Z]\.(?:\s|$|-)|,\s*(?:and\s+)?[A-Z][a-z]+,")
+_PERSON_INITIALS = re.compile(
+    r"(?:^|[\s,])[A-Z]\.(?:\s|$|-)|,\s*(?:and\s+)?[A-Z][a-z]+,"
+)
 _KEYWORD_TITLE = re.compile(
     r"introduc|related|background|method|approach|experiment|result|evaluat|conclu|discuss|"
     r"limitation|analysis|model|train|setup|appendix|proof|detail",
-    re.I,
+    re.IGNORECASE,
 )
 
 
@@ -165,9 +186,16 @@ def _looks_like_title(title: str) -> bool:
     if not words or len(words) > 16 or len(title) > 110:
         return False
     first = title[0]
-    if not (first.isupper() or (first.isdigit() and len(words[0]) > 1 and words[0][-1].isalpha())):
+    if not (
+        first.isupper()
+        or (first.isdigit() and len(words[0]) > 1 and words[0][-1].isalpha())
+    ):
         return False
-    if title[-1] in ",;:" or (title[-1] == "." and len(words) > 4) or title.endswith(" and"):
+    if (
+        title[-1] in ",;:"
+        or (title[-1] == "." and len(words) > 4)
+        or title.endswith(" and")
+    ):
         return False
     letters = sum(c.isalpha() for c in title)
     if letters < 2 or letters < 0.6 * (len(title) - title.count(" ")):
@@ -196,9 +224,13 @@ def _roman(text: str) -> int:
 class _Lines:
     """The prepared lines plus what heading detection needs to know about them."""
 
-    def __init__(self, lines: list[str]):
+    def __init__(self, lines: list[str], width: int):
         self.lines = lines
-        self.width = column_width(lines)
+        self.width = width
+        self.by_first: dict[str, list[int]] = {}  # first character → line indexes
+        for i, line in enumerate(lines):
+            if line:
+                self.by_first.setdefault(line[0], []).append(i)
         self.toc = _toc_lines(lines)
 
     def get(self, i: int) -> str:
@@ -212,11 +244,21 @@ class _Lines:
     def continuation(self, i: int) -> str | None:
         """The next line when it finishes a wrapped heading ("3 TABLEFORMER: Robust Structural" / "Table Encoding")."""
         line, nxt = self.lines[i], self.get(i + 1)
-        if not nxt or len(line) < 0.55 * self.width or len(line) + len(nxt) > 120 or len(nxt.split()) > 6:
+        if (
+            not nxt
+            or len(line) < 0.55 * self.width
+            or len(line) + len(nxt) > 120
+            or len(nxt.split()) > 6
+        ):
             return None
         if not nxt[0].isupper() or nxt[-1] in ".,;:" or self.get(i + 2)[:1].islower():
             return None
-        if _NUMBERED.match(nxt) or _LETTER.match(nxt) or _KNOWN_ALWAYS.match(nxt) or not _looks_like_title(nxt):
+        if (
+            _NUMBERED.match(nxt)
+            or _LETTER.match(nxt)
+            or _KNOWN_ALWAYS.match(nxt)
+            or not _looks_like_title(nxt)
+        ):
             return None
         return nxt
 
@@ -237,8 +279,17 @@ def _numbered(doc: _Lines, i: int) -> _Heading | None:
         if (found := doc.title_at(i, title)) is None:
             return None
         title, span = found
-    elif (m := _LONE_NUMBER.match(line)) and _looks_like_title(nxt := doc.get(i + 1)) and len(nxt) < 80:
-        number, dot, title, span = m.group(1), "", nxt, 2  # "2" alone, the title on the next line
+    elif (
+        (m := _LONE_NUMBER.match(line))
+        and _looks_like_title(nxt := doc.get(i + 1))
+        and len(nxt) < 80
+    ):
+        number, dot, title, span = (
+            m.group(1),
+            "",
+            nxt,
+            2,
+        )  # "2" alone, the title on the next line
     else:
         return None
     key = _key(number)
@@ -271,16 +322,26 @@ def _appendix_heading(doc: _Lines, i: int) -> _Heading | None:
             return None
         title, span = found
     printed = line if span == 1 else f"{line} {doc.get(i + 1)}"
-    return _Heading(i, span, printed, number, _key(number), 2.0 if explicit else 1.0, appendix=True)
+    return _Heading(
+        i, span, printed, number, _key(number), 2.0 if explicit else 1.0, appendix=True
+    )
 
 
-def _unnumbered(doc: _Lines, i: int, body: bool) -> _Heading | None:
+def _abstract_heading(doc: _Lines, i: int) -> _Heading | None:
+    """ "Abstract" alone, or run in: "Abstract—We study ..." (the rest is the first text)."""
+    m = _ABSTRACT.match(doc.lines[i])
+    if not m:
+        return None
+    rest = (m.group(1) or "").strip()
+    if rest and not rest[0].isupper():
+        return None
+    title = "Abstract" if rest else doc.lines[i].rstrip(":.")
+    return _Heading(i, 1, title, None, None, rest=rest)
+
+
+def _known_heading(doc: _Lines, i: int, body: bool) -> _Heading | None:
+    """A known unnumbered heading alone on its line; body headings only when `body`."""
     line = doc.lines[i]
-    if m := _ABSTRACT.match(line):
-        rest = (m.group(1) or "").strip()
-        if rest and not rest[0].isupper():
-            return None
-        return _Heading(i, 1, "Abstract" if rest else line.rstrip(":."), None, None, rest=rest)
     if _KNOWN_ALWAYS.match(line) or (body and _KNOWN_BODY.match(line)):
         return _Heading(i, 1, line.rstrip(":."), None, None)
     return None
@@ -314,7 +375,9 @@ def _best_chain(cands: list[_Heading]) -> list[_Heading]:
     best: list[float] = []
     prev: list[int | None] = []
     for j, cand in enumerate(cands):
-        score, link = (cand.weight, None) if _starts(cand.key) else (float("-inf"), None)
+        score, link = (
+            (cand.weight, None) if _starts(cand.key) else (float("-inf"), None)
+        )
         for i in range(j):
             if best[i] + cand.weight >= score and _follows(cands[i].key, cand.key):
                 score, link = best[i] + cand.weight, i
@@ -332,15 +395,22 @@ def _best_chain(cands: list[_Heading]) -> list[_Heading]:
 
 _DIGITS = frozenset("0123456789")
 _UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_LETTERS = _UPPER | frozenset("abcdefghijklmnopqrstuvwxyz")
 
 
-def _collect(doc: _Lines, finder, starts: frozenset[str], skip: set[int], lo: int = 0) -> list[_Heading]:
-    """Candidates found by `finder` on lines that begin with one of `starts` (a cheap filter)."""
+def _collect(
+    doc: _Lines,
+    finder,
+    starts: frozenset[str],
+    skip: set[int],
+    lo: int = 0,
+    max_len: int = 110,
+) -> list[_Heading]:
+    """Candidates found by `finder` on lines that begin with one of `starts` and are
+    at most `max_len` long (cheap filters: most lines are prose)."""
+    indexes = sorted(i for c in starts for i in doc.by_first.get(c, ()) if i >= lo)
     out = []
-    for i in range(lo, len(doc.lines)):
-        line = doc.lines[i]
-        if not line or line[0] not in starts or len(line) > 110 or i in skip:
+    for i in indexes:
+        if len(doc.lines[i]) > max_len or i in skip:
             continue
         if (cand := finder(doc, i)) is not None:
             out.append(cand)
@@ -364,17 +434,22 @@ def _back_matter_index(heads: list[_Heading]) -> int | None:
     return None
 
 
-def _find_headings(lines: list[str]) -> list[_Heading]:
+def _find_headings(lines: list[str], width: int) -> list[_Heading]:
     """Headings of the prepared lines, in order."""
-    doc = _Lines(lines)
+    doc = _Lines(lines, width)
     chain = _numbered_chain(doc)
     taken = {h.line + k for h in chain for k in range(h.span)} | doc.toc
-    plain = _collect(doc, lambda d, i: _unnumbered(d, i, body=not chain), _LETTERS, taken)
+    body = not chain  # unnumbered body headings count in unnumbered papers only
+    known = _collect(doc, partial(_known_heading, body=body), _UPPER, taken, max_len=60)
+    abstract = _collect(doc, _abstract_heading, frozenset("Aa"), taken)
+    plain = _dedupe(sorted(abstract + known, key=lambda h: h.line))
     heads = sorted(chain + plain, key=lambda h: h.line)
     refs = _back_matter_index(heads)
     if refs is not None:
         taken |= {h.line for h in plain}
-        appendix = _best_chain(_collect(doc, _appendix_heading, _UPPER, taken, lo=refs + 1))
+        appendix = _best_chain(
+            _collect(doc, _appendix_heading, _UPPER, taken, lo=refs + 1)
+        )
         heads = sorted(heads + appendix, key=lambda h: h.line)
     return _dedupe(heads)
 
@@ -398,23 +473,36 @@ _KIND_WORDS = [
     ("limitations", r"limitation"),
     ("conclusion", r"conclu|summary|future work|outlook"),
     ("discussion", r"discussion|broader impact|ethic|societal|impact statement"),
-    ("acknowledgments", r"acknowledg|contribution statement|author contributions|contributors|funding"),
+    (
+        "acknowledgments",
+        r"acknowledg|contribution statement|author contributions|contributors|funding",
+    ),
     ("references", r"references|bibliography"),
     ("appendix", r"appendix|appendices|supplementary"),
     (
         "experiments",
-        r"experiment|evaluat|setup|setting|dataset|data\b|benchmark|baseline|implementation"
-        r"|hyper-?parameter",
+        (
+            r"experiment|evaluat|setup|setting|dataset|data\b|benchmark|baseline|implementation"
+            r"|hyper-?parameter"
+        ),
     ),
-    ("results", r"result|analys|ablation|comparison|performance|finding|case stud|error"),
+    (
+        "results",
+        r"result|analys|ablation|comparison|performance|finding|case stud|error",
+    ),
     (
         "method",
-        r"method|approach|model|architecture|training|algorithm|framework|proposed|design"
-        r"|formulation|objective|pipeline|system|attention|learning|encoder|decoder|reward"
-        r"|pre-?train|fine-?tun|agent",
+        (
+            r"method|approach|model|architecture|training|algorithm|framework|proposed|design"
+            r"|formulation|objective|pipeline|system|attention|learning|encoder|decoder|reward"
+            r"|pre-?train|fine-?tun|agent"
+        ),
     ),
 ]
-_KIND_RE = [(kind, re.compile(rf"\b(?:{words})", re.I)) for kind, words in _KIND_WORDS]
+_KIND_RE = re.compile(
+    r"\b(?:" + "|".join(f"(?P<{kind}>{words})" for kind, words in _KIND_WORDS) + ")",
+    re.IGNORECASE,
+)
 
 
 def title_kind(title: str) -> str | None:
@@ -423,11 +511,20 @@ def title_kind(title: str) -> str | None:
     "5 Conclusion, Limitations, and Future Work" → "conclusion"; "3.2 Attention" → "method";
     "4 Why Self-Attention" → "method"; "3.1 Task definition" → None.
     """
-    found = [(m.start(), kind) for kind, rx in _KIND_RE if (m := rx.search(title))]
-    return min(found)[1] if found else None
+    m = _KIND_RE.search(
+        title
+    )  # the leftmost keyword; at one position, the first kind listed
+    return m.lastgroup if m else None
 
 
-_WRAPPERS = ("abstract", "introduction", "related", "background", "conclusion", "appendix")
+_WRAPPERS = (
+    "abstract",
+    "introduction",
+    "related",
+    "background",
+    "conclusion",
+    "appendix",
+)
 
 
 def _classify(heads: list[_Heading]) -> list[str]:
@@ -445,10 +542,14 @@ def _classify(heads: list[_Heading]) -> list[str]:
 
 def _kind(h: _Heading, top_kind: dict[str, str], after_refs: bool) -> str:
     own = title_kind(h.title)
-    parent = top_kind.get(h.number.split(".")[0]) if h.number and "." in h.number else None
+    parent = (
+        top_kind.get(h.number.split(".")[0]) if h.number and "." in h.number else None
+    )
     if h.appendix or (after_refs and own == "appendix"):
         return "appendix"
-    if parent in _WRAPPERS or (parent in ("experiments", "results", "discussion") and own == "method"):
+    if parent in _WRAPPERS or (
+        parent in ("experiments", "results", "discussion") and own == "method"
+    ):
         return parent  # "1.2 Summary of results" stays in the introduction
     return own or parent or ("appendix" if after_refs else "other")
 
@@ -470,7 +571,7 @@ def join_paragraphs(lines: list[str], width: int | None = None) -> str:
     A line is short when it is under 80% of the column width or clearly shorter than the
     line before it; a reference "[12]" or a bullet always starts a new paragraph.
     """
-    width = width or column_width(lines)
+    short = 0.8 * (width or column_width(lines))
     paragraphs: list[str] = []
     current: list[str] = []
     previous = 0
@@ -478,16 +579,23 @@ def join_paragraphs(lines: list[str], width: int | None = None) -> str:
         if not line:
             _flush(paragraphs, current)
             continue
-        if current and line[0] in _ITEM_FIRST and _ITEM_START.match(line):
+        first = line[0]
+        if not current:
+            current.append(line)
+        elif first in _ITEM_FIRST and _ITEM_START.match(line):
             _flush(paragraphs, current)
-        if current and current[-1][-1:] == "-" and current[-1][-2:-1].isalpha() and line[:1].islower():
-            current[-1] += line
+            current.append(line)
+        elif (
+            first.islower() and current[-1][-1] == "-" and current[-1][-2:-1].isalpha()
+        ):
+            current[-1] += line  # "state-of-" + "the-art"
         else:
             current.append(line)
-        short = len(line) < 0.8 * width or (len(current) > 1 and len(line) < 0.85 * previous)
-        previous = len(line)
-        if short and _ends_sentence(line):
+        size = len(line)
+        is_short = size < short or (size < 0.85 * previous and len(current) > 1)
+        if is_short and _ends_sentence(line):
             _flush(paragraphs, current)
+        previous = size
     _flush(paragraphs, current)
     return "\n\n".join(paragraphs)
 
@@ -504,8 +612,8 @@ def _flush(paragraphs: list[str], current: list[str]) -> None:
 def split_sections(pages: list[str]) -> list[Section]:
     """Cut the pages of a paper (as extracted) into sections, in reading order."""
     lines = prepare_lines(pages)
-    heads = _find_headings(lines)
     width = column_width(lines)
+    heads = _find_headings(lines, width)
     sections = []
     first = heads[0].line if heads else len(lines)
     if any(lines[:first]):

@@ -21,7 +21,10 @@ TIME_LIMIT_S = 20
 
 pytestmark = [
     pytest.mark.corpus,
-    pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no corpus at {CORPUS} (it lives beside the checkout)"),
+    pytest.mark.skipif(
+        not CORPUS.is_dir(),
+        reason=f"no corpus at {CORPUS} (it lives beside the checkout)",
+    ),
 ]
 
 
@@ -44,7 +47,9 @@ def test_paper_has_sections(extractor, path):
     kinds = [s.kind for s in sections]
     assert len(sections) >= 4
     assert "introduction" in kinds
-    assert "abstract" in kinds or (kinds[0] == "front" and len(sections[0].text.split()) > 100)
+    assert "abstract" in kinds or (
+        kinds[0] == "front" and len(sections[0].text.split()) > 100
+    )
     refs = find_references(sections)
     assert refs is not None and refs.title.lower() in ("references", "bibliography")
     assert kinds.index("introduction") < kinds.index("references")
@@ -65,11 +70,17 @@ def test_long_manual_is_truncated_fast(extractor):
     start = time.monotonic()
     result = extractor.extract(CORPUS / "bad" / "DA-619p.pdf")
     assert time.monotonic() - start < 5
-    assert (result.page_count, result.pages_read, result.truncated) == (619, extractor.max_pages, True)
+    assert (result.page_count, result.pages_read, result.truncated) == (
+        619,
+        extractor.max_pages,
+        True,
+    )
 
 
 def test_empty_pages_are_empty(extractor):
-    result = timed(extractor, CORPUS / "bad" / "layout-parser-paper-with-empty-pages.pdf")
+    result = timed(
+        extractor, CORPUS / "bad" / "layout-parser-paper-with-empty-pages.pdf"
+    )
     assert [bool(page.strip()) for page in result.pages] == [True, False, False, True]
 
 

@@ -32,7 +32,10 @@ def raw_pdf(objects: list[bytes]) -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 
@@ -46,7 +49,11 @@ def text_stream(text: str) -> bytes:
 
 def pdf_of_pages(contents: list[bytes]) -> bytes:
     """One page per content stream, all with Helvetica as /F1."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     kids = []
     for content in contents:
         objects.append(content)
@@ -55,7 +62,10 @@ def pdf_of_pages(contents: list[bytes]) -> bytes:
             b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % len(objects)
         )
         kids.append(b"%d 0 R" % len(objects))
-    objects[1] = b"<< /Type /Pages /Count %d /Kids [%s] >>" % (len(kids), b" ".join(kids))
+    objects[1] = b"<< /Type /Pages /Count %d /Kids [%s] >>" % (
+        len(kids),
+        b" ".join(kids),
+    )
     return raw_pdf(objects)
 
 
@@ -93,7 +103,10 @@ def pdfs(tmp_path_factory):
 
     def encrypted(user_password: str | None) -> bytes:
         pdf = pdfmake.build_paper_pdf(
-            pdfmake.SAMPLE_TITLE, pdfmake.SAMPLE_AUTHORS, pdfmake.SAMPLE_SECTIONS, abstract=pdfmake.SAMPLE_ABSTRACT
+            pdfmake.SAMPLE_TITLE,
+            pdfmake.SAMPLE_AUTHORS,
+            pdfmake.SAMPLE_SECTIONS,
+            abstract=pdfmake.SAMPLE_ABSTRACT,
         )
         pdf.set_encryption(owner_password="owner-secret", user_password=user_password)
         return bytes(pdf.output())
@@ -114,7 +127,9 @@ def pdfs(tmp_path_factory):
         "zip.pdf": zipped.getvalue(),
         "random.pdf": random.Random(7).randbytes(50_000),
         "empty.pdf": b"",
-        "5000-pages.pdf": pdf_of_pages([text_stream(f"{LINE} Page {n}.") for n in range(5000)]),
+        "5000-pages.pdf": pdf_of_pages(
+            [text_stream(f"{LINE} Page {n}.") for n in range(5000)]
+        ),
         "bomb.pdf": pdf_of_pages([bomb_stream(500), text_stream(LINE)]),
     }
     for name, data in files.items():
@@ -131,7 +146,9 @@ def test_normal_paper(extractor, pdfs):
     assert result.page_count == result.pages_read == len(result.pages) >= 1
     assert not result.truncated
     text = "\n".join(result.pages)
-    assert pdfmake.SAMPLE_TITLE in " ".join(text.split())  # the title wraps onto two lines
+    assert pdfmake.SAMPLE_TITLE in " ".join(
+        text.split()
+    )  # the title wraps onto two lines
     assert "\n1 Introduction\n" in text and "\nReferences\n" in text
     assert not any(c in text for c in "\r\x00\ufffe")
 
@@ -142,8 +159,32 @@ def test_same_input_gives_same_bytes():
 
 def test_any_text_can_be_written():
     nasty = "—–“”‘’…αβγΩ≤≥∑√∞→中文😀\x00\x07\ufffe e\u0301 ﬁ"
-    data = pdfmake.write_paper_pdf(nasty, [nasty], [(f"1 {nasty}", nasty)], abstract=nasty, references=[nasty], appendix=[(f"A {nasty}", nasty)])
+    data = pdfmake.write_paper_pdf(
+        nasty,
+        [nasty],
+        [(f"1 {nasty}", nasty)],
+        abstract=nasty,
+        references=[nasty],
+        appendix=[(f"A {nasty}", nasty)],
+    )
     assert data.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
+    ("entry", "printed"),
+    [
+        ("A. Author. Title.", "[1] A. Author. Title."),
+        ("[7] B. Author.", "[7] B. Author."),
+    ],
+)
+def test_references_are_numbered_once(extractor, tmp_path, entry, printed):
+    path = tmp_path / "refs.pdf"
+    path.write_bytes(
+        pdfmake.write_paper_pdf(
+            "T", ["A"], [("1 Introduction", LINE * 3)], references=[entry]
+        )
+    )
+    assert printed in extractor.extract(path).pages[-1].splitlines()
 
 
 @given(st.text())
@@ -211,7 +252,9 @@ def test_timeout_kills_the_worker_and_the_next_call_works(pdfs):
         extractor.extract(pdfs["paper.pdf"])  # warm
         first_pid = extractor.worker_pid
         extractor.timeout_s = 0.05
-        with pytest.raises(PdfExtractionFailed, match=r"5000-pages.pdf took longer than 0.05 s"):
+        with pytest.raises(
+            PdfExtractionFailed, match=r"5000-pages.pdf took longer than 0.05 s"
+        ):
             extractor.extract(pdfs["5000-pages.pdf"])
         extractor.timeout_s = 20
         assert extractor.extract(pdfs["paper.pdf"]).pages_read >= 1
@@ -223,9 +266,23 @@ def test_worker_killed_mid_way(pdfs):
         extractor.extract(pdfs["paper.pdf"])
         killer = threading.Timer(0.2, os.kill, (extractor.worker_pid, 9))
         killer.start()
-        with pytest.raises(PdfExtractionFailed, match="SIGKILL.*5000-pages.pdf"):
+        with pytest.raises(
+            PdfExtractionFailed,
+            match=r"5000-pages.pdf crashed the worker \(signal SIGKILL\)",
+        ):
             extractor.extract(pdfs["5000-pages.pdf"])
         killer.join()
+        assert extractor.extract(pdfs["paper.pdf"]).pages_read >= 1
+
+
+def test_too_much_text_is_refused(pdfs):
+    with PdfExtractor(max_text_mb=0) as extractor:
+        with pytest.raises(
+            PdfExtractionFailed,
+            match=r"paper.pdf produced 0 MB of text, over the 0 MB limit",
+        ):
+            extractor.extract(pdfs["paper.pdf"])
+        extractor.max_text_mb = 1
         assert extractor.extract(pdfs["paper.pdf"]).pages_read >= 1
 
 

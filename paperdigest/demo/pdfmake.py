@@ -18,20 +18,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fpdf import FPDF
 
-CREATION_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
+CREATION_DATE = datetime(2024, 1, 1, tzinfo=UTC)
 
 _REPLACEMENTS = {
     "—": "-", "–": "-", "‐": "-", "‑": "-", "‒": "-", "−": "-", "“": '"', "”": '"', "„": '"',
-    "‘": "'", "’": "'", "‚": "'", "…": "...", "•": "*", "∗": "*", "·": ".", "→": "->", "←": "<-",
+    "‘": "'", "’": "'", "‚": "'", "…": "...", "•": "*", "∗": "*", "→": "->", "←": "<-",
     "↔": "<->", "⇒": "=>", "⇐": "<=", "⇔": "<=>", "≤": "<=", "≥": ">=", "≠": "!=", "≈": "~",
     "∼": "~", "∞": "inf", "∈": " in ", "∉": " not in ", "∑": "sum", "∏": "prod", "√": "sqrt",
-    "∂": "d", "∇": "grad", "∀": "for all", "∃": "exists", "∧": "and", "∨": "or", "¬": "not",
+    "∂": "d", "∇": "grad", "∀": "for all", "∃": "exists", "∧": "and", "∨": "or",
     "€": "EUR", "™": "(TM)", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i", "œ": "oe",
-    "Œ": "OE", "ß": "ss", "ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl",
+    "Œ": "OE", "ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl",
     "\u2009": " ", "\u2002": " ", "\u2003": " ", "\u202f": " ", "\u200b": "", "\ufeff": "",
 }  # fmt: skip
 
@@ -44,7 +44,9 @@ def _char_to_latin1(char: str) -> str:
         return name.removeprefix("GREEK SMALL LETTER ").split()[0].lower()
     if name.startswith("GREEK CAPITAL LETTER "):
         return name.removeprefix("GREEK CAPITAL LETTER ").split()[0].capitalize()
-    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    base = "".join(
+        c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+    )
     try:
         return base.encode("latin-1").decode("latin-1") if base else "?"
     except UnicodeEncodeError:
@@ -74,11 +76,15 @@ class _Paper(FPDF):
 
 
 def _paragraphs(text: str) -> list[str]:
-    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", to_latin1(text)) if p.strip()]
+    return [
+        " ".join(p.split()) for p in re.split(r"\n\s*\n", to_latin1(text)) if p.strip()
+    ]
 
 
 def _heading(pdf: FPDF, title: str) -> None:
-    depth = len(title.split(" ", 1)[0].rstrip(".").split(".")) if title[:1].isalnum() else 1
+    depth = (
+        len(title.split(" ", 1)[0].rstrip(".").split(".")) if title[:1].isalnum() else 1
+    )
     pdf.ln(3)
     pdf.set_font("Times", "B", 13 if depth == 1 else 11)
     pdf.multi_cell(0, 6, to_latin1(title), new_x="LMARGIN", new_y="NEXT")
@@ -97,7 +103,9 @@ def _front(pdf: FPDF, title: str, authors: list[str], abstract: str | None) -> N
     pdf.multi_cell(0, 8, to_latin1(title), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("Times", size=11)
-    pdf.multi_cell(0, 6, to_latin1(", ".join(authors)), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0, 6, to_latin1(", ".join(authors)), align="C", new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.ln(4)
     if abstract is None:
         return
@@ -116,7 +124,10 @@ def _references(pdf: FPDF, references: list[str]) -> None:
     _heading(pdf, "References")
     pdf.set_font("Times", size=9.5)
     for n, entry in enumerate(references, 1):
-        pdf.multi_cell(0, 4.5, f"[{n}] {' '.join(to_latin1(entry).split())}", new_x="LMARGIN", new_y="NEXT")
+        entry = " ".join(to_latin1(entry).split())
+        if not re.match(r"\[\d+\]", entry):  # number it unless the caller did
+            entry = f"[{n}] {entry}"
+        pdf.multi_cell(0, 4.5, entry, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
 
 
@@ -160,7 +171,14 @@ def write_paper_pdf(
     appendix: list[tuple[str, str]] = (),
 ) -> bytes:
     """A paper PDF: the same input always gives the same bytes."""
-    pdf = build_paper_pdf(title, authors, sections, abstract=abstract, references=references, appendix=appendix)
+    pdf = build_paper_pdf(
+        title,
+        authors,
+        sections,
+        abstract=abstract,
+        references=references,
+        appendix=appendix,
+    )
     return bytes(pdf.output())
 
 
@@ -176,44 +194,80 @@ SAMPLE_ABSTRACT = (
     "α ≈ 0.7 of the time)."
 )
 SAMPLE_SECTIONS = [
-    ("1 Introduction",
-     "Chain-of-thought prompting made language models write down their intermediate reasoning. "
-     "The written steps help, but most of the tokens serve fluency rather than the computation "
-     "itself, and each token commits the model to one path.\n\n"
-     "We ask what happens when a model may skip the words. Our contributions are a simple training "
-     "curriculum, a comparison on arithmetic and planning tasks, and an analysis of what the hidden "
-     "steps encode."),
-    ("2 Related Work",
-     "Earlier work distilled explicit reasoning into the weights of a model, removing the steps "
-     "altogether. Other studies added pause tokens that give the network extra computation without "
-     "extra meaning. Our approach sits between the two: the steps exist, but they are vectors."),
-    ("3 Method",
-     "The model alternates between a language mode and a latent mode. Special markers open and close "
-     "the latent segment of a response."),
-    ("3.1 Continuous thoughts",
-     "In latent mode the last hidden state is not decoded into a token. It is passed directly as the "
-     "input embedding of the following position, so the whole segment stays differentiable.\n\n"
-     "Because no token is sampled, a single hidden state may keep several alternatives alive, which "
-     "later positions can prune."),
-    ("3.2 Training curriculum",
-     "Training starts from complete written solutions. At stage k the first k written steps are "
-     "replaced by latent steps, and the loss is computed only on the remaining text."),
-    ("4 Experiments",
-     "We compare the written chain of thought, a model without any reasoning steps, pause tokens, "
-     "and the latent variant, all fine-tuned from the same small pretrained checkpoint."),
-    ("4.1 Setup",
-     "Arithmetic problems come from a grade-school benchmark; the planning task asks whether one "
-     "concept follows from another in a randomly generated ontology. Every number is the mean of "
-     "three seeds."),
-    ("5 Results",
-     "On arithmetic the latent model trails the written chain of thought by a few points while "
-     "producing about a third of the tokens. On planning it is ahead, and the gap grows with the "
-     "depth of the search.\n\n"
-     "Probing the hidden steps shows that the values assigned to frontier nodes resemble a "
-     "breadth-first search more than a single guessed path."),
-    ("6 Conclusion",
-     "Letting a model reason in its own hidden space costs little accuracy and saves many tokens. "
-     "Whether the approach scales to large models and harder tasks is left for future work."),
+    (
+        "1 Introduction",
+        (
+            "Chain-of-thought prompting made language models write down their intermediate reasoning. "
+            "The written steps help, but most of the tokens serve fluency rather than the computation "
+            "itself, and each token commits the model to one path.\n\n"
+            "We ask what happens when a model may skip the words. Our contributions are a simple training "
+            "curriculum, a comparison on arithmetic and planning tasks, and an analysis of what the hidden "
+            "steps encode."
+        ),
+    ),
+    (
+        "2 Related Work",
+        (
+            "Earlier work distilled explicit reasoning into the weights of a model, removing the steps "
+            "altogether. Other studies added pause tokens that give the network extra computation without "
+            "extra meaning. Our approach sits between the two: the steps exist, but they are vectors."
+        ),
+    ),
+    (
+        "3 Method",
+        (
+            "The model alternates between a language mode and a latent mode. Special markers open and close "
+            "the latent segment of a response."
+        ),
+    ),
+    (
+        "3.1 Continuous thoughts",
+        (
+            "In latent mode the last hidden state is not decoded into a token. It is passed directly as the "
+            "input embedding of the following position, so the whole segment stays differentiable.\n\n"
+            "Because no token is sampled, a single hidden state may keep several alternatives alive, which "
+            "later positions can prune."
+        ),
+    ),
+    (
+        "3.2 Training curriculum",
+        (
+            "Training starts from complete written solutions. At stage k the first k written steps are "
+            "replaced by latent steps, and the loss is computed only on the remaining text."
+        ),
+    ),
+    (
+        "4 Experiments",
+        (
+            "We compare the written chain of thought, a model without any reasoning steps, pause tokens, "
+            "and the latent variant, all fine-tuned from the same small pretrained checkpoint."
+        ),
+    ),
+    (
+        "4.1 Setup",
+        (
+            "Arithmetic problems come from a grade-school benchmark; the planning task asks whether one "
+            "concept follows from another in a randomly generated ontology. Every number is the mean of "
+            "three seeds."
+        ),
+    ),
+    (
+        "5 Results",
+        (
+            "On arithmetic the latent model trails the written chain of thought by a few points while "
+            "producing about a third of the tokens. On planning it is ahead, and the gap grows with the "
+            "depth of the search.\n\n"
+            "Probing the hidden steps shows that the values assigned to frontier nodes resemble a "
+            "breadth-first search more than a single guessed path."
+        ),
+    ),
+    (
+        "6 Conclusion",
+        (
+            "Letting a model reason in its own hidden space costs little accuracy and saves many tokens. "
+            "Whether the approach scales to large models and harder tasks is left for future work."
+        ),
+    ),
 ]
 SAMPLE_REFERENCES = [
     "J. Wei et al. Chain-of-thought prompting elicits reasoning in large language models. NeurIPS, 2022.",
@@ -222,17 +276,27 @@ SAMPLE_REFERENCES = [
     "A. Vaswani et al. Attention is all you need. NeurIPS, 2017.",
 ]
 SAMPLE_APPENDIX = [
-    ("A Proof of Proposition 1",
-     "Assume the hidden state is a convex combination of the embeddings of the frontier nodes. Then "
-     "the next position can attend to each of them, and the claim follows by induction on depth."),
-    ("B Hyperparameters",
-     "We train for six epochs per stage with a learning rate of 0.0001 and a batch size of 128."),
+    (
+        "A Proof of Proposition 1",
+        (
+            "Assume the hidden state is a convex combination of the embeddings of the frontier nodes. Then "
+            "the next position can attend to each of them, and the claim follows by induction on depth."
+        ),
+    ),
+    (
+        "B Hyperparameters",
+        "We train for six epochs per stage with a learning rate of 0.0001 and a batch size of 128.",
+    ),
 ]
 
 
 def sample_paper_pdf() -> bytes:
     """The made-up sample paper above as a PDF."""
     return write_paper_pdf(
-        SAMPLE_TITLE, SAMPLE_AUTHORS, SAMPLE_SECTIONS, abstract=SAMPLE_ABSTRACT,
-        references=SAMPLE_REFERENCES, appendix=SAMPLE_APPENDIX,
+        SAMPLE_TITLE,
+        SAMPLE_AUTHORS,
+        SAMPLE_SECTIONS,
+        abstract=SAMPLE_ABSTRACT,
+        references=SAMPLE_REFERENCES,
+        appendix=SAMPLE_APPENDIX,
     )
