@@ -29,8 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from summarizer.budget import NEVER_SENT, fit_budget
 from summarizer.extract import PdfExtractor
 from summarizer.sections import split_sections
+from summarizer.tokens import count_tokens, head_tokens
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "papers"
 Tool = Callable[[Path], str]
@@ -131,6 +133,27 @@ def render(results: list[FileResult], tools: list[str]) -> str:
     return "\n".join(rows)
 
 
+def token_row(path: Path, extractor: PdfExtractor, budget: int, clip: int) -> list[str]:
+    """Tokens of the raw text, of the body (no references), and what the budget and a plain clip send."""
+    raw = pdfium_text(path)
+    sections = split_sections(extractor.extract(path).pages)
+    body = [s for s in sections if s.kind not in NEVER_SENT]
+    fitted = fit_budget(sections, budget)
+    whole = sum(1 for s in fitted.sections if s.title not in {c.title for c in fitted.cuts})
+    clipped = head_tokens(raw, clip)
+    reached = sum(1 for s in body if s.text[:80] and " ".join(s.text[:80].split()) in " ".join(clipped.split()))
+    return [path.name, str(count_tokens(raw)), str(fitted.full_tokens), str(fitted.tokens),
+            f"{whole}/{len(body)}", f"{reached}/{len(body)}", str(len(fitted.cuts))]
+
+
+def render_tokens(paths: list[Path], extractor: PdfExtractor, budget: int, clip: int) -> str:
+    head = ["paper", "raw text tokens", "body tokens (no refs)", f"sent (budget {budget})",
+            "body sections sent whole", f"body sections in a {clip}-token clip", "sections cut"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows += ["| " + " | ".join(token_row(p, extractor, budget, clip)) + " |" for p in paths]
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -139,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of PDFs"
     )
+    parser.add_argument("--budget", type=int, default=22000,
+                        help="paper tokens after the prompt (LLM_INPUT_TOKENS 24000 less ~2000 of prompt)")
+    parser.add_argument("--clip", type=int, default=4000, help="the naive alternative: the first N tokens")
     args = parser.parse_args(argv)
     paths = sorted(args.corpus.glob("*.pdf"))
     if not paths:
@@ -155,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         for path in paths:
             results.append(measure_file(path, tools, args.runs))
             print(f"measured {path.name}", file=sys.stderr)
-    print(render(results, list(tools)))
+        print(render(results, list(tools)))
+        print()
+        print(render_tokens(paths, extractor, args.budget, args.clip))
     return 0
 
 

@@ -1,7 +1,7 @@
 """Fit a paper's sections into the LLM's input budget, never silently.
 
 References and acknowledgments never go in. Within budget the whole body goes in, the
-appendix too when it fits. Over budget, sections are shortened lowest priority first —
+appendix too when it fits (whole appendix sections, in order, as many as fit). Over budget, sections are shortened lowest priority first —
 the appendix goes before related work, related work before the experiments, and the
 abstract, introduction, method, results and conclusion keep the most — down to a floor
 per section; only if the floors still do not fit is everything cut in proportion.
@@ -84,9 +84,14 @@ def _targets(body: list[Section], sizes: list[int], budget: int) -> list[int]:
         if excess <= 0:
             break
         members = [i for i, s in enumerate(body) if PRIORITY.get(s.kind, 2) == tier]
-        if tier == 0:  # the appendix goes in whole or not at all
+        if tier == 0:  # appendix sections go in whole, in order, while they fit; the rest are dropped
             for i in members:
                 targets[i] = 0
+            room = budget - sum(targets)
+            for i in members:
+                if sizes[i] > room:
+                    break
+                targets[i], room = sizes[i], room - sizes[i]
             excess = sum(targets) - budget
             continue
         floors = {i: min(sizes[i], max(FLOOR_MIN, int(sizes[i] * FLOOR_SHARE))) for i in members}

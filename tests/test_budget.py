@@ -69,3 +69,12 @@ def test_head_tokens_cuts_at_sentence_end() -> None:
     assert head.endswith(".") and count_tokens(head) <= 16 and text.startswith(head)
     assert head_tokens(text, 1000) == text
     assert head_tokens(text, 0) == ""
+
+
+def test_appendix_sections_that_fit_are_kept_in_order() -> None:
+    sections = paper(method=1000) + [Section(f"A.{n} Proof", "appendix", head_tokens(
+        " ".join(f"Appendix {n} line {k}." for k in range(600)), 600)) for n in range(1, 5)]
+    result = fit_budget(sections, 2400)
+    kept = [s.title for s in result.sections if s.kind == "appendix"]
+    assert kept == ["A.1 Proof", "A.2 Proof"] and all(not s.text.endswith("[…]") for s in result.sections)
+    assert [c.title for c in result.cuts] == ["A.3 Proof", "A.4 Proof"]
