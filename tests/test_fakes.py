@@ -18,7 +18,6 @@ import pytest
 from tests.fakes.arxiv import FakeArxiv
 from tests.fakes.llm import FakeLLM, FakeReply, quoted_numbers, russian_review
 
-pytest_plugins = ["tests.fakes.plugin"]
 
 COCONUT = "2412.06769"
 SECTIONS = ("## Суть", "## Метод", "## Эксперименты и результаты", "## Ограничения",
