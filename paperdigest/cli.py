@@ -174,6 +174,15 @@ def db_upgrade() -> None:
 
 
 @app.command()
+def bot() -> None:
+    """Run the Telegram bot (long polling): /review in chat, replies and channel posts through the outbox."""
+    from bot.app import run_bot
+
+    with errors_as_one_line():
+        run_bot(state.settings)
+
+
+@app.command()
 def demo(
     serve: Annotated[bool, typer.Option(help="Keep the stand-in arXiv running afterwards.")] = False,
 ) -> None:

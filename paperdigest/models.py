@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -131,3 +131,70 @@ class Usage(Base):
     cost_usd: Mapped[float | None] = mapped_column(Float)
     ok: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- the Telegram side (migration 0002) -----------------------------------------------------
+
+class InboxUpdate(Base):
+    """Every Telegram update, stored before Telegram is told it arrived: a crash loses none."""
+
+    __tablename__ = "inbox"
+
+    update_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="received")  # received/done/failed
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChatRequest(Base):
+    """A person's /review: kept until they have their answer, across restarts."""
+
+    __tablename__ = "chat_requests"
+    __table_args__ = (Index("ix_chat_requests_paper_status", "arxiv_id", "status"),
+                      Index("ix_chat_requests_user_day", "user_id", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int | None] = mapped_column(unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    username: Mapped[str | None] = mapped_column(String(64))
+    arxiv_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int | None]
+    force: Mapped[bool] = mapped_column(Boolean, default=False)  # /regenerate
+    publish: Mapped[bool] = mapped_column(Boolean, default=False)  # /post: also to the channel
+    charged: Mapped[bool] = mapped_column(Boolean, default=False)  # counts against the daily quota
+    status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting/answered/failed
+    status_message_id: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """A message to send, written in the transaction that decided it; the relay sends it once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # Exactly one channel post per paper version.
+        Index("ux_outbox_channel_post", "chat_id", "arxiv_id", "version", unique=True,
+              sqlite_where=text("kind = 'channel'"), postgresql_where=text("kind = 'channel'")),
+        Index("ix_outbox_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # channel / reply / notice
+    chat_id: Mapped[str] = mapped_column(String(64))  # "@channel", "-100…" or a user's chat id
+    arxiv_id: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int | None]
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="SET NULL"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("chat_requests.id", ondelete="SET NULL"))
+    text: Mapped[str | None] = mapped_column(Text)  # for notices: plain text, sent as is
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/sending/sent/unknown/failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0)
+    message_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    not_before: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -7,6 +7,7 @@ Nothing reads the environment at import time: `Settings()` is built at the edge
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -56,8 +57,19 @@ class Settings(BaseSettings):
     LLM_RETRIES: int = 4
     LLM_TEMPERATURE: float = 0.3
     LLM_PRICES: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    LLM_CONCURRENCY: int = 4
 
-    @field_validator("ADMIN_IDS", mode="before")
+    # --- the bot and the channel ---
+    POST_FORMAT: Literal["rich", "classic"] = "rich"
+    PUBLISH_USER_REVIEWS: bool = False
+    USER_DAILY_REVIEWS: int = 5
+    ALLOWED_USER_IDS: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    DAILY_TOKEN_BUDGET: int = 0  # tokens per UTC day for all LLM calls; 0: no limit
+    CHANNEL_POST_INTERVAL_S: float = 3.0  # at most 20 posts a minute
+    CHAT_REPLY_INTERVAL_S: float = 1.0  # per private chat
+    TELEGRAM_TIMEOUT_S: float = 30.0
+
+    @field_validator("ADMIN_IDS", "ALLOWED_USER_IDS", mode="before")
     @classmethod
     def _split_admin_ids(cls, value: object) -> object:
         if isinstance(value, str):

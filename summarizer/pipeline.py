@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from paperdigest import repo
 from paperdigest.db import Database
 from paperdigest.errors import JobError, PaperdigestError, PaperWithdrawn
@@ -33,6 +35,9 @@ from summarizer.writer import LlmWriter, OfflineWriter, Written
 
 log = logging.getLogger(__name__)
 OnStep = Callable[[ArxivId, str], None]
+# Runs inside the transaction that stores a review, so what it writes (e.g. channel posts
+# in an outbox) is committed together with the review or not at all.
+OnStored = Callable[[Session, Review], None]
 POLL_S = 1.0  # how often to look at a job another process is running
 
 
@@ -54,6 +59,7 @@ class Pipeline:
         self.extractor = extractor
         self.writer = writer
         self.worker = repo.this_worker()
+        self.on_stored: list[OnStored] = []
         self._running: dict[int, asyncio.Task[Review]] = {}
         self._prefetched: dict[str, PaperMeta] = {}
 
@@ -231,6 +237,8 @@ class Pipeline:
             session.add(review)
             session.flush()
             repo.finish_job(session, session.get(Job, job.id), review_id=review.id)
+            for hook in self.on_stored:
+                hook(session, review)
         log.info("%s: review %d stored (%s, %s)", meta.versioned_id, review.id, written.reviewer, written.validation)
         return review
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from paperdigest.cli import app
@@ -51,7 +50,7 @@ def test_failure_exits_nonzero_with_one_line(settings: Settings, fake_arxiv) -> 
     result = runner.invoke(app, ["review", "2501.99999"], env=env_for(settings))
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [f"error: 2501.99999: arXiv has no paper 2501.99999: check the number at "
+    assert errors == ["error: 2501.99999: arXiv has no paper 2501.99999: check the number at "
                       "https://arxiv.org/abs/2501.99999"]
     assert "Traceback" not in result.output
 

@@ -20,10 +20,10 @@ def test_upgrade_creates_every_table_and_matches_the_models(tmp_path: Path) -> N
     upgrade(url)
     upgrade(url)  # idempotent: every start runs it
     engine = create_engine(url)
-    assert set(inspect(engine).get_table_names()) >= {"papers", "paper_versions", "reviews", "jobs", "usage",
-                                                      "alembic_version"}
+    assert set(inspect(engine).get_table_names()) >= {
+        "papers", "paper_versions", "reviews", "jobs", "usage", "inbox", "chat_requests", "outbox", "alembic_version"}
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == [], f"models and migrations disagree (write a new revision): {diff}"
     engine.dispose()

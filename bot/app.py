@@ -1,0 +1,129 @@
+"""`paperdigest bot`: wiring in one place — the pipeline, the Bot, the Dispatcher, the relay."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.types import BotCommand, ErrorEvent
+
+from bot import texts
+from bot.handlers import get_routers
+from bot.middlewares import DurableInbox, UserContext
+from bot.relay import OutboxRelay
+from bot.service import ReviewService
+from paperdigest.errors import ConfigError
+from paperdigest.settings import Settings
+from paperdigest.wiring import open_pipeline
+
+log = logging.getLogger(__name__)
+COMMANDS = [("review", "рецензия на статью"), ("paper", "готовая рецензия"), ("latest", "последние рецензии"),
+            ("search", "поиск по рецензиям"), ("help", "что умеет бот")]
+POLLING_TIMEOUT_S = 25
+
+
+class StopOnConflict(BaseRequestMiddleware):
+    """Another process polls with the same token (409): stop, instead of taking turns forever."""
+
+    def __init__(self, app: BotApp) -> None:
+        self.app = app
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
+                       method: TelegramMethod[Any]) -> Any:
+        try:
+            return await make_request(bot, method)
+        except TelegramConflictError:
+            if isinstance(method, GetUpdates):
+                self.app.conflict = True
+                asyncio.get_running_loop().create_task(self.app.stop())
+            raise
+
+
+async def on_error(event: ErrorEvent) -> None:
+    """Users never see a traceback: log it (redacted) and answer one sentence."""
+    log.error("update %s failed: %r", event.update.update_id, event.exception, exc_info=event.exception)
+    message = event.update.message
+    if message is not None:
+        try:
+            await message.answer(texts.ERROR)
+        except Exception:  # noqa: BLE001 - already failing; the log has it
+            pass
+
+
+def make_bot(settings: Settings) -> Bot:
+    if settings.BOT_TOKEN is None:
+        raise ConfigError("BOT_TOKEN is not set: create a bot with @BotFather and put its token in the environment or .env")
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_URL),
+                             timeout=settings.TELEGRAM_TIMEOUT_S)
+    return Bot(settings.BOT_TOKEN.get_secret_value(), session=session)
+
+
+class BotApp:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.dispatcher: Dispatcher | None = None
+        self.conflict = False
+        self.ready = asyncio.Event()
+
+    async def stop(self) -> None:
+        if self.dispatcher is not None:
+            try:
+                await self.dispatcher.stop_polling()
+            except RuntimeError:  # polling had not started yet or has stopped already
+                pass
+
+    async def run(self) -> None:
+        bot = make_bot(self.settings)
+        bot.session.middleware(StopOnConflict(self))
+        try:
+            async with open_pipeline(self.settings) as pipeline:
+                await self._serve(bot, pipeline)
+        finally:
+            await bot.session.close()
+        if self.conflict:
+            raise ConfigError("another process is polling with this BOT_TOKEN (Telegram answered 409 Conflict); "
+                              "stop the other instance, then start this one again")
+
+    async def _serve(self, bot: Bot, pipeline: Any) -> None:
+        try:
+            me = await bot.get_me()
+        except TelegramUnauthorizedError as err:
+            raise ConfigError("Telegram rejected BOT_TOKEN (401 Unauthorized); check the token from @BotFather") from err
+        db = pipeline.db
+        relay = OutboxRelay(bot, db, self.settings)
+        service = ReviewService(pipeline, db, self.settings, bot, relay)
+        inbox = DurableInbox(db)
+        dispatcher = Dispatcher(service=service, db=db, settings=self.settings, relay=relay)
+        dispatcher.update.outer_middleware(inbox)
+        dispatcher.message.middleware(UserContext(self.settings))
+        dispatcher.include_routers(*get_routers())
+        dispatcher.errors.register(on_error)
+        self.dispatcher = dispatcher
+        await bot.delete_webhook(drop_pending_updates=False)
+        await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in COMMANDS])
+        stop_relay = asyncio.Event()
+        relay_task = asyncio.create_task(relay.run(stop_relay), name="outbox relay")
+        try:
+            resumed = await service.recover()
+            replayed = await inbox.replay(dispatcher, bot)
+            log.info("bot @%s started: %d waiting request(s) resumed, %d update(s) replayed",
+                     me.username, resumed, replayed)
+            self.ready.set()
+            await dispatcher.start_polling(bot, handle_as_tasks=False, polling_timeout=POLLING_TIMEOUT_S,
+                                           handle_signals=True, close_bot_session=False)
+        finally:
+            await inbox.drain()
+            await service.close()
+            stop_relay.set()
+            await relay_task
+
+
+def run_bot(settings: Settings) -> None:
+    asyncio.run(BotApp(settings).run())

@@ -1,0 +1,12 @@
+"""One Router per feature, made fresh per Dispatcher; `get_routers()` gathers them in matching order."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from bot.handlers import admin, browse, review, start
+
+
+def get_routers() -> list[Router]:
+    # review.router last: it also catches any plain text (a pasted link) after the commands.
+    return [start.make_router(), admin.make_router(), browse.make_router(), review.make_router()]

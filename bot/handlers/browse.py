@@ -1,0 +1,76 @@
+"""/paper, /latest and /search: reading what is stored, for everyone, at no cost."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot import store, texts
+from bot.relay import OutboxRelay
+from bot.search import search_reviews
+from paperdigest import repo
+from paperdigest.db import Database
+from paperdigest.errors import BadArxivId
+from paperdigest.links import paper_url
+from paperdigest.settings import Settings
+from summarizer.ids import parse_arxiv_id
+
+LATEST = 10
+
+
+def make_router() -> Router:
+    router = Router(name="browse")
+    router.message.register(paper_command, Command("paper"))
+    router.message.register(latest_command, Command("latest"))
+    router.message.register(search_command, Command("search"))
+    return router
+
+
+async def paper_command(message: Message, command: CommandObject, db: Database, relay: OutboxRelay) -> None:
+    try:
+        arxiv_id = parse_arxiv_id((command.args or "").split()[0] if command.args else "")
+    except BadArxivId as err:
+        await message.answer(err.user_message if command.args else texts.NEED_ID.replace("/review", "/paper"))
+        return
+    with db.session() as session, session.begin():
+        review = repo.latest_review(session, arxiv_id.base, arxiv_id.version)
+        if review is None:
+            await message.answer(texts.NO_REVIEW_YET.format(id=arxiv_id))
+            return
+        store.enqueue(session, kind="reply", chat_id=str(message.chat.id), arxiv_id=review.arxiv_id,
+                      version=review.version, review_id=review.id)
+    relay.wake()
+
+
+def _line(title: str, arxiv_id: str, settings: Settings) -> str:
+    link = paper_url(settings.SITE_URL, arxiv_id)
+    return f'• <a href="{html.escape(link)}">{html.escape(title)}</a> — /paper {html.escape(arxiv_id)}'
+
+
+async def latest_command(message: Message, db: Database, settings: Settings) -> None:
+    with db.read() as session:
+        rows = [(paper.title, paper.arxiv_id) for _review, paper in store.latest_reviews(session, LATEST)]
+    if not rows:
+        await message.answer(texts.NO_REVIEWS)
+        return
+    lines = [_line(title, arxiv_id, settings) for title, arxiv_id in rows]
+    await message.answer("<b>Последние рецензии</b>\n" + "\n".join(lines), parse_mode="HTML",
+                         disable_web_page_preview=True)
+
+
+async def search_command(message: Message, command: CommandObject, db: Database, settings: Settings) -> None:
+    query = (command.args or "").strip()
+    if not query:
+        await message.answer(texts.SEARCH_USAGE)
+        return
+    with db.read() as session:
+        found = search_reviews(session, query, limit=LATEST)
+    if not found:
+        await message.answer(texts.NOTHING_FOUND.format(query=query[:100]))
+        return
+    lines = [_line(title, arxiv_id, settings) for title, arxiv_id in found]
+    await message.answer(f"<b>Найдено: {len(found)}</b>\n" + "\n".join(lines), parse_mode="HTML",
+                         disable_web_page_preview=True)

@@ -1,0 +1,197 @@
+"""The outbox relay: sends what the outbox holds, once, at Telegram's pace.
+
+A row is marked `sending` (committed) before each request and `sent` with Telegram's
+message ids after it, so a crash mid-send leaves `sending`, which the next start turns into
+`unknown` — shown to admins in /pending, never blindly repeated (the post may be in the
+channel already). Flood control: a 429 puts the row back with `not_before` = retry_after
+plus jitter; channel posts are spaced CHANNEL_POST_INTERVAL_S apart, private replies
+CHAT_REPLY_INTERVAL_S per chat. A "can't parse entities" answer falls back to plain text
+(logged), a rich post Telegram refuses falls back to classic HTML.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import (TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError,
+                                TelegramRetryAfter, TelegramServerError)
+from aiogram.types import LinkPreviewOptions
+
+from bot import store
+from bot.format import classic_messages, plain_text, rich_message
+from paperdigest.db import Database
+from paperdigest.links import paper_url
+from paperdigest.models import OutboxMessage, Review, utcnow
+from paperdigest.settings import Settings
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+IDLE_POLL_S = 1.0
+
+
+class Unsendable(Exception):
+    """Telegram refused the message for good (blocked bot, unknown chat, …)."""
+
+
+class OutboxRelay:
+    def __init__(self, bot: Bot, db: Database, settings: Settings, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.bot = bot
+        self.db = db
+        self.settings = settings
+        self._clock = clock
+        self._sleep = sleep
+        self._next_at: dict[str, float] = {}  # chat id → earliest next send
+        self._wakeup = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def recover(self) -> int:
+        with self.db.session() as session, session.begin():
+            return store.mark_interrupted_sends(session)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            sent = await self.send_due()
+            if not sent:
+                self._wakeup.clear()
+                wait = min([IDLE_POLL_S, *(t - self._clock() for t in self._next_at.values() if t > self._clock())])
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=max(wait, 0.05))
+                except TimeoutError:
+                    pass
+
+    async def send_due(self) -> int:
+        """Send every message that is due now; returns how many were handled."""
+        handled = 0
+        while True:
+            now = self._clock()
+            busy = {chat for chat, at in self._next_at.items() if at > now}
+            with self.db.read() as session:
+                message = store.next_sendable(session, utcnow(), busy)
+            if message is None:
+                return handled
+            await self.send(message.id)
+            handled += 1
+
+    async def send(self, message_id: int) -> None:
+        with self.db.read() as session:
+            message = session.get(OutboxMessage, message_id)
+            review = session.get(Review, message.review_id) if message.review_id else None
+        try:
+            await self._send_parts(message, review)
+        except TelegramRetryAfter as err:
+            self._update(message_id, status="pending", attempts_inc=True,
+                         not_before=utcnow() + timedelta(seconds=err.retry_after + random.uniform(0.1, 1.0)),
+                         error=f"flood control: retry after {err.retry_after} s")
+            self._next_at[message.chat_id] = self._clock() + err.retry_after
+        except Unsendable as err:
+            log.error("outbox %d to %s failed for good: %s", message_id, message.chat_id, err)
+            self._update(message_id, status="failed", error=str(err))
+        except (TelegramServerError, _NotSent) as err:
+            self._retry_later(message, err)
+        except TelegramNetworkError as err:
+            log.error("outbox %d to %s: outcome unknown (%s); not resending", message_id, message.chat_id, err)
+            self._update(message_id, status="unknown", error=f"outcome unknown: {err}")
+        finally:
+            self._next_at[message.chat_id] = max(self._next_at.get(message.chat_id, 0.0),
+                                                 self._clock() + self._interval(message))
+
+    def _interval(self, message: OutboxMessage) -> float:
+        if message.kind == "channel":
+            return self.settings.CHANNEL_POST_INTERVAL_S
+        return self.settings.CHAT_REPLY_INTERVAL_S
+
+    def _retry_later(self, message: OutboxMessage, err: Exception) -> None:
+        attempts = message.attempts + 1
+        if attempts >= MAX_ATTEMPTS:
+            self._update(message.id, status="failed", attempts_inc=True, error=f"gave up after {attempts} tries: {err}")
+            return
+        delay = min(300.0, 2.0 ** attempts) + random.uniform(0, 1)
+        self._update(message.id, status="pending", attempts_inc=True, error=str(err),
+                     not_before=utcnow() + timedelta(seconds=delay))
+
+    async def _send_parts(self, message: OutboxMessage, review: Review | None) -> None:
+        parts = self._render(message, review)
+        index = message.parts_sent
+        while index < len(parts):
+            self._update(message.id, status="sending")
+            try:
+                sent_id = await self._call(message.chat_id, parts[index], formatted=review is not None)
+            except _FormatRefused as err:
+                log.warning("outbox %d: Telegram refused the formatted text (%s); sending plain text", message.id, err)
+                parts = plain_text(review.markdown, site_url=self._site(review))
+                index = min(index, len(parts) - 1)  # plain parts are never more than formatted ones
+                continue
+            with self.db.session() as session, session.begin():
+                row = session.get(OutboxMessage, message.id)
+                row.parts_sent = index + 1
+                row.message_ids = [*row.message_ids, sent_id]
+            index += 1
+        self._update(message.id, status="sent", sent_at=utcnow(), error=None)
+        log.info("outbox %d (%s, %s) sent to %s in %d part(s)", message.id, message.kind, message.arxiv_id,
+                 message.chat_id, len(parts))
+
+    def _site(self, review: Review) -> str:
+        return paper_url(self.settings.SITE_URL, review.arxiv_id)
+
+    def _render(self, message: OutboxMessage, review: Review | None) -> list[object]:
+        if review is None:
+            return [message.text or ""]
+        if self.settings.POST_FORMAT == "rich":
+            return [rich_message(review.markdown, site_url=self._site(review))]
+        return list(classic_messages(review.markdown, site_url=self._site(review)))
+
+    async def _call(self, chat_id: str, part: object, *, formatted: bool) -> int:
+        chat = _chat(chat_id)
+        try:
+            if not formatted:
+                return (await self.bot.send_message(chat, str(part), parse_mode=None)).message_id
+            if isinstance(part, str):
+                return (await self.bot.send_message(chat, part, parse_mode="HTML",
+                                                    link_preview_options=NO_PREVIEW)).message_id
+            return (await self.bot.send_rich_message(chat, part)).message_id
+        except TelegramBadRequest as err:
+            if formatted and _is_format_error(err.message):
+                raise _FormatRefused(err.message) from err
+            raise Unsendable(f"Telegram refused: {err.message}") from err
+        except TelegramForbiddenError as err:
+            raise Unsendable(f"Telegram refused: {err.message}") from err
+        except TelegramNetworkError as err:
+            if "ClientConnectorError" in str(err):  # the request never left: safe to retry
+                raise _NotSent(str(err)) from err
+            raise
+
+    def _update(self, message_id: int, *, attempts_inc: bool = False, **fields: object) -> None:
+        with self.db.session() as session, session.begin():
+            row = session.get(OutboxMessage, message_id)
+            for name, value in fields.items():
+                setattr(row, name, value)
+            if attempts_inc:
+                row.attempts += 1
+
+
+class _NotSent(Exception):
+    """The request did not reach Telegram (connection refused): retrying cannot duplicate it."""
+
+
+class _FormatRefused(Exception):
+    """Telegram could not parse our HTML or rich markup: send the plain-text version."""
+
+
+def _is_format_error(message: str) -> bool:
+    text = message.lower()
+    return "parse entities" in text or "rich" in text or "unsupported" in text
+
+
+def _chat(chat_id: str) -> int | str:
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id

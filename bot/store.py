@@ -1,0 +1,126 @@
+"""The bot's queries: requests, the outbox, quotas and statistics. One place for the SQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from paperdigest.models import ChatRequest, InboxUpdate, Job, OutboxMessage, Paper, Review, Usage, utcnow
+
+
+def day_start(now: datetime | None = None) -> datetime:
+    now = now or utcnow()
+    return now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def next_reset(now: datetime | None = None) -> datetime:
+    return day_start(now) + timedelta(days=1)
+
+
+# --- inbox ---------------------------------------------------------------------------------
+
+def store_update(session: Session, update_id: int, payload: dict) -> bool:
+    """Record an update once; False when it was already stored (Telegram sent it again)."""
+    if session.get(InboxUpdate, update_id) is not None:
+        return False
+    session.add(InboxUpdate(update_id=update_id, payload=payload))
+    return True
+
+
+def finish_update(session: Session, update_id: int, error: str | None = None) -> None:
+    row = session.get(InboxUpdate, update_id)
+    if row is not None:
+        row.status, row.error = ("failed", error[:2000]) if error else ("done", None)
+
+
+def unprocessed_updates(session: Session) -> list[InboxUpdate]:
+    return list(session.scalars(select(InboxUpdate).where(InboxUpdate.status == "received")
+                                .order_by(InboxUpdate.update_id)))
+
+
+# --- requests ------------------------------------------------------------------------------
+
+def waiting_requests(session: Session, arxiv_id: str | None = None) -> list[ChatRequest]:
+    query = select(ChatRequest).where(ChatRequest.status == "waiting")
+    if arxiv_id is not None:
+        query = query.where(ChatRequest.arxiv_id == arxiv_id)
+    return list(session.scalars(query.order_by(ChatRequest.id)))
+
+
+def charged_today(session: Session, user_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(ChatRequest).where(
+        ChatRequest.user_id == user_id, ChatRequest.charged.is_(True),
+        ChatRequest.created_at >= day_start())) or 0
+
+
+def tokens_today(session: Session) -> int:
+    total = session.scalar(select(func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0))
+                           .where(Usage.created_at >= day_start()))
+    return int(total or 0)
+
+
+# --- outbox --------------------------------------------------------------------------------
+
+def enqueue(session: Session, **fields: object) -> OutboxMessage:
+    message = OutboxMessage(**fields)
+    session.add(message)
+    return message
+
+
+def channel_post_exists(session: Session, chat_id: str, arxiv_id: str, version: int) -> bool:
+    return session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.kind == "channel", OutboxMessage.chat_id == chat_id,
+        OutboxMessage.arxiv_id == arxiv_id, OutboxMessage.version == version)) is not None
+
+
+def next_sendable(session: Session, now: datetime, busy_chats: set[str]) -> OutboxMessage | None:
+    query = (select(OutboxMessage).where(OutboxMessage.status == "pending")
+             .where((OutboxMessage.not_before.is_(None)) | (OutboxMessage.not_before <= now))
+             .order_by(OutboxMessage.id).limit(50))
+    return next((m for m in session.scalars(query) if m.chat_id not in busy_chats), None)
+
+
+def mark_interrupted_sends(session: Session) -> int:
+    """Rows left 'sending' by a crash: the request may have reached Telegram, so never resend blindly."""
+    result = session.execute(update(OutboxMessage).where(OutboxMessage.status == "sending").values(
+        status="unknown", error="the process stopped while sending; check the chat before resending"))
+    return result.rowcount or 0
+
+
+def pending_overview(session: Session, limit: int = 20) -> tuple[list[Job], list[OutboxMessage]]:
+    jobs = session.scalars(select(Job).where(Job.status.in_(("pending", "running", "failed")))
+                           .order_by(Job.updated_at.desc()).limit(limit)).all()
+    posts = session.scalars(select(OutboxMessage).where(OutboxMessage.status.in_(("pending", "unknown", "failed")))
+                            .order_by(OutboxMessage.id.desc()).limit(limit)).all()
+    return list(jobs), list(posts)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+def latest_reviews(session: Session, limit: int = 10) -> list[tuple[Review, Paper]]:
+    newest = (select(Review.arxiv_id, func.max(Review.id).label("review_id")).group_by(Review.arxiv_id)
+              .subquery())
+    query = (select(Review, Paper).join(newest, Review.id == newest.c.review_id)
+             .join(Paper, Paper.arxiv_id == Review.arxiv_id).order_by(Review.created_at.desc()).limit(limit))
+    return [(review, paper) for review, paper in session.execute(query)]
+
+
+def stats(session: Session) -> dict[str, object]:
+    jobs = dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
+    usage_total = session.execute(select(func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0),
+                                         func.coalesce(func.sum(Usage.cost_usd), 0.0))).one()
+    usage_today = session.execute(select(func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0),
+                                         func.coalesce(func.sum(Usage.cost_usd), 0.0))
+                                  .where(Usage.created_at >= day_start())).one()
+    return {
+        "papers": session.scalar(select(func.count()).select_from(Paper)) or 0,
+        "reviews": session.scalar(select(func.count()).select_from(Review)) or 0,
+        "jobs": jobs,
+        "tokens_today": int(usage_today[0]), "cost_today": float(usage_today[1]),
+        "tokens_total": int(usage_total[0]), "cost_total": float(usage_total[1]),
+        "failed_jobs": jobs.get("failed", 0),
+        "failed_posts": session.scalar(select(func.count()).select_from(OutboxMessage)
+                                       .where(OutboxMessage.status.in_(("failed", "unknown")))) or 0,
+    }

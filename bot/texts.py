@@ -1,0 +1,51 @@
+"""What the bot says: short Russian sentences, and the help page from templates/telegram/."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "telegram"
+MOSCOW = timezone(timedelta(hours=3))
+
+NEED_ID = "Пришлите идентификатор или ссылку, например: /review 2412.06769"
+NOT_ALLOWED = "Этот бот работает только для приглашённых пользователей."
+ADMINS_ONLY = "Эта команда только для администраторов."
+NO_REVIEW_YET = "Рецензии на {id} пока нет. Попросите её командой /review {id}"
+NOTHING_FOUND = "Ничего не нашлось по запросу «{query}»."
+NO_REVIEWS = "Рецензий пока нет — пришлите ссылку на статью."
+SEARCH_USAGE = "Напишите, что искать: /search latent reasoning"
+QUEUED = "Запрос принят: пришлю рецензию на {id}, как только она будет готова."
+ALREADY_POSTED = "Рецензия на {id} (v{version}) уже опубликована в канале."
+POST_QUEUED = "Рецензия на {id} поставлена в очередь публикации в канале."
+NO_CHANNEL = "Канал не настроен (CHANNEL_ID): публиковать некуда."
+ERROR = "Что-то пошло не так; попробуйте ещё раз чуть позже."
+UNKNOWN_TEXT = "Пришлите ссылку на статью arXiv или её номер (например, 2412.06769). Все команды — /help"
+
+
+def resets_at(reset: datetime) -> str:
+    return reset.astimezone(MOSCOW).strftime("%H:%M по Москве")
+
+
+def quota_exceeded(limit: int, reset: datetime) -> str:
+    return (f"Дневной лимит новых рецензий исчерпан ({limit} в день). Он обновится в {resets_at(reset)}. "
+            "Уже готовые рецензии можно получать без ограничений: /latest, /paper <id>.")
+
+
+def budget_exceeded(reset: datetime) -> str:
+    return (f"Сервис на сегодня исчерпал бюджет языковой модели; новые рецензии снова будут после "
+            f"{resets_at(reset)}. Готовые рецензии доступны: /latest, /paper <id>.")
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def help_text(*, is_admin: bool, quota: int | None, quota_total: int, site_url: str | None) -> str:
+    return _environment().get_template("help.html.j2").render(
+        is_admin=is_admin, quota=quota, quota_total=quota_total, site_url=site_url).strip()

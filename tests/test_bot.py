@@ -1,0 +1,215 @@
+"""Whole conversations: the real bot (aiogram, polling) against the fake Bot API, arXiv and LLM."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import BotApp
+from paperdigest.db import Database
+from paperdigest.errors import ConfigError
+from paperdigest.models import ChatRequest, OutboxMessage
+from paperdigest.settings import Settings
+from tests.fakes.llm import FakeLLM
+from tests.fakes.plugin import FAKE_LLM_KEY
+from tests.fakes.telegram import FakeTelegram
+from tests.test_pipeline import PAPER_ID, add_paper
+
+CHANNEL = -1001234567890
+ADMIN, ALICE, BOB = 1, 1001, 1002
+
+
+@pytest.fixture
+def bot_settings(settings: Settings, fake_llm: FakeLLM, fake_telegram: FakeTelegram, fake_arxiv) -> Settings:
+    fake_telegram.add_chat(CHANNEL, type="channel", title="Digest", username="digest_test")
+    add_paper(fake_arxiv)
+    return settings.replace(BOT_TOKEN=fake_telegram.token, TELEGRAM_API_URL=fake_telegram.url,
+                            CHANNEL_ID=str(CHANNEL), ADMIN_IDS=[ADMIN], OPENAI_BASE_URL=fake_llm.base_url,
+                            OPENAI_API_KEY=FAKE_LLM_KEY, CHANNEL_POST_INTERVAL_S=0.2, CHAT_REPLY_INTERVAL_S=0.05,
+                            TELEGRAM_TIMEOUT_S=3.0, SITE_URL="https://digest.example")
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[BotApp]:
+    app = BotApp(settings)
+    task = asyncio.create_task(app.run())
+    try:
+        await asyncio.wait_for(app.ready.wait(), 15)
+        yield app
+    finally:
+        await app.stop()
+        await asyncio.wait_for(task, 15)
+
+
+async def eventually(check: Callable[[], object], timeout: float = 15.0) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"condition not met in {timeout} s: {check}")
+
+
+def texts_in(fake: FakeTelegram, chat_id: int) -> list[str]:
+    return [m.text or "" for m in fake.messages_in(chat_id)]
+
+
+def review_messages(fake: FakeTelegram, chat_id: int) -> list:
+    """The bot's messages carrying a review (rich, or classic parts with the header)."""
+    return [m for m in fake.messages_in(chat_id) if m.rich is not None or "Статья:" in (m.text or "")]
+
+
+def outbox(settings: Settings) -> list[OutboxMessage]:
+    db = Database(settings.DATABASE_URL)
+    with db.read() as session:
+        rows = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    db.close()
+    return rows
+
+
+async def test_invalid_id_is_answered_at_once_without_arxiv(bot_settings, fake_telegram, fake_arxiv) -> None:
+    async with running(bot_settings):
+        fake_arxiv.clear_requests()
+        fake_telegram.push_message(ALICE, ALICE, "/review 2412.0676")
+        [reply] = await eventually(lambda: texts_in(fake_telegram, ALICE))
+    assert "не похоже на идентификатор arXiv" in reply and "2412.06769" in reply
+    assert fake_arxiv.requests == []
+
+
+async def test_new_paper_status_edits_then_review_then_cached(bot_settings, fake_telegram, fake_llm) -> None:
+    fake_llm.latency_s = 1.2  # long enough for the status line to move
+    async with running(bot_settings):
+        fake_telegram.push_message(ALICE, ALICE, f"/review https://arxiv.org/abs/{PAPER_ID}")
+        await eventually(lambda: review_messages(fake_telegram, ALICE), timeout=20)
+        status = fake_telegram.messages_in(ALICE)[0]
+        assert status.text.startswith("⏳ Готовлю рецензию на 2412.06769")
+        assert len(fake_telegram.calls("editMessageText")) >= 1
+        [review] = review_messages(fake_telegram, ALICE)
+        assert review.rich is not None  # POST_FORMAT=rich by default
+        fake_llm.reset()
+        fake_telegram.push_message(BOB, BOB, PAPER_ID)  # a bare id, an already reviewed paper
+        await eventually(lambda: review_messages(fake_telegram, BOB))
+    assert fake_llm.requests == []  # the stored review came back at once
+    assert not [m for m in fake_telegram.messages_in(BOB) if (m.text or "").startswith("⏳")]
+
+
+async def test_two_users_one_paper_one_llm_call(bot_settings, fake_telegram, fake_llm) -> None:
+    fake_llm.latency_s = 0.8
+    async with running(bot_settings):
+        fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
+        fake_telegram.push_message(BOB, BOB, f"/review arXiv:{PAPER_ID}")
+        await eventually(lambda: review_messages(fake_telegram, ALICE) and review_messages(fake_telegram, BOB),
+                         timeout=20)
+    assert len([r for r in fake_llm.requests if r.path.endswith("/chat/completions")]) == 1
+    assert len(review_messages(fake_telegram, ALICE)) == 1 and len(review_messages(fake_telegram, BOB)) == 1
+
+
+async def test_quota_refuses_new_papers_but_not_stored_ones(bot_settings, fake_telegram, fake_arxiv) -> None:
+    add_paper(fake_arxiv, "2405.14838")
+    async with running(bot_settings.replace(USER_DAILY_REVIEWS=1)):
+        fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
+        await eventually(lambda: review_messages(fake_telegram, ALICE), timeout=20)
+        fake_telegram.push_message(ALICE, ALICE, "/review 2405.14838")
+        await eventually(lambda: any("лимит" in t for t in texts_in(fake_telegram, ALICE)))
+        fake_telegram.push_message(ALICE, ALICE, f"/paper {PAPER_ID}")
+        await eventually(lambda: len(review_messages(fake_telegram, ALICE)) == 2)
+        fake_telegram.push_message(ALICE, ALICE, "/start")
+        await eventually(lambda: any("осталось: 0 из 1" in t for t in texts_in(fake_telegram, ALICE)))
+    refusal = next(t for t in texts_in(fake_telegram, ALICE) if "лимит" in t)
+    assert "по Москве" in refusal
+
+
+async def test_only_admins_post_and_each_version_is_posted_once(bot_settings, fake_telegram) -> None:
+    async with running(bot_settings):
+        fake_telegram.push_message(ALICE, ALICE, f"/post {PAPER_ID}")
+        await eventually(lambda: any("только для администраторов" in t for t in texts_in(fake_telegram, ALICE)))
+        fake_telegram.push_message(ADMIN, ADMIN, f"/post {PAPER_ID}")  # not reviewed yet: review, then post
+        await eventually(lambda: fake_telegram.messages_in(CHANNEL), timeout=20)
+        fake_telegram.push_message(ADMIN, ADMIN, f"/post {PAPER_ID}")
+        await eventually(lambda: any("уже опубликована" in t for t in texts_in(fake_telegram, ADMIN)))
+    [post] = fake_telegram.messages_in(CHANNEL)
+    assert post.rich is not None
+    channel_rows = [row for row in outbox(bot_settings) if row.kind == "channel"]
+    assert len(channel_rows) == 1 and channel_rows[0].status == "sent" and channel_rows[0].message_ids
+
+
+async def test_classic_format_splits_within_limits_and_ends_with_site_link(bot_settings, fake_telegram) -> None:
+    async with running(bot_settings.replace(POST_FORMAT="classic", PUBLISH_USER_REVIEWS=True)):
+        fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
+        await eventually(lambda: fake_telegram.messages_in(CHANNEL), timeout=20)
+        await asyncio.sleep(0.5)
+    parts = fake_telegram.messages_in(CHANNEL)
+    assert parts[0].text.startswith("Training Large Language Models") and "Статья:" in parts[0].text
+    assert "digest.example/papers/2412.06769/" in parts[-1].source
+    assert all(m.parse_mode == "HTML" for m in parts)
+
+
+async def test_flood_control_waits_and_sends_once(bot_settings, fake_telegram) -> None:
+    fake_telegram.flood_next("sendRichMessage", retry_after=1)
+    async with running(bot_settings):
+        started = time.monotonic()
+        fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
+        await eventually(lambda: review_messages(fake_telegram, ALICE), timeout=20)
+        waited = time.monotonic() - started
+    assert waited >= 1.0
+    assert len(review_messages(fake_telegram, ALICE)) == 1
+    assert len(fake_telegram.calls("sendRichMessage")) == 2  # the refused one and the one that went
+
+
+async def test_unknown_outcome_is_not_resent_and_shows_in_pending(bot_settings, fake_telegram) -> None:
+    fake_telegram.delay_next("sendRichMessage", 5)  # delivered, but the answer comes after our 3 s timeout
+    async with running(bot_settings):
+        fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
+        await eventually(lambda: any(r.status == "unknown" for r in outbox(bot_settings)), timeout=20)
+        fake_telegram.push_message(ADMIN, ADMIN, "/pending")
+        await eventually(lambda: any("unknown" in t for t in texts_in(fake_telegram, ADMIN)))
+    assert len(fake_telegram.calls("sendRichMessage")) == 1
+
+
+async def test_restart_mid_review_answers_the_requester_once(bot_settings, fake_telegram, fake_llm) -> None:
+    fake_llm.fail_next("hang")
+    async with running(bot_settings):
+        fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
+        await eventually(lambda: fake_llm.requests, timeout=20)  # stopped while the LLM works
+    db = Database(bot_settings.DATABASE_URL)
+    with db.read() as session:
+        [request] = session.scalars(select(ChatRequest)).all()
+    db.close()
+    assert request.status == "waiting"
+    async with running(bot_settings):
+        await eventually(lambda: review_messages(fake_telegram, ALICE), timeout=20)
+        await asyncio.sleep(0.5)
+    assert len(review_messages(fake_telegram, ALICE)) == 1
+
+
+async def test_browse_commands(bot_settings, fake_telegram) -> None:
+    async with running(bot_settings):
+        fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
+        await eventually(lambda: review_messages(fake_telegram, ALICE), timeout=20)
+        for command in ("/latest", "/search рассуждений", "/search continuous latent", "/search nothingmatcheshere"):
+            fake_telegram.push_message(BOB, BOB, command)
+        await eventually(lambda: len(texts_in(fake_telegram, BOB)) == 4)
+    latest, russian, english, empty = texts_in(fake_telegram, BOB)
+    assert "Training Large Language Models" in latest and "/paper 2412.06769" in latest
+    assert "Training Large Language Models" in english
+    assert "Training Large Language Models" in russian
+    assert "Ничего не нашлось" in empty
+
+
+async def test_second_instance_stops_with_a_clear_message(bot_settings, fake_telegram) -> None:
+    fake_telegram.conflict_polling()
+    with pytest.raises(ConfigError, match="another process is polling"):
+        await asyncio.wait_for(BotApp(bot_settings).run(), 20)
+
+
+async def test_missing_or_rejected_token_is_a_clear_error(bot_settings) -> None:
+    with pytest.raises(ConfigError, match="BOT_TOKEN is not set"):
+        await BotApp(bot_settings.replace(BOT_TOKEN=None)).run()
+    with pytest.raises(ConfigError, match="rejected BOT_TOKEN"):
+        await BotApp(bot_settings.replace(BOT_TOKEN="123:wrong")).run()
