@@ -31,6 +31,7 @@ from summarizer.paper import PaperMeta, Section
 from summarizer.pdf_fetch import PdfFetcher
 from summarizer.review_format import render_review
 from summarizer.sections import split_sections
+from summarizer.validate import strip_foreign_links
 from summarizer.writer import LlmWriter, OfflineWriter, Written
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,8 @@ class Pipeline:
             notes.insert(0, f"Статья длиннее {paper.pages_read} страниц: прочитаны первые {paper.pages_read} "
                             f"из {paper.page_count}.")
         if written.validation == "failed":
-            notes.append("Рецензия не прошла автоматическую проверку: " + "; ".join(written.problems))
+            problems = strip_foreign_links("; ".join(written.problems), code_url)  # the note is published too
+            notes.append("Рецензия не прошла автоматическую проверку: " + problems)
         budget = written.budget
         review = Review(
             arxiv_id=meta.arxiv_id, version=meta.version, markdown=render_review(meta, written.body, code_url, None, notes),

@@ -158,5 +158,17 @@ def check_numbers(text: str, paper_text: str) -> list[str]:
     return []
 
 
-def section_headings() -> list[str]:
-    return [f"## {title}" for title in SECTION_TITLES]
+LINK_REMOVED = "[ссылка удалена]"
+_MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)[^)]*\)")
+
+
+def strip_foreign_links(text: str, code_url: str | None) -> str:
+    """Remove every link outside the allowlist, so nothing foreign is ever published."""
+    def markdown_link(match: re.Match[str]) -> str:
+        return match.group(0) if _allowed(match.group(2), code_url) else f"{match.group(1)} {LINK_REMOVED}"
+
+    text = _MD_LINK.sub(markdown_link, text)
+    for link in sorted(set(find_links(text)), key=len, reverse=True):
+        if not _allowed(link, code_url):
+            text = text.replace(link, LINK_REMOVED)
+    return text

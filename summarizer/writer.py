@@ -20,7 +20,7 @@ from summarizer.paper import PaperMeta, Section
 from summarizer.prompts import prompt_version, retry_messages, review_messages
 from summarizer.review_format import ReviewBody, parse_body
 from summarizer.tokens import count_tokens
-from summarizer.validate import validate_review
+from summarizer.validate import strip_foreign_links, validate_review
 
 log = logging.getLogger(__name__)
 OnUsage = Callable[[Completion, str], None]
@@ -92,7 +92,7 @@ class LlmWriter:
             totals.append(completion)
             body, problems = self._check(completion, paper_text, code_url)
         return Written(
-            body=body, reviewer="llm", model=completion.model, prompt_version=prompt_version(),
+            body=_without_foreign_links(body, code_url), reviewer="llm", model=completion.model, prompt_version=prompt_version(),
             validation="failed" if problems else "passed", problems=problems, budget=budget,
             prompt_tokens=sum(c.prompt_tokens for c in totals),
             completion_tokens=sum(c.completion_tokens for c in totals), notes=notes)
@@ -103,6 +103,11 @@ class LlmWriter:
         result = validate_review(body, paper_text=paper_text, code_url=code_url,
                                  finish_reason=completion.finish_reason)
         return body, result.problems
+
+
+def _without_foreign_links(body: ReviewBody, code_url: str | None) -> ReviewBody:
+    return ReviewBody(strip_foreign_links(body.tldr, code_url),
+                      {title: strip_foreign_links(text, code_url) for title, text in body.sections.items()})
 
 
 class OfflineWriter:

@@ -192,6 +192,7 @@ def test_invalid_review_is_retried_with_reasons_then_marked(llm_settings, fake_a
     fake_llm.responder = lambda request: russian_review(request) + "\n\nСм. https://evil.example/x"
     [marked] = run(llm_settings, PAPER_ID, force=True)
     assert marked.validation == "failed" and "evil.example" in marked.problems[0]
+    assert "evil.example" not in marked.markdown and "[ссылка удалена]" in marked.body  # never published
     assert any("не прошла автоматическую проверку" in note for note in marked.notes)
     assert len(fake_llm.requests) == 2
 

@@ -1,7 +1,8 @@
 import pytest
 
 from summarizer.review_format import SECTION_TITLES, ReviewBody, parse_body
-from summarizer.validate import check_links, check_numbers, check_russian, cyrillic_share, validate_review
+from summarizer.validate import (LINK_REMOVED, check_links, check_numbers, check_russian, cyrillic_share,
+                                strip_foreign_links, validate_review)
 
 PAPER = ("Coconut reaches 97.0% accuracy on ProsQA with 14.2 tokens, CoT 77.5% with 49.4 tokens. "
          "AutoScholarQuery includes 33,511 queries. Accuracy 0.945 on 7x7. GPT-2 has 124M parameters. "
@@ -90,3 +91,15 @@ def test_parse_body_accepts_llm_variations() -> None:
     assert parsed.missing_sections() == []
     assert "Подробности" in parsed.sections["Метод"]
     assert parsed.sections["Почему это важно"] == "Мнение."
+
+
+@pytest.mark.parametrize(("text", "kept", "removed"), [
+    ("См. https://evil.example/x и https://arxiv.org/abs/1.", "https://arxiv.org/abs/1", "evil.example"),
+    ("[код](https://github.com/facebookresearch/coconut) и [тут](https://t.me/spam)", CODE, "t.me"),
+    ("Заходите на bit.ly/abc!", "Заходите", "bit.ly"),
+    ("Ссылка www.example.com/path", "Ссылка", "example.com"),
+])
+def test_foreign_links_are_removed_before_publishing(text: str, kept: str, removed: str) -> None:
+    cleaned = strip_foreign_links(text, CODE)
+    assert kept in cleaned and removed not in cleaned and LINK_REMOVED in cleaned
+    assert check_links(cleaned, CODE) == []
