@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bot.dryrun import write_post
 from paperdigest.demo.papers import DemoPaper, load_demo_papers
 from paperdigest.demo.pdfmake import write_paper_pdf
 from paperdigest.errors import PaperdigestError
@@ -58,6 +59,16 @@ async def review_all(settings: Settings, ids: list[ArxivId]) -> dict[ArxivId, Re
         return await pipeline.review_many(ids, on_step=on_step)
 
 
+def show_posts(reviews: list[Review], settings: Settings) -> None:
+    """The dry-run publisher: what the bot would post to the channel, without a token."""
+    out_dir = settings.DATA_DIR / "posts"
+    for review in reviews:
+        post = write_post(review, settings.SITE_URL, out_dir)
+        console.rule(f"channel post of {review.arxiv_id} (dry run) — {len(post.classic_parts)} classic message(s)")
+        console.print(post.classic_parts[0], highlight=False, markup=False)
+        console.print(f"[dim]… all parts and the rich version: {post.path}[/dim]")
+
+
 def run_demo(settings: Settings, *, keep_serving: bool = False) -> None:
     papers = load_demo_papers()
     console.print(f"[bold]paperdigest demo[/bold]: {len(papers)} bundled papers, offline reviewer")
@@ -73,6 +84,7 @@ def run_demo(settings: Settings, *, keep_serving: bool = False) -> None:
             else:
                 console.print(f"[red]{arxiv_id} failed:[/red] {result}", highlight=False)
         console.print(f"\nReviews stored in {settings.DATABASE_URL}")
+        show_posts([r for r in results.values() if isinstance(r, Review)], settings)
         if keep_serving:
             console.print("stand-in arXiv keeps running; Ctrl+C to stop")
             try:
