@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from typing import Any
+from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -13,6 +15,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import BotCommand, ErrorEvent
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
 
 from bot import texts
 from bot.handlers import get_routers
@@ -71,9 +75,11 @@ class BotApp:
         self.dispatcher: Dispatcher | None = None
         self.conflict = False
         self.ready = asyncio.Event()
+        self._stopped = asyncio.Event()
 
     async def stop(self) -> None:
-        if self.dispatcher is not None:
+        self._stopped.set()
+        if self.dispatcher is not None and not self.settings.WEBHOOK_URL:
             try:
                 await self.dispatcher.stop_polling()
             except RuntimeError:  # polling had not started yet or has stopped already
@@ -106,7 +112,6 @@ class BotApp:
         dispatcher.include_routers(*get_routers())
         dispatcher.errors.register(on_error)
         self.dispatcher = dispatcher
-        await bot.delete_webhook(drop_pending_updates=False)
         await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in COMMANDS])
         stop_relay = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop_relay), name="outbox relay")
@@ -115,14 +120,48 @@ class BotApp:
             replayed = await inbox.replay(dispatcher, bot)
             log.info("bot @%s started: %d waiting request(s) resumed, %d update(s) replayed",
                      me.username, resumed, replayed)
-            self.ready.set()
-            await dispatcher.start_polling(bot, handle_as_tasks=False, polling_timeout=POLLING_TIMEOUT_S,
-                                           handle_signals=True, close_bot_session=False)
+            if self.settings.WEBHOOK_URL:
+                await self._serve_webhook(bot, dispatcher)
+            else:
+                await bot.delete_webhook(drop_pending_updates=False)
+                self.ready.set()
+                await dispatcher.start_polling(bot, handle_as_tasks=False, polling_timeout=POLLING_TIMEOUT_S,
+                                               handle_signals=True, close_bot_session=False)
         finally:
             await inbox.drain()
             await service.close()
             stop_relay.set()
             await relay_task
+
+
+    async def _serve_webhook(self, bot: Bot, dispatcher: Dispatcher) -> None:
+        """Webhook mode: Telegram posts updates to WEBHOOK_URL; the secret header proves it is Telegram.
+
+        handle_in_background=False: the 200 goes back only after the durable inbox stored the
+        update, so an update Telegram considers delivered is never lost.
+        """
+        settings = self.settings
+        if settings.WEBHOOK_SECRET is None:
+            raise ConfigError("WEBHOOK_URL is set but WEBHOOK_SECRET is not: set a random secret "
+                              "(letters, digits, _ and -) so only Telegram can post updates")
+        secret = settings.WEBHOOK_SECRET.get_secret_value()
+        app = web.Application()
+        path = urlparse(settings.WEBHOOK_URL).path or "/"
+        SimpleRequestHandler(dispatcher, bot, handle_in_background=False, secret_token=secret).register(app, path=path)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, settings.WEBHOOK_HOST, settings.WEBHOOK_PORT).start()
+            await bot.set_webhook(settings.WEBHOOK_URL, secret_token=secret,
+                                  allowed_updates=dispatcher.resolve_used_update_types(), drop_pending_updates=False)
+            log.info("webhook server on %s:%d%s", settings.WEBHOOK_HOST, settings.WEBHOOK_PORT, path)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._stopped.set)
+            self.ready.set()
+            await self._stopped.wait()
+        finally:
+            await runner.cleanup()
 
 
 def run_bot(settings: Settings) -> None:

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     CHANNEL_POST_INTERVAL_S: float = 3.0  # at most 20 posts a minute
     CHAT_REPLY_INTERVAL_S: float = 1.0  # per private chat
     TELEGRAM_TIMEOUT_S: float = 30.0
+    WEBHOOK_URL: str | None = None  # set: webhook mode (Telegram posts updates here); unset: long polling
+    WEBHOOK_SECRET: SecretStr | None = None  # required with WEBHOOK_URL; Telegram echoes it in a header
+    WEBHOOK_HOST: str = "127.0.0.1"  # where the webhook server listens (behind your HTTPS proxy)
+    WEBHOOK_PORT: int = 8081
 
     @field_validator("ADMIN_IDS", "ALLOWED_USER_IDS", mode="before")
     @classmethod
@@ -77,7 +81,8 @@ class Settings(BaseSettings):
             return [int(p) for p in parts if p]
         return value
 
-    @field_validator("OPENAI_API_KEY", "BOT_TOKEN", "OPENAI_BASE_URL", "CHANNEL_ID", mode="before")
+    @field_validator("OPENAI_API_KEY", "BOT_TOKEN", "OPENAI_BASE_URL", "CHANNEL_ID", "WEBHOOK_URL", "WEBHOOK_SECRET",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -97,7 +102,7 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, for the log redaction filter."""
-        values = [self.OPENAI_API_KEY, self.BOT_TOKEN]
+        values = [self.OPENAI_API_KEY, self.BOT_TOKEN, self.WEBHOOK_SECRET]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
     @property

@@ -213,3 +213,29 @@ async def test_missing_or_rejected_token_is_a_clear_error(bot_settings) -> None:
         await BotApp(bot_settings.replace(BOT_TOKEN=None)).run()
     with pytest.raises(ConfigError, match="rejected BOT_TOKEN"):
         await BotApp(bot_settings.replace(BOT_TOKEN="123:wrong")).run()
+
+
+async def test_webhook_mode_checks_the_secret_and_answers(bot_settings, fake_telegram, free_tcp_port) -> None:
+    import aiohttp
+
+    settings = bot_settings.replace(WEBHOOK_URL=f"https://bot.example/tg/{free_tcp_port}", WEBHOOK_SECRET="s3cret-Token",
+                                    WEBHOOK_PORT=free_tcp_port)
+    update = {"update_id": 77, "message": {"message_id": 5, "date": 1700000000, "text": "/review 2412.0676",
+                                           "chat": {"id": ALICE, "type": "private", "first_name": "A"},
+                                           "from": {"id": ALICE, "is_bot": False, "first_name": "A"}}}
+    url = f"http://127.0.0.1:{free_tcp_port}/tg/{free_tcp_port}"
+    fake_telegram.add_chat(ALICE, type="private")
+    async with running(settings), aiohttp.ClientSession() as http:
+        async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as refused:
+            assert refused.status == 401
+        async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token"}) as ok:
+            assert ok.status == 200
+        [reply] = await eventually(lambda: texts_in(fake_telegram, ALICE))
+    assert "не похоже на идентификатор arXiv" in reply
+    [webhook_call] = fake_telegram.calls("setWebhook")
+    assert webhook_call.params["secret_token"] == "s3cret-Token"
+
+
+async def test_webhook_without_secret_is_refused(bot_settings) -> None:
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET is not"):
+        await BotApp(bot_settings.replace(WEBHOOK_URL="https://bot.example/hook")).run()
