@@ -122,14 +122,15 @@ class OutboxRelay:
 
     async def _send_parts(self, message: OutboxMessage, review: Review | None) -> None:
         parts = self._render(message, review)
+        formatted = review is not None
         index = message.parts_sent
         while index < len(parts):
             self._update(message.id, status="sending")
             try:
-                sent_id = await self._call(message.chat_id, parts[index], formatted=review is not None)
+                sent_id = await self._call(message.chat_id, parts[index], formatted=formatted)
             except _FormatRefused as err:
                 log.warning("outbox %d: Telegram refused the formatted text (%s); sending plain text", message.id, err)
-                parts = plain_text(review.markdown, site_url=self._site(review))
+                parts, formatted = plain_text(review.markdown, site_url=self._site(review)), False
                 index = min(index, len(parts) - 1)  # plain parts are never more than formatted ones
                 continue
             with self.db.session() as session, session.begin():

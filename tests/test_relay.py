@@ -1,0 +1,93 @@
+"""The outbox relay against the fake Bot API: fallbacks and failures, one row at a time."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot import relay as relay_module
+from bot import store
+from bot.relay import OutboxRelay
+from paperdigest.db import Database
+from paperdigest.models import OutboxMessage, Paper, Review
+from paperdigest.settings import Settings
+from tests.fakes.telegram import FakeTelegram
+
+CHAT = 4242
+MARKDOWN = ("# A Title\n\nA. Author  \nСтатья: https://arxiv.org/abs/2412.06769\n\n**TL;DR:** Коротко.\n\n"
+            "## Суть\n\nТекст с формулой $x^2$.\n")
+
+
+@pytest.fixture
+def db(settings: Settings) -> Database:
+    database = Database(settings.DATABASE_URL)
+    with database.session() as session, session.begin():
+        session.add(Paper(arxiv_id="2412.06769", title="A Title"))
+        session.flush()
+        session.add(Review(id=1, arxiv_id="2412.06769", version=1, markdown=MARKDOWN, body="", reviewer="llm",
+                           model="m", prompt_version="p", validation="passed"))
+    yield database
+    database.close()
+
+
+def queue(db: Database, **fields) -> int:
+    with db.session() as session, session.begin():
+        row = store.enqueue(session, kind="reply", chat_id=str(CHAT), arxiv_id="2412.06769", version=1,
+                            review_id=1, **fields)
+        session.flush()
+        return row.id
+
+
+def row(db: Database, row_id: int) -> OutboxMessage:
+    with db.read() as session:
+        return session.scalars(select(OutboxMessage).where(OutboxMessage.id == row_id)).one()
+
+
+async def test_unparsable_html_falls_back_to_plain_text(db, settings, fake_telegram: FakeTelegram, telegram_bot,
+                                                       monkeypatch, caplog) -> None:
+    fake_telegram.add_chat(CHAT, type="private")
+    monkeypatch.setattr(relay_module, "classic_messages", lambda markdown, site_url: ["<b>broken <i>nesting</b>"])
+    row_id = queue(db)
+    await OutboxRelay(telegram_bot, db, settings.replace(POST_FORMAT="classic")).send_due()
+    sent = row(db, row_id)
+    assert sent.status == "sent" and len(sent.message_ids) == 1
+    [message] = fake_telegram.messages_in(CHAT)
+    assert message.parse_mode is None and "A Title" in message.text and "x²" in message.text
+    assert "sending plain text" in caplog.text
+
+
+async def test_blocked_user_fails_for_good_without_retries(db, settings, fake_telegram, telegram_bot) -> None:
+    fake_telegram.add_chat(CHAT, type="private")
+    fake_telegram.forbid(CHAT)
+    row_id = queue(db)
+    relay = OutboxRelay(telegram_bot, db, settings)
+    await relay.send_due()
+    await relay.send_due()
+    failed = row(db, row_id)
+    assert failed.status == "failed" and "blocked" in failed.error
+    assert len(fake_telegram.calls("sendRichMessage")) == 1
+
+
+async def test_server_error_is_retried_later_and_sent_once(db, settings, fake_telegram, telegram_bot) -> None:
+    fake_telegram.add_chat(CHAT, type="private")
+    fake_telegram.fail_next("sendRichMessage", status=500)
+    row_id = queue(db)
+    relay = OutboxRelay(telegram_bot, db, settings)
+    await relay.send_due()
+    waiting = row(db, row_id)
+    assert waiting.status == "pending" and waiting.attempts == 1 and waiting.not_before is not None
+    with db.session() as session, session.begin():
+        session.get(OutboxMessage, row_id).not_before = None  # as if the back-off had passed
+    relay._next_at.clear()
+    await relay.send_due()
+    assert row(db, row_id).status == "sent" and len(fake_telegram.messages_in(CHAT)) == 1
+
+
+async def test_interrupted_send_becomes_unknown_and_is_never_resent(db, settings, fake_telegram, telegram_bot) -> None:
+    row_id = queue(db)
+    with db.session() as session, session.begin():
+        session.get(OutboxMessage, row_id).status = "sending"  # a crash between request and answer
+    relay = OutboxRelay(telegram_bot, db, settings)
+    assert relay.recover() == 1
+    await relay.send_due()
+    assert row(db, row_id).status == "unknown" and fake_telegram.requests == []
