@@ -26,6 +26,7 @@ from bot.service import ReviewService
 from paperdigest.errors import ConfigError
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
+from summarizer.watch_run import run_watcher
 
 log = logging.getLogger(__name__)
 COMMANDS = [("review", "рецензия на статью"), ("paper", "готовая рецензия"), ("latest", "последние рецензии"),
@@ -115,6 +116,10 @@ class BotApp:
         await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in COMMANDS])
         stop_relay = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop_relay), name="outbox relay")
+        watch_task = None
+        if self.settings.WATCH_CATEGORIES:  # the watcher stops with the relay
+            watch_task = asyncio.create_task(run_watcher(self.settings, pipeline, stop_relay, on_queued=relay.wake),
+                                             name="watcher")
         try:
             resumed = await service.recover()
             replayed = await inbox.replay(dispatcher, bot)
@@ -132,6 +137,8 @@ class BotApp:
             await service.close()
             stop_relay.set()
             await relay_task
+            if watch_task is not None:
+                await watch_task
 
 
     async def _serve_webhook(self, bot: Bot, dispatcher: Dispatcher) -> None:

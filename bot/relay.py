@@ -7,6 +7,12 @@ channel already). Flood control: a 429 puts the row back with `not_before` = ret
 plus jitter; channel posts are spaced CHANNEL_POST_INTERVAL_S apart, private replies
 CHAT_REPLY_INTERVAL_S per chat. A "can't parse entities" answer falls back to plain text
 (logged), a rich post Telegram refuses falls back to classic HTML.
+
+An "edit" row (queued by the watcher) changes a post already in the channel: its
+`message_ids` are the post's messages from the start, `parts_sent` counts those edited,
+`text` is the note put on top of the review (bot/post_edit.py). The same guarantees hold:
+`sending` before each request, `unknown` on a timeout, flood control; Telegram's "message
+is not modified" counts as done.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from aiogram.types import LinkPreviewOptions
 
 from bot import store
 from bot.format import classic_messages, plain_text, rich_message
+from bot.post_edit import with_note
 from paperdigest.db import Database
 from paperdigest.links import paper_url
 from paperdigest.models import OutboxMessage, Review, utcnow
@@ -34,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 IDLE_POLL_S = 1.0
+CHANNEL_KINDS = ("channel", "edit", "digest")  # paced as channel posts
 
 
 class Unsendable(Exception):
@@ -88,7 +96,10 @@ class OutboxRelay:
             message = session.get(OutboxMessage, message_id)
             review = session.get(Review, message.review_id) if message.review_id else None
         try:
-            await self._send_parts(message, review)
+            if message.kind == "edit":
+                await self._send_edit(message, review)
+            else:
+                await self._send_parts(message, review)
         except TelegramRetryAfter as err:
             self._update(message_id, status="pending", attempts_inc=True,
                          not_before=utcnow() + timedelta(seconds=err.retry_after + random.uniform(0.1, 1.0)),
@@ -107,7 +118,7 @@ class OutboxRelay:
                                                  self._clock() + self._interval(message))
 
     def _interval(self, message: OutboxMessage) -> float:
-        if message.kind == "channel":
+        if message.kind in CHANNEL_KINDS:
             return self.settings.CHANNEL_POST_INTERVAL_S
         return self.settings.CHAT_REPLY_INTERVAL_S
 
@@ -169,6 +180,51 @@ class OutboxRelay:
             raise Unsendable(f"Telegram refused: {err.message}") from err
         except TelegramNetworkError as err:
             if "ClientConnectorError" in str(err):  # the request never left: safe to retry
+                raise _NotSent(str(err)) from err
+            raise
+
+    # --- edits of published posts -----------------------------------------------------------
+
+    async def _send_edit(self, message: OutboxMessage, review: Review | None) -> None:
+        if review is None:
+            raise Unsendable("the review this post showed is gone; nothing to edit it to")
+        markdown = with_note(review.markdown, message.text) if message.text else review.markdown
+        parts = self._render_markdown(markdown, review)
+        pairs = list(zip(message.message_ids, parts))
+        if len(parts) > len(pairs):
+            log.warning("outbox %d: the edited post needs %d message(s), it has %d; the rest is left out",
+                        message.id, len(parts), len(pairs))
+        for index in range(message.parts_sent, len(pairs)):
+            target, part = pairs[index]
+            self._update(message.id, status="sending")
+            await self._edit(message.chat_id, target, part)
+            with self.db.session() as session, session.begin():
+                session.get(OutboxMessage, message.id).parts_sent = index + 1
+        self._update(message.id, status="sent", sent_at=utcnow(), error=None)
+        log.info("outbox %d (edit, %s): %d message(s) edited in %s", message.id, message.arxiv_id, len(pairs),
+                 message.chat_id)
+
+    def _render_markdown(self, markdown: str, review: Review) -> list[object]:
+        if self.settings.POST_FORMAT == "rich":
+            return [rich_message(markdown, site_url=self._site(review))]
+        return list(classic_messages(markdown, site_url=self._site(review)))
+
+    async def _edit(self, chat_id: str, message_id: int, part: object) -> None:
+        chat = _chat(chat_id)
+        try:
+            if isinstance(part, str):
+                await self.bot.edit_message_text(text=part, chat_id=chat, message_id=message_id, parse_mode="HTML",
+                                                 link_preview_options=NO_PREVIEW)
+            else:
+                await self.bot.edit_message_text(chat_id=chat, message_id=message_id, rich_message=part)
+        except TelegramBadRequest as err:
+            if "not modified" in err.message.lower():  # already says this: an edit repeated after a crash
+                return
+            raise Unsendable(f"Telegram refused the edit of message {message_id}: {err.message}") from err
+        except TelegramForbiddenError as err:
+            raise Unsendable(f"Telegram refused: {err.message}") from err
+        except TelegramNetworkError as err:
+            if "ClientConnectorError" in str(err):
                 raise _NotSent(str(err)) from err
             raise
 

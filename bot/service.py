@@ -99,14 +99,14 @@ class ReviewService:
             self.answer_waiting(session, review)
 
     def answer_waiting(self, session: Session, review: Review) -> None:
-        publish = self.settings.PUBLISH_USER_REVIEWS
+        publish = False  # only a user's request publishes here; the watcher queues its own posts
         for request in store.waiting_requests(session, review.arxiv_id):
             if request.version not in (None, review.version):
                 continue
             store.enqueue(session, kind="reply", chat_id=str(request.chat_id), arxiv_id=review.arxiv_id,
                           version=review.version, review_id=review.id, request_id=request.id)
             request.status, request.answered_at = "answered", utcnow()
-            publish = publish or request.publish
+            publish = publish or request.publish or self.settings.PUBLISH_USER_REVIEWS
         if publish:
             self.publish(session, review)
         self.relay.wake()

@@ -183,6 +183,17 @@ def bot() -> None:
 
 
 @app.command()
+def watch(once: Annotated[bool, typer.Option("--once", help="Do one round and exit (for cron).")] = False) -> None:
+    """Watch WATCH_CATEGORIES on arXiv: rank new papers, review the best, queue their channel posts."""
+    from summarizer.watch_run import run_watch
+
+    with errors_as_one_line():
+        report = run_watch(state.settings, once=once)
+    if report is not None:
+        typer.echo(f"watch round {report.summary()}")
+
+
+@app.command()
 def demo(
     serve: Annotated[bool, typer.Option(help="Keep the stand-in arXiv running afterwards.")] = False,
 ) -> None:

@@ -198,3 +198,70 @@ class OutboxMessage(Base):
     not_before: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+# --- the watcher (migration 0003) -----------------------------------------------------------
+
+from datetime import date  # noqa: E402 - kept with the watcher's models, which alone use it
+
+
+class WatchCursor(Base):
+    """The newest submission seen in a category's listing: the next round asks for newer ones."""
+
+    __tablename__ = "watch_cursors"
+
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_submitted: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WatchCandidate(Base):
+    """A new paper the watcher found, once per paper: its score, reason and fate."""
+
+    __tablename__ = "watch_candidates"
+    __table_args__ = (Index("ix_watch_candidates_day_status", "day", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    arxiv_id: Mapped[str] = mapped_column(String(64), unique=True)  # without version
+    day: Mapped[date]  # the arXiv announcement (US Eastern date) it came with
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    title: Mapped[str] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    listed_in: Mapped[list[str]] = mapped_column(JSON, default=list)  # watched categories that listed it
+    published: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new/filtered/chosen/reviewed/posted/failed
+    score: Mapped[float | None] = mapped_column(Float)  # 0…10, a watched author adds 10
+    reason: Mapped[str] = mapped_column(Text, default="")
+    ranker: Mapped[str | None] = mapped_column(String(128))  # "tfidf" or "llm:<model>"
+    rank: Mapped[int | None]  # 1 = reviewed first
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="SET NULL"))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WatchNote(Base):
+    """The note a channel post carries about later versions or a withdrawal (edited in place)."""
+
+    __tablename__ = "watch_notes"
+
+    arxiv_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))  # the channel post
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="SET NULL"))  # shown in it
+    note: Mapped[str | None] = mapped_column(Text)
+    edit_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))  # the last edit
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WatchMark(Base):
+    """Things done once (an alarm sent, a digest queued, versions checked) and the round lease."""
+
+    __tablename__ = "watch_marks"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)  # e.g. "digest:2026-12-01"
+    value: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -108,3 +108,42 @@ class Settings(BaseSettings):
     @property
     def pdf_cache_dir(self) -> Path:
         return self.DATA_DIR / "pdf"
+
+    # --- the watcher ---
+    WATCH_CATEGORIES: Annotated[list[str], NoDecode] = Field(default_factory=list)  # e.g. cs.CL,cs.LG
+    WATCH_QUERY: str = ""  # arXiv search syntax, ANDed with each category
+    WATCH_KEYWORDS: Annotated[list[str], NoDecode] = Field(default_factory=list)  # any of them, title+abstract
+    WATCH_EXCLUDE: Annotated[list[str], NoDecode] = Field(default_factory=list)  # none of them
+    WATCH_AUTHORS: Annotated[list[str], NoDecode] = Field(default_factory=list)  # always candidates, ranked first
+    WATCH_INTEREST: str = ""  # the channel's interests in plain words, for ranking
+    WATCH_RANK_MODEL: str | None = None  # None: LLM_MODEL
+    WATCH_RANK_BATCH: int = 25  # candidates per ranking call
+    WATCH_MAX_PER_DAY: int = 5  # reviews per announcement
+    WATCH_INTERVAL_S: float = 3600.0
+    WATCH_QUIET_HOURS: str = ""  # "23-8": Moscow hours when posts wait
+    WATCH_PAGE_SIZE: int = 200  # listing entries per arXiv request
+    WATCH_MAX_PAGES: int = 10  # per category and round: a runaway cursor cannot page forever
+    WATCH_TRACK_DAYS: int = 30  # posts younger than this are checked for new versions
+    WATCH_STALE_MIN: int = 20  # a category whose recent announcements had at least this many papers...
+    WATCH_STALE_AFTER_H: float = 3.0  # ...and none this long after an announcement: admins are told
+    REVIEW_NEW_VERSIONS: bool = False
+    DAILY_DIGEST: bool = False
+
+    @field_validator("WATCH_CATEGORIES", "WATCH_KEYWORDS", "WATCH_EXCLUDE", "WATCH_AUTHORS", mode="before")
+    @classmethod
+    def _split_words(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+        return value
+
+    @field_validator("WATCH_QUIET_HOURS")
+    @classmethod
+    def _check_quiet_hours(cls, value: str) -> str:
+        from summarizer.watch_days import parse_quiet_hours  # the format lives with its parser
+
+        parse_quiet_hours(value)
+        return value
+
+    @property
+    def watch_rank_model(self) -> str:
+        return self.WATCH_RANK_MODEL or self.LLM_MODEL

@@ -90,7 +90,7 @@ class ArxivMetadata:
         self._client.query_url_format = api_url + "?{}"
         # The package exposes no way to pass a session; this private attribute is its only one.
         self._client._session = self._session
-        self._gate = gate
+        self.gate = gate  # shared with every other arXiv request (PDFs, the watcher's listings)
         self._timeout_s = timeout_s
         self._policy = policy
 
@@ -112,7 +112,7 @@ class ArxivMetadata:
 
     async def _query(self, ids: list[ArxivId]) -> list[PaperMeta]:
         search = arxiv.Search(id_list=[str(i) for i in ids], max_results=len(ids))
-        async with self._gate.slot():
+        async with self.gate.slot():
             started = time.monotonic()
             try:
                 results = await asyncio.wait_for(asyncio.to_thread(self._run, search), self._timeout_s)

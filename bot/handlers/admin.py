@@ -1,4 +1,4 @@
-"""Admin commands: /post, /regenerate, /stats, /pending. Only ADMIN_IDS may use them."""
+"""Admin commands: /post, /regenerate, /stats, /pending, /candidates. Only ADMIN_IDS may use them."""
 
 from __future__ import annotations
 
@@ -15,8 +15,12 @@ from paperdigest import repo
 from paperdigest.db import Database
 from paperdigest.errors import BadArxivId
 from paperdigest.settings import Settings
+from summarizer import watch_store
 
-ADMIN_COMMANDS = ("post", "regenerate", "stats", "pending")
+ADMIN_COMMANDS = ("post", "regenerate", "stats", "pending", "candidates")
+STATUS_NAMES = {"new": "ждёт", "chosen": "выбрана", "reviewed": "рецензия готова", "posted": "пост в канал",
+                "failed": "сбой", "missed": "не успели", "filtered": "отсеяна"}
+CANDIDATES_SHOWN = 15
 
 
 def make_router() -> Router:
@@ -30,7 +34,8 @@ async def admin_gate(message: Message, is_admin: bool, command: CommandObject, e
     if not is_admin:
         await message.answer(texts.ADMINS_ONLY)
         return
-    handler = {"post": post, "regenerate": regenerate, "stats": stats, "pending": pending}[command.command]
+    handler = {"post": post, "regenerate": regenerate, "stats": stats, "pending": pending,
+               "candidates": candidates}[command.command]
     await handler(message, command.args or "", update_id=event_update.update_id, service=service, db=db,
                   settings=settings)
 
@@ -88,3 +93,31 @@ async def pending(message: Message, args: str, *, db: Database, **_: object) -> 
     if not jobs and not posts:
         lines = ["Очередь пуста, сбоев нет."]
     await message.answer("\n".join(lines)[:4000], parse_mode="HTML")
+
+
+async def candidates(message: Message, args: str, *, db: Database, **_: object) -> None:
+    """The watcher's candidates of the latest announcement, best first, with score and reason."""
+    with db.read() as session:
+        day = watch_store.latest_day(session)
+        rows = watch_store.day_candidates(session, day) if day else []
+    if not rows:
+        await message.answer("Кандидатов пока нет: наблюдатель ещё ничего не нашёл (WATCH_CATEGORIES).")
+        return
+    ranked = [r for r in rows if r.status != "filtered"]
+    lines = [f"<b>Кандидаты объявления {day.isoformat()}</b>: {len(ranked)}, "
+             f"отсеяно фильтрами {len(rows) - len(ranked)}"]
+    for row in ranked[:CANDIDATES_SHOWN]:
+        score = f"{row.score:.1f}" if row.score is not None else "—"
+        lines.append(f"{row.rank or '·'}. <code>{html.escape(row.arxiv_id)}</code> · {score} · "
+                     f"{STATUS_NAMES.get(row.status, row.status)} — {html.escape(row.title[:90])}")
+        if row.reason:
+            lines.append(f"    <i>{html.escape(row.reason[:160])}</i>")
+    lines.append("Опубликовать вручную: /post &lt;id&gt;")
+    await message.answer(_fit("\n".join(lines)), parse_mode="HTML")
+
+
+def _fit(text: str, limit: int = 4000) -> str:
+    """Cut at a line break so no HTML tag is left open."""
+    if len(text) <= limit:
+        return text
+    return text[:text.rfind("\n", 0, limit)]

@@ -108,7 +108,7 @@ def lookup(papers: dict[str, Paper], arxiv_id: str) -> tuple[Paper, int] | None:
 
 # --- search_query -----------------------------------------------------------------
 
-_TOKEN = re.compile(r'(?P<field>\w+):(?P<value>"[^"]*"|[^\s()]+)|(?P<op>ANDNOT|AND|OR)')
+_TOKEN = re.compile(r'(?P<field>\w+):(?P<value>"[^"]*"|[^\s()]+)|(?P<op>ANDNOT|AND|OR)|(?P<paren>[()])')
 
 
 def term_matches(paper: Paper, field_name: str, value: str) -> bool:
@@ -132,20 +132,36 @@ def term_matches(paper: Paper, field_name: str, value: str) -> bool:
 
 
 def matches(paper: Paper, query: str) -> bool:
-    """Terms joined by AND / OR / ANDNOT, read left to right; parentheses are ignored."""
+    """Terms joined by AND / OR / ANDNOT, read left to right; parentheses group."""
+    tokens = list(_TOKEN.finditer(query))
+    result, _ = _evaluate(paper, tokens, 0)
+    return bool(result)
+
+
+def _evaluate(paper: Paper, tokens: list[re.Match], index: int) -> tuple[bool | None, int]:
+    """One parenthesised level from ``index``; returns its value and where it ended."""
     result, op = None, "AND"
-    for token in _TOKEN.finditer(query):
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
         if token["op"]:
             op = token["op"]
             continue
-        hit = term_matches(paper, token["field"], token["value"])
+        if token["paren"] == ")":
+            break
+        if token["paren"] == "(":
+            hit, index = _evaluate(paper, tokens, index)
+        else:
+            hit = term_matches(paper, token["field"], token["value"])
+        if hit is None:
+            continue
         if result is None:
             result = hit
         elif op == "OR":
             result = result or hit
         else:
             result = result and (not hit if op == "ANDNOT" else hit)
-    return bool(result)
+    return result, index
 
 
 _SORT_KEYS: dict[str, Callable[[Paper], datetime]] = {
@@ -336,6 +352,26 @@ class FakeArxiv(FakeServer):
             self._papers[arxiv_id] = paper
         return paper
 
+    def add_version(self, arxiv_id: str, data: bytes = PLACEHOLDER_PDF, *,
+                    updated: datetime | None = None, comment: str | None = None) -> int:
+        """A replacement: the paper gets its next version, submitted at ``updated``."""
+        with self._lock:
+            paper = self._papers[arxiv_id]
+            version = paper.latest + 1
+            paper.versions[version] = data
+            paper.updated = updated or datetime.now(timezone.utc)
+            if comment is not None:
+                paper.comment = comment
+        return version
+
+    def withdraw(self, arxiv_id: str, *, updated: datetime | None = None,
+                 comment: str = WITHDRAWN_COMMENT) -> int:
+        """A withdrawal: a new version with no PDF and the authors' comment, as arXiv does it."""
+        version = self.add_version(arxiv_id, updated=updated, comment=comment)
+        with self._lock:
+            self._papers[arxiv_id].withdrawn = True
+        return version
+
     def serve_bytes(self, arxiv_id: str, data: bytes,
                     content_type: str = "application/pdf") -> None:
         """Make ``/pdf/<arxiv_id>`` answer ``data`` (e.g. an HTML page) instead of the paper."""
@@ -348,6 +384,9 @@ class FakeArxiv(FakeServer):
         with self._lock:
             self._bodies[arxiv_id] = Body(lambda: repeat(chunk, count), len(chunk) * count,
                                           content_type)
+
+    def api_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.kind == "api"]
 
     def reset(self) -> None:
         """Forget papers, served bodies, scripted faults and the request log."""

@@ -1,0 +1,156 @@
+"""The watcher's queries: cursors, candidates, notes, once-only marks, the round lease.
+
+Channel posts and admin notices are rows of the shared `outbox` table, written here in the
+transaction that decides them; the bot's relay sends them (the watcher knows nothing of
+Telegram).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from paperdigest import repo
+from paperdigest.models import OutboxMessage, Review, Usage, WatchCandidate, WatchCursor, WatchMark, utcnow
+
+HOLDS_SLOT = ("chosen", "reviewed", "posted")  # counts against WATCH_MAX_PER_DAY
+FINAL_SEND = ("sent", "failed", "unknown")
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; everything stored is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+# --- cursors and candidates -----------------------------------------------------------------
+
+def cursor(session: Session, category: str) -> datetime | None:
+    row = session.get(WatchCursor, category)
+    return as_utc(row.last_submitted) if row else None
+
+
+def move_cursor(session: Session, category: str, newest: datetime) -> None:
+    row = session.get(WatchCursor, category)
+    if row is None:
+        session.add(WatchCursor(category=category, last_submitted=newest))
+    elif newest > as_utc(row.last_submitted):
+        row.last_submitted = newest
+
+
+def candidates_by_id(session: Session, ids: Iterable[str]) -> dict[str, WatchCandidate]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = session.scalars(select(WatchCandidate).where(WatchCandidate.arxiv_id.in_(ids)))
+    return {row.arxiv_id: row for row in rows}
+
+
+def day_candidates(session: Session, day: date, *statuses: str) -> list[WatchCandidate]:
+    query = select(WatchCandidate).where(WatchCandidate.day == day)
+    if statuses:
+        query = query.where(WatchCandidate.status.in_(statuses))
+    return list(session.scalars(query.order_by(WatchCandidate.rank, WatchCandidate.arxiv_id)))
+
+
+def reviewed_unposted(session: Session) -> list[WatchCandidate]:
+    """Reviewed but not yet queued for the channel (a stop between the two steps), best first."""
+    return list(session.scalars(select(WatchCandidate).where(WatchCandidate.status == "reviewed")
+                                .order_by(WatchCandidate.day, WatchCandidate.rank, WatchCandidate.arxiv_id)))
+
+
+def latest_day(session: Session) -> date | None:
+    return session.scalar(select(func.max(WatchCandidate.day)))
+
+
+def stale_chosen(session: Session, before: date) -> list[WatchCandidate]:
+    return list(session.scalars(select(WatchCandidate).where(WatchCandidate.status == "chosen",
+                                                             WatchCandidate.day < before)))
+
+
+def category_counts(session: Session, since: date) -> dict[date, Counter[str]]:
+    """Per announcement day, how many candidates each watched category listed."""
+    counts: dict[date, Counter[str]] = {}
+    for day, listed in session.execute(select(WatchCandidate.day, WatchCandidate.listed_in)
+                                       .where(WatchCandidate.day >= since)):
+        counts.setdefault(day, Counter()).update(listed)
+    return counts
+
+
+# --- marks and the lease --------------------------------------------------------------------
+
+def has_mark(session: Session, key: str) -> bool:
+    return session.get(WatchMark, key) is not None
+
+
+def set_mark(session: Session, key: str, value: str = "") -> None:
+    if session.get(WatchMark, key) is None:
+        session.add(WatchMark(key=key, value=value))
+
+
+def take_lease(session: Session, worker: str, ttl_s: float) -> bool:
+    """One watcher round at a time across processes; a dead or expired holder loses it."""
+    now = utcnow()
+    row = session.get(WatchMark, "lease")
+    if row is not None and row.value != worker:
+        expired = row.expires_at is None or as_utc(row.expires_at) <= now
+        if not expired and repo.worker_alive(row.value):
+            return False
+    if row is None:
+        row = WatchMark(key="lease")
+        session.add(row)
+    row.value, row.expires_at = worker, now + timedelta(seconds=ttl_s)
+    return True
+
+
+def drop_lease(session: Session, worker: str) -> None:
+    session.execute(delete(WatchMark).where(WatchMark.key == "lease", WatchMark.value == worker))
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+def tokens_today(session: Session, now: datetime | None = None) -> int:
+    """Tokens of every LLM call since midnight UTC (DAILY_TOKEN_BUDGET counts per UTC day)."""
+    start = (now or utcnow()).astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    total = session.scalar(select(func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0))
+                           .where(Usage.created_at >= start))
+    return int(total or 0)
+
+
+def tokens_per_review(session: Session, default: int) -> int:
+    """What a review usually costs: the mean of the last ten LLM reviews, else `default`."""
+    recent = session.scalars(select(Review.prompt_tokens + Review.completion_tokens)
+                             .where(Review.reviewer == "llm").order_by(Review.id.desc()).limit(10)).all()
+    return int(sum(recent) / len(recent)) if recent else default
+
+
+# --- the outbox -----------------------------------------------------------------------------
+
+def enqueue(session: Session, **fields: object) -> OutboxMessage:
+    row = OutboxMessage(**fields)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def channel_post(session: Session, channel: str, arxiv_id: str) -> OutboxMessage | None:
+    """The paper's first channel post, whatever version it showed: a paper is posted once."""
+    return session.scalar(select(OutboxMessage).where(
+        OutboxMessage.kind == "channel", OutboxMessage.chat_id == channel, OutboxMessage.arxiv_id == arxiv_id)
+        .order_by(OutboxMessage.id).limit(1))
+
+
+def tracked_posts(session: Session, channel: str, since: datetime) -> list[OutboxMessage]:
+    """Sent channel posts young enough to follow for new versions, one per paper."""
+    rows = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "channel", OutboxMessage.chat_id == channel, OutboxMessage.status == "sent",
+        OutboxMessage.created_at >= since).order_by(OutboxMessage.id))
+    first: dict[str, OutboxMessage] = {}
+    for row in rows:
+        first.setdefault(row.arxiv_id, row)
+    return list(first.values())

@@ -1,0 +1,314 @@
+"""The watcher over simulated arXiv days: the real pipeline, relay and Bot against the local fakes.
+
+Each round opens a fresh pipeline and watcher (a restart between rounds, every time), with
+the watcher's clock set to the simulated moment; the fake arXiv "announces" a day when the
+test adds its papers. Posts go out through the real OutboxRelay to the fake Bot API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from bot.relay import OutboxRelay
+from paperdigest.db import Database
+from paperdigest.models import OutboxMessage, PaperVersion, Review, WatchCandidate, WatchMark
+from paperdigest.settings import Settings
+from paperdigest.wiring import open_pipeline
+from summarizer.watch_days import MOSCOW, announcement_day
+from summarizer.watch_run import open_watcher, run_watch
+from summarizer.watcher import RoundReport
+from tests.fakes.arxiv_days import announce, announcement_at, arxiv_number, submitted_at
+from tests.fakes.llm import FakeLLM, message_text, russian_review
+from tests.fakes.plugin import FAKE_LLM_KEY
+from tests.fakes.telegram import FakeTelegram
+from tests.test_pipeline import make_pdf
+
+CATS = ["cs.CL", "cs.LG", "cs.AI"]
+CHANNEL, ADMIN = -1001234567890, 1
+THU, FRI, SAT, SUN = date(2025, 1, 9), date(2025, 1, 10), date(2025, 1, 11), date(2025, 1, 12)
+INTEREST = "latent reasoning of language models, chain of thought in continuous space"
+PDF = make_pdf()
+
+
+def relevant(fake, day: date, number: int, title: str, *, cats: list[str] | None = None) -> str:
+    arxiv_id = arxiv_number(day, number)
+    fake.add_paper(arxiv_id, title=title, authors=["Ada Reasoner"], categories=cats or ["cs.CL"],
+                   abstract="We study latent reasoning: language models think in a continuous space "
+                            "instead of a chain of thought.", published=submitted_at(day, 0.9 - number / 1000),
+                   versions={1: PDF})
+    return arxiv_id
+
+
+def llm_judge(scores: dict[str, float]):
+    """The fake LLM's answers: JSON scores for ranking prompts (by title), reviews otherwise."""
+    def respond(request: dict) -> str:
+        text = message_text(request["messages"][-1])
+        if "Интересы канала" not in text:
+            return russian_review(request)
+        items = re.findall(r"^\[(\d+)\] (.+)$", text, re.MULTILINE)
+        return "```json\n" + json.dumps({"scores": [
+            {"id": int(n), "score": scores.get(title.strip(), 1), "reason": "по теме" if title in scores else "мимо"}
+            for n, title in items]}, ensure_ascii=False) + "\n```"
+    return respond
+
+
+def review_prompts(fake_llm: FakeLLM) -> list[str]:
+    prompts = [message_text(r.body["messages"][-1]) for r in fake_llm.requests]
+    return [p for p in prompts if "Интересы канала" not in p]
+
+
+@pytest.fixture
+def watch_settings(settings: Settings, fake_llm: FakeLLM, fake_telegram: FakeTelegram) -> Settings:
+    fake_telegram.add_chat(CHANNEL, type="channel", title="Digest", username="digest_test")
+    fake_telegram.add_chat(ADMIN, type="private")
+    return settings.replace(
+        OPENAI_BASE_URL=fake_llm.base_url, OPENAI_API_KEY=FAKE_LLM_KEY, LLM_RETRIES=2, WATCH_CATEGORIES=CATS,
+        WATCH_INTEREST=INTEREST, WATCH_MAX_PER_DAY=3, WATCH_PAGE_SIZE=100, WATCH_RANK_BATCH=50,
+        CHANNEL_ID=str(CHANNEL), ADMIN_IDS=[ADMIN], CHANNEL_POST_INTERVAL_S=0.0, CHAT_REPLY_INTERVAL_S=0.0,
+        TELEGRAM_TIMEOUT_S=3.0, SITE_URL="https://digest.example")
+
+
+async def round_at(settings: Settings, moment: datetime) -> RoundReport:
+    async with open_pipeline(settings) as pipeline, open_watcher(settings, pipeline, clock=lambda: moment) as watcher:
+        return await watcher.round()
+
+
+async def relay_all(settings: Settings, bot) -> None:
+    db = Database(settings.DATABASE_URL)
+    try:
+        await OutboxRelay(bot, db, settings).send_due()
+    finally:
+        db.close()
+
+
+def rows(settings: Settings, model: type, *where) -> list:
+    db = Database(settings.DATABASE_URL)
+    with db.read() as session:
+        found = list(session.scalars(select(model).where(*where).order_by(model.__mapper__.primary_key[0])))
+    db.close()
+    return found
+
+
+def listings(requests: list) -> list:
+    return [r for r in requests if r.query.get("search_query")]
+
+
+def channel_titles(fake_telegram: FakeTelegram) -> list[str]:
+    return [re.search(r"<h1>(.*?)</h1>", m.rich["html"]).group(1) for m in fake_telegram.messages_in(CHANNEL)
+            if m.rich]
+
+
+async def test_simulated_week(watch_settings, fake_arxiv, fake_llm, fake_telegram, telegram_bot) -> None:
+    # Thursday: 150 papers in three categories, five of them on topic.
+    announce(fake_arxiv, THU, count=150, categories=CATS, first_number=1, seed=1)
+    scores = {"Latent Reasoning A": 9, "Latent Reasoning B": 7, "Latent Reasoning C": 8, "Latent Reasoning D": 3,
+              "Latent Reasoning E": 6}
+    thursday = {t: relevant(fake_arxiv, THU, 500 + n, t, cats=[CATS[n % 3]]) for n, t in enumerate(scores)}
+    fake_llm.responder = llm_judge(scores)
+    report = await round_at(watch_settings, announcement_at(THU) + timedelta(hours=1))
+    await relay_all(watch_settings, telegram_bot)
+
+    assert report.found == 155 and report.ranked == 155
+    assert channel_titles(fake_telegram) == ["Latent Reasoning A", "Latent Reasoning C", "Latent Reasoning B"]
+    requests = fake_arxiv.api_requests()
+    assert len(listings(requests)) == 3  # one page per category
+    assert len(requests) == 4  # and one id-list query: the three reviews' metadata, batched
+
+    # Friday and Saturday: no announcement; rounds find nothing and post nothing.
+    for day in (FRI, SAT):
+        fake_llm.clear_requests()
+        report = await round_at(watch_settings, announcement_at(day) + timedelta(hours=1))
+        assert report.day == THU and report.found == 0 and not report.posted and fake_llm.requests == []
+
+    # Sunday: new papers, a replacement (v2) of Thursday's best, a withdrawal of the third.
+    announce(fake_arxiv, SUN, count=120, categories=CATS, first_number=1000, seed=2)
+    sunday = {"Latent Reasoning F": 5, "Latent Reasoning G": 9.5, "Latent Reasoning H": 4}
+    for n, title in enumerate(sunday):
+        relevant(fake_arxiv, SUN, 1500 + n, title)
+    fake_llm.responder = llm_judge({**scores, **sunday})
+    fake_arxiv.add_version(thursday["Latent Reasoning A"], PDF, updated=submitted_at(SUN, 0.5))
+    fake_arxiv.withdraw(thursday["Latent Reasoning B"], updated=submitted_at(SUN, 0.6))
+    report = await round_at(watch_settings, announcement_at(SUN) + timedelta(hours=1))
+    await relay_all(watch_settings, telegram_bot)
+    assert report.found == 123 and report.edits == 2
+
+    titles = channel_titles(fake_telegram)
+    assert titles == ["Latent Reasoning A", "Latent Reasoning C", "Latent Reasoning B", "Latent Reasoning G",
+                      "Latent Reasoning F", "Latent Reasoning H"]
+    posts = {re.search(r"<h1>(.*?)</h1>", m.rich["html"]).group(1): m for m in fake_telegram.messages_in(CHANNEL)}
+    assert "Обновлено до v2" in posts["Latent Reasoning A"].rich["html"] and posts["Latent Reasoning A"].edit_date
+    assert "отозвана" in posts["Latent Reasoning B"].rich["html"]
+    assert "Обновлено" not in posts["Latent Reasoning C"].rich["html"]
+    assert len(fake_telegram.calls("sendRichMessage")) == 6 and len(fake_telegram.calls("editMessageText")) == 2
+    assert [v.version for v in rows(watch_settings, PaperVersion,
+                                    PaperVersion.arxiv_id == thursday["Latent Reasoning A"])] == [1, 2]
+
+    # Each paper reviewed once (REVIEW_NEW_VERSIONS is off: v2 only edits the post).
+    reviewed = Counter(r.arxiv_id for r in rows(watch_settings, Review))
+    assert len(reviewed) == 6 and set(reviewed.values()) == {1}
+    assert len(review_prompts(fake_llm)) == 3
+
+    # A restart and another round on Sunday: nothing new is fetched beyond the listings, nothing is sent.
+    fake_arxiv.clear_requests()
+    fake_llm.clear_requests()
+    report = await round_at(watch_settings, announcement_at(SUN) + timedelta(hours=2))
+    await relay_all(watch_settings, telegram_bot)
+    assert (report.found, report.posted, report.edits) == (0, [], 0)
+    assert len(fake_arxiv.api_requests()) == 3 and fake_llm.requests == []
+    assert len(fake_telegram.calls("sendRichMessage")) == 6
+
+
+async def test_restart_during_a_round_changes_nothing(watch_settings, fake_arxiv, fake_llm, fake_telegram,
+                                                      telegram_bot) -> None:
+    announce(fake_arxiv, THU, count=60, categories=CATS, first_number=1, seed=3)
+    scores = {"Latent Reasoning A": 9, "Latent Reasoning B": 8, "Latent Reasoning C": 7, "Latent Reasoning D": 2}
+    for n, title in enumerate(scores):
+        relevant(fake_arxiv, THU, 500 + n, title)
+    fake_llm.responder = llm_judge(scores)
+    fake_llm.latency_s = 0.6
+    moment = announcement_at(THU) + timedelta(hours=1)
+    first = asyncio.create_task(round_at(watch_settings, moment))
+    deadline = asyncio.get_running_loop().time() + 20
+    while not review_prompts(fake_llm):  # stopped while the reviews are being written
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert [c.status for c in rows(watch_settings, WatchCandidate, WatchCandidate.status == "chosen")] == ["chosen"] * 3
+
+    fake_llm.latency_s = 0.0
+    await round_at(watch_settings, moment)
+    await round_at(watch_settings, moment)
+    await relay_all(watch_settings, telegram_bot)
+    assert channel_titles(fake_telegram) == ["Latent Reasoning A", "Latent Reasoning B", "Latent Reasoning C"]
+    assert Counter(r.arxiv_id for r in rows(watch_settings, Review)).most_common(1)[0][1] == 1
+    assert len([r for r in rows(watch_settings, OutboxMessage) if r.kind == "channel"]) == 3
+
+
+async def test_listing_pages_hold_the_arxiv_pacing(watch_settings, fake_arxiv, fake_llm) -> None:
+    announce(fake_arxiv, THU, count=90, categories=CATS, first_number=1, seed=4)
+    relevant(fake_arxiv, THU, 500, "Latent Reasoning A")
+    settings = watch_settings.replace(ARXIV_DELAY_S=0.25, WATCH_PAGE_SIZE=20, WATCH_MAX_PER_DAY=1,
+                                      OPENAI_BASE_URL=None, OPENAI_API_KEY=None)  # offline: TF-IDF, draft review
+    report = await round_at(settings, announcement_at(THU) + timedelta(hours=1))
+    assert report.found == 91 and report.reviewed == [arxiv_number(THU, 500)]
+    listing = listings(fake_arxiv.api_requests())
+    assert len(listing) >= 6 and {r.query["max_results"] for r in listing} == {"20"}
+    times = sorted(r.at for r in fake_arxiv.requests)
+    assert all(b - a >= 0.24 for a, b in zip(times, times[1:]))
+    [chosen] = rows(settings, WatchCandidate, WatchCandidate.status == "posted")
+    assert chosen.ranker == "tfidf" and "latent" in chosen.reason
+
+
+async def test_quiet_hours_defer_posting_not_reviewing(watch_settings, fake_arxiv, fake_llm, telegram_bot,
+                                                       fake_telegram) -> None:
+    now = datetime.now(timezone.utc)  # the relay reads the real clock, so this test lives in real time
+    today = announcement_day(now)
+    fake_arxiv.add_paper(arxiv_number(today, 500), title="Latent Reasoning A", authors=["Ada Reasoner"],
+                         abstract="Latent reasoning.", published=submitted_at(today, 0.5), versions={1: PDF})
+    fake_llm.responder = llm_judge({"Latent Reasoning A": 9})
+    hour = now.astimezone(MOSCOW).hour
+    settings = watch_settings.replace(WATCH_QUIET_HOURS=f"{hour}-{(hour + 2) % 24}")
+    report = await round_at(settings, now)
+    await relay_all(settings, telegram_bot)
+    assert report.reviewed == [arxiv_number(today, 500)] and fake_telegram.messages_in(CHANNEL) == []
+    [post] = [r for r in rows(settings, OutboxMessage) if r.kind == "channel"]
+    assert post.not_before.hour == (hour + 2 - 3) % 24 and post.not_before.minute == 0  # Moscow is UTC+3
+
+
+async def test_daily_digest_and_staleness_alarm(watch_settings, fake_arxiv, fake_llm, telegram_bot,
+                                                fake_telegram) -> None:
+    settings = watch_settings.replace(DAILY_DIGEST=True, WATCH_MAX_PER_DAY=2, WATCH_STALE_MIN=10,
+                                      OPENAI_BASE_URL=None, OPENAI_API_KEY=None)
+    mon, tue, wed = date(2025, 1, 13), date(2025, 1, 14), date(2025, 1, 15)
+    for number, day in enumerate((mon, tue), 1):
+        announce(fake_arxiv, day, count=45, categories=CATS, first_number=number * 100, seed=number)
+        relevant(fake_arxiv, day, number * 100 + 90, f"Latent Reasoning {day.day}")
+        await round_at(settings, announcement_at(day) + timedelta(hours=1))
+        await relay_all(settings, telegram_bot)
+        await round_at(settings, announcement_at(day) + timedelta(hours=1, minutes=5))  # posts are out: digest
+        await relay_all(settings, telegram_bot)
+    digests = [m.text for m in fake_telegram.messages_in(CHANNEL) if (m.text or "").startswith("Обзоры дня")]
+    assert len(digests) == 2 and "https://t.me/c/1234567890/1" in digests[0]
+    assert "https://digest.example/papers/" in digests[0] and "Latent Reasoning 13" in digests[0]
+
+    announce(fake_arxiv, wed, count=20, categories=CATS[:2], first_number=400, seed=9)  # cs.AI went quiet
+    for hours in (1, 4, 5):
+        await round_at(settings, announcement_at(wed) + timedelta(hours=hours))
+    await relay_all(settings, telegram_bot)
+    [alarm] = [m.text for m in fake_telegram.messages_in(ADMIN)]
+    assert "cs.AI" in alarm and "2025-01-15" in alarm
+
+
+async def test_new_version_is_reviewed_again_when_asked(watch_settings, fake_arxiv, fake_llm, telegram_bot,
+                                                        fake_telegram) -> None:
+    settings = watch_settings.replace(REVIEW_NEW_VERSIONS=True)
+    paper = relevant(fake_arxiv, THU, 500, "Latent Reasoning A")
+    fake_llm.responder = llm_judge({"Latent Reasoning A": 9})
+    await round_at(settings, announcement_at(THU) + timedelta(hours=1))
+    await relay_all(settings, telegram_bot)
+    fake_arxiv.add_version(paper, PDF, updated=submitted_at(SUN, 0.5))
+    report = await round_at(settings, announcement_at(SUN) + timedelta(hours=1))
+    await relay_all(settings, telegram_bot)
+    assert [r.version for r in rows(settings, Review)] == [1, 2] and report.edits == 1
+    [post] = fake_telegram.messages_in(CHANNEL)
+    assert "рецензия переписана" in post.rich["html"]
+
+
+def test_watch_once_runs_one_round(watch_settings, fake_arxiv, fake_llm) -> None:
+    relevant(fake_arxiv, THU, 500, "Latent Reasoning A")
+    fake_llm.responder = llm_judge({"Latent Reasoning A": 9})
+    report = run_watch(watch_settings, once=True)  # today's clock: Thursday's paper is older than the window
+    assert report is not None and not report.skipped
+    assert len(rows(watch_settings, WatchCandidate)) == report.found
+
+
+async def test_one_round_at_a_time_across_processes(watch_settings, fake_arxiv) -> None:
+    db = Database(watch_settings.DATABASE_URL)
+    with db.session() as session, session.begin():  # a live watcher on another machine
+        session.add(WatchMark(key="lease", value="otherhost:1",
+                              expires_at=datetime.now(timezone.utc) + timedelta(hours=1)))
+    report = await round_at(watch_settings, announcement_at(THU) + timedelta(hours=1))
+    assert report.skipped and fake_arxiv.requests == []
+    with db.session() as session, session.begin():  # its lease ran out: it is presumed dead
+        session.get(WatchMark, "lease").expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    db.close()
+    report = await round_at(watch_settings, announcement_at(THU) + timedelta(hours=1))
+    assert not report.skipped and len(fake_arxiv.requests) == 3
+    assert rows(watch_settings, WatchMark, WatchMark.key == "lease") == []  # released after the round
+
+
+async def test_run_loop_rounds_until_stopped(watch_settings, fake_arxiv, fake_llm) -> None:
+    relevant(fake_arxiv, THU, 500, "Latent Reasoning A")
+    fake_llm.responder = llm_judge({"Latent Reasoning A": 9})
+    fake_llm.latency_s = 0.3
+    settings = watch_settings.replace(WATCH_INTERVAL_S=0.05)
+    stop = asyncio.Event()
+    moment = announcement_at(THU) + timedelta(hours=1)
+    async with open_pipeline(settings) as pipeline, open_watcher(settings, pipeline, clock=lambda: moment) as watcher:
+        task = asyncio.create_task(watcher.run(stop))
+        while len(listings(fake_arxiv.api_requests())) < 6:  # two rounds at least
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    [candidate] = rows(settings, WatchCandidate)
+    assert candidate.status == "posted"
+
+
+async def test_an_unavailable_listing_skips_that_category_only(watch_settings, fake_arxiv, fake_llm) -> None:
+    announce(fake_arxiv, THU, count=30, categories=CATS, first_number=1, seed=6)
+    fake_arxiv.fail_next("api", status=503, times=2)  # ARXIV_RETRIES=2 tries: cs.CL's listing gives up
+    settings = watch_settings.replace(ARXIV_RETRIES=2, WATCH_MAX_PER_DAY=0)
+    moment = announcement_at(THU) + timedelta(hours=1)
+    first = await round_at(settings, moment)
+    assert 0 < first.found < 30
+    second = await round_at(settings, moment)
+    assert first.found + second.found == 30
