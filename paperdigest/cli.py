@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from demos.cli import demos_app
 from paperdigest import db as database
 from paperdigest.errors import BadArxivId, PaperdigestError
 from paperdigest.logs import setup_logging
@@ -28,6 +29,7 @@ app = typer.Typer(help="Russian-language reviews of arXiv papers: pipeline, Tele
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(demos_app, name="demos")
 err_console = Console(stderr=True)
 STEP_NAMES = {"metadata": "метаданные", "pdf": "PDF", "text": "текст", "review": "рецензия", "stored": "готово"}
 

@@ -62,7 +62,7 @@ def test_bad_setting_is_one_clear_line(settings: Settings) -> None:
 
 def test_every_command_has_help_and_is_in_the_readme() -> None:
     names = [c.name or c.callback.__name__ for c in app.registered_commands]
-    names += [f"db {c.name}" for g in app.registered_groups for c in g.typer_instance.registered_commands]
+    names += [f"{g.name} {c.name}" for g in app.registered_groups for c in g.typer_instance.registered_commands]
     readme = README.read_text(encoding="utf-8")
     for name in names:
         result = runner.invoke(app, [*name.split(), "--help"])

@@ -1,0 +1,191 @@
+"""Coconut (Hao et al., arXiv 2412.06769): reasoning in continuous thoughts, on the
+ProsQA-like task of `demos.prosqa`.
+
+Between `<bot>` and `<eot>` the model does not read tokens: the input embedding at each
+thought position is the last hidden state (after the final layer norm) of the position
+before it. k thoughts replace the first k reasoning steps; the loss is masked on the
+question, `<bot>`, the thoughts and `<eot>`, and computed on the remaining steps and the
+answer. Training follows a curriculum: stage 0 is plain CoT written after `<bot><eot>`,
+stage k replaces k steps with k thoughts (c = 1 thought per step; a chain shorter than k
+is replaced entirely but still gets k thoughts, their `pad_latent_to_max`), the optimizer
+is reset at every stage switch, and with probability p a sample gets a stage drawn
+uniformly (the "mixing" of the paper's analysis model).
+
+Methods compared (same number of training steps each):
+- `no_cot`: question → answer; `cot`: question → steps → answer;
+- `coconut`: the curriculum above, with latent feedback;
+- `pause_as_thought`: the same curriculum, but each thought position reads a learned
+  `<pause>` token instead of the fed-back hidden state;
+- `no_curriculum`: Coconut trained on the last stage (all steps latent) from the start.
+
+Batches are laid out so thoughts sit in the same columns for every row: the part up to
+`<eot>` is left-padded to a fixed width and the language part right-padded. Pads are
+ordinary tokens the model learns to ignore (no attention mask needed: left pads only
+precede real tokens, right pads only follow them).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from demos import prosqa
+from demos.model import Past, TinyGPT
+from demos.training import Optim, greedy_continue, make_optimizer, masked_lm_loss, set_lr, train_step
+from demos.vocab import Vocab
+
+METHODS = ("no_cot", "cot", "coconut", "pause_as_thought", "no_curriculum")
+LATENT_METHODS = ("coconut", "no_curriculum")
+SPECIALS = ["?", "####", "<bot>", "<eot>", "<thought>", "<pause>", "<eos>", "<pad>"]
+
+
+def make_vocab(label_pool: int) -> Vocab:
+    return Vocab([f"n{i}" for i in range(label_pool)] + SPECIALS)
+
+
+def encode(problem: prosqa.Problem, method: str, k: int) -> tuple[list[str], list[str]]:
+    """(prefix, suffix): the prefix ends where the language part begins and is never a
+    target; the suffix is what the loss covers. `k` counts thoughts (latent methods)."""
+    question = prosqa.question_tokens(problem)
+    if method == "no_cot":
+        return question, ["####", prosqa.label(problem, problem.target), "<eos>"]
+    if method == "cot":
+        return question, prosqa.language_tokens(problem, 0)
+    filler = "<pause>" if method == "pause_as_thought" else "<thought>"
+    return question + ["<bot>"] + [filler] * k + ["<eot>"], prosqa.language_tokens(problem, k)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Fixed widths so every batch (train and test) puts `<eot>` in the same column."""
+
+    prefix: int  # question + <bot> + K thoughts + <eot>, at most
+    suffix: int  # steps + #### + answer + <eos>, at most
+
+    @classmethod
+    def for_task(cls, graphs: prosqa.GraphConfig, max_thoughts: int) -> "Layout":
+        return cls(prefix=2 * graphs.max_edges + 4 + max_thoughts + 2, suffix=2 * graphs.max_hops + 3)
+
+
+def make_batch(vocab: Vocab, layout: Layout, pairs: Sequence[tuple[list[str], list[str]]]
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Token ids, loss mask (suffix tokens) and thought mask, each (batch, width)."""
+    rows, loss, thought = [], [], []
+    for prefix, suffix in pairs:
+        left = layout.prefix - len(prefix)
+        right = layout.suffix - len(suffix)
+        tokens = ["<pad>"] * left + prefix + suffix + ["<pad>"] * right
+        if left < 0 or right < 0:
+            raise ValueError(f"example of {len(prefix)}+{len(suffix)} tokens does not fit {layout}")
+        rows.append(vocab.encode(tokens))
+        loss.append([0] * layout.prefix + [1] * len(suffix) + [0] * right)
+        thought.append([t == "<thought>" for t in tokens])
+    return torch.tensor(rows), torch.tensor(loss, dtype=torch.bool), torch.tensor(thought)
+
+
+def latent_forward(model: TinyGPT, tokens: torch.Tensor, thought_mask: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor, Past]:
+    """Forward pass with continuous thoughts: at every column where some row has a
+    `<thought>`, that row's input embedding becomes the hidden state of the previous
+    column. Runs the prefix, then one incremental pass per thought column, then the rest,
+    sharing a KV cache. Returns hidden states (after the final layer norm), the input
+    embeddings actually used, and the cache."""
+    embeds = model.embed(tokens)
+    columns = [int(c) for c in thought_mask.any(dim=0).nonzero().flatten()]
+    hiddens, past, start = [], None, 0
+    for column in columns:
+        hidden, past = model.forward_embeds(embeds[:, start:column], past)
+        hiddens.append(hidden)
+        fed = torch.where(thought_mask[:, column, None], hidden[:, -1], embeds[:, column])
+        embeds = torch.cat([embeds[:, :column], fed[:, None], embeds[:, column + 1:]], dim=1)
+        start = column
+    hidden, past = model.forward_embeds(embeds[:, start:], past)
+    hiddens.append(hidden)
+    return torch.cat(hiddens, dim=1), embeds, past
+
+
+def batch_loss(model: TinyGPT, tokens: torch.Tensor, loss_mask: torch.Tensor, thought_mask: torch.Tensor) -> torch.Tensor:
+    hidden, _, _ = latent_forward(model, tokens, thought_mask)
+    return masked_lm_loss(model.logits(hidden), tokens, loss_mask)
+
+
+@dataclass(frozen=True)
+class Curriculum:
+    max_thoughts: int = 4  # K: the last stage replaces every step (paths have ≤ 4 edges)
+    stage_steps: int = 600  # steps at each stage 0…K−1; the rest of the budget runs stage K
+    mixing: float = 0.3  # p: share of samples given a uniformly drawn stage
+
+
+def stage_at(step: int, method: str, curriculum: Curriculum) -> int:
+    if method == "no_curriculum":
+        return curriculum.max_thoughts
+    return min(step // curriculum.stage_steps, curriculum.max_thoughts)
+
+
+def sample_thoughts(rng: random.Random, method: str, stage: int, curriculum: Curriculum) -> int:
+    if method in ("no_cot", "cot"):
+        return 0
+    if method != "no_curriculum" and rng.random() < curriculum.mixing:
+        return rng.randint(0, curriculum.max_thoughts)
+    return stage
+
+
+def train_method(model: TinyGPT, method: str, optim: Optim, curriculum: Curriculum, steps: int, rng: random.Random,
+                 pool: Sequence[prosqa.Problem], vocab: Vocab, layout: Layout, label_pool: int) -> dict:
+    """Train one method for `steps` steps on relabelled problems from `pool`; the
+    optimizer is reset whenever the curriculum stage changes. Returns losses (every 50
+    steps) and the number of resets."""
+    optimizer = make_optimizer(model, optim.lr, optim.weight_decay)
+    current, since_reset, resets, losses = stage_at(0, method, curriculum), 0, 0, []
+    for step in range(steps):
+        stage = stage_at(step, method, curriculum)
+        if stage != current and method in ("coconut", "pause_as_thought"):
+            optimizer, since_reset, resets = make_optimizer(model, optim.lr, optim.weight_decay), 0, resets + 1
+        current = stage
+        set_lr(optimizer, optim.lr, since_reset, optim.reset_warmup if resets else optim.warmup)
+        problems = [prosqa.relabel(rng, rng.choice(pool), label_pool) for _ in range(optim.batch_size)]
+        pairs = [encode(p, method, sample_thoughts(rng, method, stage, curriculum)) for p in problems]
+        loss = batch_loss(model, *make_batch(vocab, layout, pairs))
+        value = train_step(optimizer, loss, model.parameters(), optim.clip)
+        if step % 50 == 0:
+            losses.append(value)
+        since_reset += 1
+    return {"losses": losses, "optimizer_resets": resets, "steps": steps}
+
+
+def prompts(vocab: Vocab, layout: Layout, problems: Sequence[prosqa.Problem], method: str, k: int
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left-padded prefixes (ending at `<eot>` for latent methods) and their thought mask."""
+    tokens, _, thought = make_batch(vocab, layout, [(encode(p, method, k)[0], []) for p in problems])
+    return tokens[:, : layout.prefix], thought[:, : layout.prefix]
+
+
+@torch.no_grad()
+def generate(model: TinyGPT, vocab: Vocab, layout: Layout, problems: Sequence[prosqa.Problem], method: str, k: int,
+             batch_size: int = 250) -> list[list[str]]:
+    """Greedy outputs after the prefix (k thoughts for latent methods), cut at `<eos>`."""
+    model.eval()
+    outputs: list[list[str]] = []
+    for start in range(0, len(problems), batch_size):
+        tokens, thought = prompts(vocab, layout, problems[start:start + batch_size], method, k)
+        hidden, _, past = latent_forward(model, tokens, thought)
+        generated = greedy_continue(model, hidden[:, -1], past, layout.suffix, vocab.ids["<eos>"])
+        for row in generated.tolist():
+            words = vocab.decode(row)
+            outputs.append(words[: words.index("<eos>")] if "<eos>" in words else words)
+    model.train()
+    return outputs
+
+
+def evaluate(model: TinyGPT, vocab: Vocab, layout: Layout, problems: Sequence[prosqa.Problem], method: str,
+             k: int) -> dict[str, float]:
+    """Answer accuracy, and tokens generated per question (language tokens up to `<eos>`
+    plus the k thoughts, as the paper counts them)."""
+    outputs = generate(model, vocab, layout, problems, method, k)
+    correct = sum(prosqa.answer_token(o) == prosqa.label(p, p.target) for p, o in zip(problems, outputs))
+    thoughts = k if method in LATENT_METHODS + ("pause_as_thought",) else 0
+    tokens = sum(len(o) for o in outputs) / len(outputs) + thoughts
+    return {"accuracy": correct / len(problems), "tokens": tokens}

@@ -1,0 +1,168 @@
+"""The iCoT demo end to end: explicit CoT → Stepwise Internalization → No-CoT with the
+same number of steps → stability ablations → speed → results.json and plots.
+
+Data: training problems are drawn fresh every step from the seed; validation (for the
+accuracy-vs-removed curve) and test (for the final table) pairs come from other seeds and
+are excluded from training, so nothing is tuned on the test split.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from demos import icot, paper
+from demos import multiplication as mult
+from demos.model import ModelConfig, TinyGPT, count_parameters
+from demos.plots import bar_plot, line_plot
+from demos.removal import Removal
+from demos.results import rounded, write_results
+from demos.training import Optim, Stopwatch, machine_info
+
+log = logging.getLogger(__name__)
+
+# Each ablation changes one field of the main schedule (the paper's 7×7 ablations).
+ABLATIONS = {
+    "no_reset": {"reset_optimizer": False},
+    "no_smoothing": {"smoothing_lambda": float("inf")},
+    "right_side": {"side": "right"},
+    "large_delta": {"delta": 16},
+}
+
+
+@dataclass(frozen=True)
+class IcotConfig:
+    digits: int = 3
+    n_layers: int = 4
+    d_model: int = 128
+    n_heads: int = 4
+    seed: int = 0
+    optim: Optim = Optim()
+    removal: Removal = Removal(steps_per_epoch=900)  # Δ=8: one more token every ~112 steps
+    cot_steps: int = 4000  # explicit CoT training before removal starts (pilot: ~3000 to learn 3×3)
+    final_steps: int = 1000  # training once every CoT token is gone
+    ablations: tuple[str, ...] = ("no_reset", "no_smoothing", "right_side", "large_delta")
+    val_size: int = 200
+    test_size: int = 500
+    speed_examples: int = 100
+    quick: bool = False
+
+
+FULL = IcotConfig()
+# --quick: the same pipeline at a scale that finishes in a few minutes on 2 cores. It
+# checks the machinery and that digits beat chance; exact match at this scale is ~0.
+QUICK = IcotConfig(n_layers=2, d_model=64, cot_steps=500, final_steps=150,
+                   removal=Removal(steps_per_epoch=80), ablations=("no_reset", "right_side"),
+                   val_size=100, test_size=200, speed_examples=30, quick=True)
+# 4×4 (the paper's smallest case), if time allows: 46 CoT tokens, so fewer ablations.
+FULL_4X4 = IcotConfig(digits=4, cot_steps=6000, final_steps=2000, ablations=("no_reset", "no_smoothing"))
+
+
+def new_model(config: IcotConfig) -> TinyGPT:
+    torch.manual_seed(config.seed)
+    cot_len = mult.cot_length(config.digits)
+    max_len = 2 * config.digits + 2 + cot_len + 2 * config.digits + 2
+    return TinyGPT(ModelConfig(len(icot.VOCAB), max_len, config.n_layers, config.d_model, config.n_heads))
+
+
+def splits(config: IcotConfig) -> tuple[list, list, set]:
+    """Test and validation pairs from their own seeds; both are held out of training."""
+    test = mult.sample_pairs(random.Random(f"{config.seed}-test"), config.digits, config.test_size)
+    val = mult.sample_pairs(random.Random(f"{config.seed}-val"), config.digits, config.val_size, set(test))
+    return test, val, set(test) | set(val)
+
+
+def run_icot(config: IcotConfig, out_dir: Path) -> dict:
+    started, total = datetime.now(timezone.utc), Stopwatch()
+    test, val, held_out = splits(config)
+    cot_len = mult.cot_length(config.digits)
+    model = new_model(config)
+    log.info("iCoT %dx%d: %d parameters, CoT of %d tokens", config.digits, config.digits, count_parameters(model), cot_len)
+
+    watch = Stopwatch()
+    cot_losses = icot.train_fixed(model, config.optim, random.Random(f"{config.seed}-cot"), config.digits,
+                                  held_out, config.cot_steps, removed=0)
+    cot_state = {k: v.clone() for k, v in model.state_dict().items()}
+    explicit = _method(model, test, config, removed=0, steps=config.cot_steps, times=watch.read("train_"))
+
+    watch = Stopwatch()
+    si = _internalize(model, config, config.removal, held_out, val)
+    implicit = _method(model, test, config, removed=cot_len, steps=si["steps"], times=watch.read("train_"))
+
+    watch = Stopwatch()
+    baseline = new_model(config)
+    no_cot_steps = config.cot_steps + si["steps"]
+    no_cot_losses = icot.train_fixed(baseline, config.optim, random.Random(f"{config.seed}-nocot"), config.digits,
+                                     held_out, no_cot_steps, removed=cot_len)
+    no_cot = _method(baseline, test, config, removed=cot_len, steps=no_cot_steps, times=watch.read("train_"))
+
+    ablations = {}
+    for name in config.ablations:
+        model.load_state_dict(cot_state)
+        watch = Stopwatch()
+        removal = dataclasses.replace(config.removal, **ABLATIONS[name])
+        run = _internalize(model, config, removal, held_out, val)
+        final = icot.evaluate(model, test, config.digits, cot_len)
+        ablations[name] = {"change": ABLATIONS[name], **_rounded(final), "curve": run["curve"],
+                           "train_steps": run["steps"], **watch.read("train_")}
+
+    methods = {"explicit_cot": explicit, "icot": implicit, "no_cot": no_cot}
+    results = {
+        "demo": "icot", "arxiv_id": paper.ICOT["arxiv_id"], "quick": config.quick, "seed": config.seed,
+        "config": dataclasses.asdict(config), "machine": machine_info(), "started_at": started.isoformat(),
+        "task": f"{config.digits}x{config.digits} multiplication", "cot_tokens": cot_len,
+        "parameters": count_parameters(model), "chance": {"accuracy": 0.0, "digit_accuracy": rounded(
+            mult.majority_digit_baseline(random.Random(f"{config.seed}-chance"), config.digits))},
+        "methods": methods, "curve": si["curve"], "optimizer_resets": si["optimizer_resets"],
+        "ablations": ablations, "losses": {"explicit_cot": cot_losses, "icot": si["losses"], "no_cot": no_cot_losses},
+        "speedup": rounded(implicit["examples_per_s"] / explicit["examples_per_s"], 2),
+        "paper": paper.ICOT,
+    }
+    results["plots"] = icot_plots(results, out_dir)
+    results["wall_time_s"], results["cpu_time_s"] = total.read().values()
+    write_results(out_dir, results)
+    return results
+
+
+def _internalize(model: TinyGPT, config: IcotConfig, removal: Removal, held_out: set, val: list) -> dict:
+    # Every SI run (main and ablations) sees the same data stream, so only the change differs.
+    rng = random.Random(f"{config.seed}-si")
+    return icot.internalize(model, config.optim, removal, rng, config.digits, held_out, config.final_steps, val)
+
+
+def _method(model: TinyGPT, test: list, config: IcotConfig, removed: int, steps: int, times: dict) -> dict:
+    scores = icot.evaluate(model, test, config.digits, removed)
+    speed = icot.inference_speed(model, test[: config.speed_examples], config.digits, removed)
+    return {**_rounded(scores), **_rounded(speed), "train_steps": steps, **times}
+
+
+def _rounded(values: dict[str, float]) -> dict[str, float]:
+    return {k: rounded(v) for k, v in values.items()}
+
+
+def icot_plots(results: dict, out_dir: Path) -> list[str]:
+    curves = {"SI (left, reset, λ=4)": results["curve"]}
+    curves |= {f"ablation: {name}": a["curve"] for name, a in results["ablations"].items()}
+    series = {label: ([p["removed"] for p in c], [p["accuracy"] for p in c]) for label, c in curves.items()}
+    digit_series = {label: ([p["removed"] for p in c], [p["digit_accuracy"] for p in c]) for label, c in curves.items()}
+    task = results["task"]
+    names = [line_plot(out_dir / "icot_removal_curve.png", f"{task}: accuracy vs CoT tokens removed (validation)",
+                       "CoT tokens removed", "exact-match accuracy", series, ylim=(0, 1.02)),
+             line_plot(out_dir / "icot_removal_curve_digits.png", f"{task}: answer-digit accuracy vs tokens removed",
+                       "CoT tokens removed", "answer digits right", digit_series,
+                       hline=(results["chance"]["digit_accuracy"], "majority-digit baseline"), ylim=(0, 1.02))]
+    methods = results["methods"]
+    groups = ["explicit CoT", "iCoT (no CoT tokens)", "No-CoT"] + [f"ablation: {n}" for n in results["ablations"]]
+    toy = [methods["explicit_cot"]["accuracy"], methods["icot"]["accuracy"], methods["no_cot"]["accuracy"]]
+    toy += [a["accuracy"] for a in results["ablations"].values()]
+    names.append(bar_plot(out_dir / "icot_accuracy.png", f"{task}: test accuracy (paper: 4x4 iCoT 1.00, No-CoT fails)",
+                          "exact-match accuracy", groups, {"this toy": toy}, ylim=(0, 1.02)))
+    losses = {k: ([50 * i for i in range(len(v))], v) for k, v in results["losses"].items()}
+    names.append(line_plot(out_dir / "icot_loss.png", f"{task}: training loss", "step (of each phase)", "loss", losses))
+    return names

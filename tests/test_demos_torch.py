@@ -1,0 +1,235 @@
+"""The demos' torch side: the model and its cache, Coconut's latent feedback, batch
+layouts, the analyses, a micro training run, and both commands end to end at tiny size.
+
+Skipped, with the reason, where the optional `demos` extra (torch, matplotlib) is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="needs the demos extra: pip install -e '.[demos]'")
+pytest.importorskip("matplotlib", reason="needs the demos extra: pip install -e '.[demos]'")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from demos import coconut, coconut_analysis, coconut_run, icot, icot_run, prosqa  # noqa: E402
+from demos import multiplication as mult  # noqa: E402
+from demos.cli import demos_app  # noqa: E402
+from demos.model import ModelConfig, TinyGPT  # noqa: E402
+from demos.removal import Removal  # noqa: E402
+from demos.training import Optim, greedy_decode  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Tiny models run faster on one thread, and the test suite shares the machine.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_model(vocab: int = 20, max_len: int = 16) -> TinyGPT:
+    torch.manual_seed(0)
+    return TinyGPT(ModelConfig(vocab, max_len, n_layers=2, d_model=32, n_heads=2))
+
+
+# --- the model --------------------------------------------------------------------------------
+
+def test_model_shapes_tied_head_and_length_limit() -> None:
+    model = tiny_model()
+    tokens = torch.randint(0, 20, (3, 10))
+    assert model(tokens).shape == (3, 10, 20)
+    hidden, past = model.forward_embeds(model.embed(tokens))
+    assert hidden.shape == (3, 10, 32) and len(past) == 2 and past[0][0].shape == (3, 2, 10, 16)
+    assert model.head.weight is model.tok.weight
+    with pytest.raises(ValueError, match="max_len"):
+        model(torch.zeros(1, 17, dtype=torch.long))
+
+
+def test_kv_cache_gives_the_same_hidden_states() -> None:
+    model = tiny_model()
+    tokens = torch.randint(0, 20, (2, 12))
+    full, _ = model.forward_embeds(model.embed(tokens))
+    first, past = model.forward_embeds(model.embed(tokens[:, :5]))
+    second, past = model.forward_embeds(model.embed(tokens[:, 5:6]), past)
+    rest, _ = model.forward_embeds(model.embed(tokens[:, 6:]), past)
+    assert torch.allclose(torch.cat([first, second, rest], dim=1), full, atol=1e-5)
+
+
+def test_greedy_decode_matches_recomputing_without_cache() -> None:
+    model = tiny_model()
+    prompt = torch.randint(0, 20, (2, 4))
+    fast = greedy_decode(model, prompt, max_new=6, eos_id=99)  # no eos: runs all 6 steps
+    sequence = prompt
+    for _ in range(6):
+        sequence = torch.cat([sequence, model(sequence)[:, -1].argmax(-1, keepdim=True)], dim=1)
+    assert torch.equal(fast, sequence[:, 4:])
+
+
+# --- Coconut: layout and latent feedback --------------------------------------------------------
+
+GRAPHS = prosqa.GraphConfig(min_nodes=6, max_nodes=8, min_hops=1, max_hops=3, max_edges=12, label_pool=10)
+
+
+@pytest.fixture(scope="module")
+def small_problems() -> list[prosqa.Problem]:
+    rng = random.Random(0)
+    return [prosqa.make_problem(rng, GRAPHS) for _ in range(24)]
+
+
+def test_batch_layout_aligns_eot_and_masks_the_loss(small_problems: list[prosqa.Problem]) -> None:
+    vocab, layout = coconut.make_vocab(10), coconut.Layout.for_task(GRAPHS, 3)
+    ks = [0, 1, 2, 3]
+    pairs = [coconut.encode(p, "coconut", k) for p, k in zip(small_problems, ks)]
+    tokens, loss_mask, thought = coconut.make_batch(vocab, layout, pairs)
+    assert tokens.shape == (4, layout.prefix + layout.suffix)
+    assert (tokens[:, layout.prefix - 1] == vocab.ids["<eot>"]).all()
+    assert thought.sum(dim=1).tolist() == ks
+    for row, (prefix, suffix) in enumerate(pairs):
+        assert loss_mask[row].sum() == len(suffix) and not loss_mask[row, : layout.prefix].any()
+        assert vocab.decode(tokens[row, layout.prefix: layout.prefix + len(suffix)].tolist()) == suffix
+    _, _, pause_thoughts = coconut.make_batch(vocab, layout, [coconut.encode(small_problems[0], "pause_as_thought", 2)])
+    assert not pause_thoughts.any()  # pause tokens are read as tokens, never fed back
+
+
+def test_latent_feedback_feeds_the_previous_hidden_state(small_problems: list[prosqa.Problem]) -> None:
+    vocab, layout = coconut.make_vocab(10), coconut.Layout.for_task(GRAPHS, 3)
+    model = tiny_model(len(vocab), layout.prefix + layout.suffix)
+    pairs = [coconut.encode(p, "coconut", k) for p, k in zip(small_problems, [3, 1, 0, 2])]
+    tokens, _, thought = coconut.make_batch(vocab, layout, pairs)
+    hidden, embeds, _ = coconut.latent_forward(model, tokens, thought)
+    rows, columns = thought.nonzero(as_tuple=True)
+    assert len(rows) == 6
+    for r, c in zip(rows.tolist(), columns.tolist()):
+        assert torch.equal(embeds[r, c], hidden[r, c - 1])  # the thought reads the last hidden state
+    assert torch.equal(embeds[~thought], model.embed(tokens)[~thought])  # everything else reads tokens
+    again, _ = model.forward_embeds(embeds)  # one plain pass over the same inputs agrees
+    assert torch.allclose(again, hidden, atol=1e-5)
+    assert embeds[rows[0], columns[0]].grad_fn is not None  # thoughts are trained through
+
+
+def test_latent_generation_continues_after_thoughts(small_problems: list[prosqa.Problem]) -> None:
+    vocab, layout = coconut.make_vocab(10), coconut.Layout.for_task(GRAPHS, 3)
+    model = tiny_model(len(vocab), layout.prefix + layout.suffix)
+    outputs = coconut.generate(model, vocab, layout, small_problems[:5], "coconut", 2)
+    assert len(outputs) == 5 and all(len(o) <= layout.suffix for o in outputs)
+    scores = coconut.evaluate(model, vocab, layout, small_problems[:5], "coconut", 2)
+    assert 0 <= scores["accuracy"] <= 1 and scores["tokens"] >= 2
+
+
+def test_analysis_outputs_are_well_formed(small_problems: list[prosqa.Problem]) -> None:
+    vocab, layout = coconut.make_vocab(10), coconut.Layout.for_task(GRAPHS, 3)
+    model = tiny_model(len(vocab), layout.prefix + layout.suffix)
+    sweep = coconut_analysis.k_sweep(model, vocab, layout, small_problems, 3)
+    assert [row["k"] for row in sweep] == [0, 1, 2, 3]
+    assert all(abs(sum(row["classes"].values()) - 1) < 1e-9 for row in sweep)
+    per_question = coconut_analysis.frontier_values(model, vocab, layout, small_problems, 1)
+    assert len(per_question) == sum(len(p.path) - 1 > 1 for p in small_problems)
+    for nodes in per_question:
+        values = [n["value"] for n in nodes]
+        assert values == sorted(values, reverse=True) and all(0 <= v <= 1 for v in values)
+    curves = coconut_analysis.top_k_cumulative(per_question)
+    assert all(a <= b + 1e-9 for a, b in zip(sorted(curves["top1"]), sorted(curves["top2"])))
+    assert coconut_analysis.value_by_height(per_question)
+    assert coconut_analysis.summarize_values(per_question)["questions"] == len(per_question)
+
+
+# --- iCoT ---------------------------------------------------------------------------------------
+
+def test_icot_batch_removes_and_masks() -> None:
+    examples = [mult.make_example(37, 49, 2)] * 3
+    tokens, mask = icot.make_batch(examples, [0, 5, 100], "left")
+    lengths = [len(examples[0].prompt) + len(examples[0].cot) - r + len(examples[0].answer) for r in (0, 5, 8)]
+    assert tokens.shape == (3, max(lengths))
+    assert mask.sum(dim=1).tolist() == [n - len(examples[0].prompt) for n in lengths]
+    assert icot.VOCAB.decode(tokens[2, : lengths[2]].tolist()) == examples[0].prompt + examples[0].answer
+
+
+def test_internalize_removes_everything_and_resets_per_step() -> None:
+    torch.manual_seed(0)
+    model = TinyGPT(ModelConfig(len(icot.VOCAB), 20, n_layers=1, d_model=32, n_heads=2))
+    optim = Optim(batch_size=8, warmup=2, reset_warmup=1)
+    val = mult.sample_pairs(random.Random(1), 2, 10)
+    run = icot.internalize(model, optim, Removal(delta=8, steps_per_epoch=16), random.Random(0), 2, set(val), 3, val)
+    assert [p["removed"] for p in run["curve"]] == list(range(9))  # 2×2 CoT has 8 tokens
+    assert run["optimizer_resets"] == 8 and run["steps"] == 16 + 3
+    frozen = icot.internalize(model, optim, Removal(delta=8, steps_per_epoch=16, reset_optimizer=False),
+                              random.Random(0), 2, set(val), 0, val)
+    assert frozen["optimizer_resets"] == 0
+
+
+def test_micro_training_beats_chance() -> None:
+    """2×2 multiplication with explicit CoT, 150 steps of a 2-layer d=32 model: the answer
+    digits beat always writing each position's most common digit."""
+    torch.manual_seed(0)
+    model = TinyGPT(ModelConfig(len(icot.VOCAB), 20, n_layers=2, d_model=32, n_heads=2))
+    test = mult.sample_pairs(random.Random(1), 2, 200)
+    icot.train_fixed(model, Optim(batch_size=32, lr=3e-3, warmup=20), random.Random(0), 2, set(test), 150, removed=0)
+    scores = icot.evaluate(model, test, 2, removed=0)
+    chance = mult.majority_digit_baseline(random.Random(0), 2, samples=5000)
+    assert scores["digit_accuracy"] > chance + 0.05, (scores, chance)
+
+
+# --- both commands, end to end, at tiny size --------------------------------------------------------
+
+TINY_ICOT = icot_run.IcotConfig(
+    digits=2, n_layers=1, d_model=32, n_heads=2, optim=Optim(batch_size=16, warmup=5),
+    removal=Removal(steps_per_epoch=8), cot_steps=20, final_steps=4, ablations=("no_reset", "right_side"),
+    val_size=20, test_size=20, speed_examples=5, quick=True)
+TINY_COCONUT = coconut_run.CoconutConfig(
+    graphs=GRAPHS, n_layers=1, d_model=32, n_heads=2, optim=Optim(batch_size=16, warmup=5),
+    curriculum=coconut.Curriculum(max_thoughts=3, stage_steps=4), steps=16, pool_size=60, test_size=40, quick=True)
+
+
+@pytest.fixture
+def tiny_quick(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(icot_run, "QUICK", TINY_ICOT)
+    monkeypatch.setattr(coconut_run, "QUICK", TINY_COCONUT)
+
+
+def _run(out: Path, name: str, *extra: str) -> dict:
+    result = CliRunner().invoke(demos_app, ["run", name, "--quick", "--out", str(out), *extra])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out / 'results.json'}" in result.output
+    return json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+def _check_envelope(results: dict, out: Path, arxiv_id: str) -> None:
+    assert results["arxiv_id"] == arxiv_id and results["quick"] is True and results["seed"] == 0
+    assert results["machine"]["cpu_count"] >= 1 and results["machine"]["torch"] == torch.__version__
+    assert results["wall_time_s"] >= 0 and results["paper"]["arxiv_id"] == arxiv_id
+    assert results["plots"] and all((out / name).stat().st_size > 1000 for name in results["plots"])
+
+
+def test_icot_command_end_to_end(tmp_path: Path, tiny_quick: None) -> None:
+    results = _run(tmp_path / "icot", "icot")
+    _check_envelope(results, tmp_path / "icot", "2405.14838")
+    assert set(results["methods"]) == {"explicit_cot", "icot", "no_cot"}
+    assert set(results["ablations"]) == {"no_reset", "right_side"}
+    assert results["curve"][-1]["removed"] == results["cot_tokens"] == 8
+    assert results["config"]["removal"]["smoothing_lambda"] == 4.0
+    assert results["methods"]["icot"]["tokens_generated"] <= 2 + 4  # `#### d d d d <eos>` at most
+
+
+def test_coconut_command_end_to_end_and_reproducible(tmp_path: Path, tiny_quick: None) -> None:
+    first = _run(tmp_path / "a", "coconut")
+    _check_envelope(first, tmp_path / "a", "2412.06769")
+    assert set(first["methods"]) == set(coconut.METHODS)
+    assert [row["k"] for row in first["analysis"]["k_sweep"]] == [0, 1, 2, 3]
+    assert first["methods"]["coconut"]["optimizer_resets"] == 3
+    second = _run(tmp_path / "b", "coconut")
+    for method in coconut.METHODS:
+        assert first["methods"][method]["accuracy"] == second["methods"][method]["accuracy"]
+    assert first["losses"] == second["losses"]
+    assert first["analysis"] == second["analysis"]
+
+
+def test_unknown_demo_is_a_usage_error() -> None:
+    result = CliRunner().invoke(demos_app, ["run", "nope"])
+    assert result.exit_code == 2 and "unknown demo" in result.output
