@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from demos.registry import demo_for, find_results
+
 
 def paper_slug(arxiv_id: str) -> str:
     """Old-style ids carry a slash (hep-th/9901001): not a path separator on the site."""
@@ -14,3 +18,11 @@ def paper_path(arxiv_id: str) -> str:
 
 def paper_url(site_url: str, arxiv_id: str) -> str:
     return f"{site_url.rstrip('/')}/{paper_path(arxiv_id)}"
+
+
+def demo_url(site_url: str, data_dir: Path, arxiv_id: str) -> str | None:
+    """The demo page of a paper with a local reproduction whose results exist (else no page to link)."""
+    demo = demo_for(arxiv_id)
+    if demo is None or find_results(demo, data_dir) is None:
+        return None
+    return f"{site_url.rstrip('/')}/demos/{demo.name}/"

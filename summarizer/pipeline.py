@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from paperdigest import repo
 from paperdigest.db import Database
 from paperdigest.errors import JobError, PaperdigestError, PaperWithdrawn
+from paperdigest.links import demo_url
 from paperdigest.models import Job, Review
 from paperdigest.settings import Settings
 from summarizer.arxiv_api import ArxivMetadata
@@ -228,7 +229,8 @@ class Pipeline:
             notes.append("Рецензия не прошла автоматическую проверку: " + problems)
         budget = written.budget
         review = Review(
-            arxiv_id=meta.arxiv_id, version=meta.version, markdown=render_review(meta, written.body, code_url, None, notes),
+            arxiv_id=meta.arxiv_id, version=meta.version,
+            markdown=render_review(meta, written.body, code_url, self._demo_url(meta), notes),
             body=written.body.to_markdown(), tldr=written.body.tldr, reviewer=written.reviewer, model=written.model,
             prompt_version=written.prompt_version, prompt_tokens=written.prompt_tokens,
             completion_tokens=written.completion_tokens, cost_usd=self._cost_of(written),
@@ -256,6 +258,9 @@ class Pipeline:
         if written.reviewer != "llm":
             return 0.0
         return self._cost(Completion("", None, written.prompt_tokens, written.completion_tokens, written.model))
+
+    def _demo_url(self, meta: PaperMeta) -> str | None:
+        return demo_url(self.settings.SITE_URL, self.settings.DATA_DIR, meta.arxiv_id)
 
     def _text_path(self, meta: PaperMeta) -> Path:
         return self.settings.DATA_DIR / "text" / f"{ArxivId(meta.arxiv_id, meta.version).filename}.json"

@@ -261,3 +261,16 @@ def test_long_pdf_is_cut_at_the_page_cap_with_a_note(settings, fake_arxiv) -> No
     [review] = run(settings.replace(**{"PDF_MAX_PAGES": 2}), PAPER_ID)
     assert any("прочитаны первые 2 из" in note for note in review.notes)
     assert "прочитаны первые 2 из" in review.markdown
+
+
+def test_demo_link_in_the_header_once_demo_results_exist(settings, fake_arxiv) -> None:
+    import json
+
+    add_paper(fake_arxiv)
+    [without] = run(settings, PAPER_ID)
+    assert "Демо:" not in without.markdown
+    results = settings.DATA_DIR / "demos" / "coconut" / "results.json"
+    results.parent.mkdir(parents=True)
+    results.write_text(json.dumps({"quick": True, "methods": {}}), encoding="utf-8")
+    [with_demo] = run(settings, PAPER_ID, force=True)
+    assert f"Демо: {settings.SITE_URL}/demos/coconut/" in with_demo.markdown
