@@ -263,9 +263,11 @@ def test_long_pdf_is_cut_at_the_page_cap_with_a_note(settings, fake_arxiv) -> No
     assert "прочитаны первые 2 из" in review.markdown
 
 
-def test_demo_link_in_the_header_once_demo_results_exist(settings, fake_arxiv) -> None:
+def test_demo_link_in_the_header_once_demo_results_exist(settings, fake_arxiv, monkeypatch, tmp_path) -> None:
     import json
 
+    import demos.registry
+    monkeypatch.setattr(demos.registry, "PUBLISHED_DIR", tmp_path / "no-published-results")
     add_paper(fake_arxiv)
     [without] = run(settings, PAPER_ID)
     assert "Демо:" not in without.markdown
