@@ -24,6 +24,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/extract.py
+	$(BIN)/python bench/site.py
+	$(BIN)/python bench/bot.py
+	$(BIN)/python bench/watch.py
 
 clean:
-	rm -rf $(VENV) data/demo site
+	rm -rf $(VENV) data/demo

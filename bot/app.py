@@ -23,6 +23,7 @@ from bot.handlers import get_routers
 from bot.middlewares import DurableInbox, UserContext
 from bot.relay import OutboxRelay
 from bot.service import ReviewService
+from digest.rebuild import SiteRebuilder
 from paperdigest.errors import ConfigError
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
@@ -106,6 +107,8 @@ class BotApp:
         db = pipeline.db
         relay = OutboxRelay(bot, db, self.settings)
         service = ReviewService(pipeline, db, self.settings, bot, relay)
+        rebuilder = SiteRebuilder(self.settings)
+        pipeline.on_stored.append(rebuilder.schedule)  # every new review, the watcher's included
         inbox = DurableInbox(db)
         dispatcher = Dispatcher(service=service, db=db, settings=self.settings, relay=relay)
         dispatcher.update.outer_middleware(inbox)
@@ -139,6 +142,7 @@ class BotApp:
             await relay_task
             if watch_task is not None:
                 await watch_task
+            await rebuilder.close()
 
 
     async def _serve_webhook(self, bot: Bot, dispatcher: Dispatcher) -> None:

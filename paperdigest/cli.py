@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from demos.cli import demos_app
+from digest.cli import site_app
 from paperdigest import db as database
 from paperdigest.errors import BadArxivId, PaperdigestError
 from paperdigest.logs import setup_logging
@@ -30,6 +31,7 @@ app = typer.Typer(help="Russian-language reviews of arXiv papers: pipeline, Tele
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demos_app, name="demos")
+app.add_typer(site_app, name="site")
 err_console = Console(stderr=True)
 STEP_NAMES = {"metadata": "метаданные", "pdf": "PDF", "text": "текст", "review": "рецензия", "stored": "готово"}
 
@@ -64,13 +66,15 @@ def errors_as_one_line() -> Iterator[None]:
 
 
 @app.callback()
-def main(log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING") -> None:
+def main(ctx: typer.Context,
+         log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING") -> None:
     try:
         state.settings = Settings()
     except ValidationError as err:
         first = err.errors()[0]
         raise fail(f"setting {'.'.join(map(str, first['loc']))} is invalid: {first['msg']}; fix the environment or .env")
     setup_logging(log_level, state.settings.secrets())
+    ctx.obj = state.settings  # sub-apps (site, demos) use the same settings
 
 
 def _parse_ids(raw_ids: list[str]) -> list[ArxivId]:
@@ -134,11 +138,26 @@ def review(
             if item.validation == "failed":
                 err_console.print(f"[yellow]warning:[/yellow] review of {item.arxiv_id} failed validation: "
                                   + "; ".join(item.problems), highlight=False)
+    if reviews:
+        rebuild_site_quietly()
     failures = {i: r for i, r in results.items() if not isinstance(r, Review)}
     for arxiv_id, error in failures.items():
         err_console.print(f"[red]error:[/red] {arxiv_id}: {error}", highlight=False, soft_wrap=True)
     if failures:
         raise typer.Exit(1)
+
+
+def rebuild_site_quietly() -> None:
+    """The site follows the reviews; a site problem is a warning here, never a failed review."""
+    from digest.build import build_site
+
+    try:
+        report = build_site(state.settings)
+    except Exception as err:  # noqa: BLE001 - the reviews are stored; say what went wrong with the site
+        err_console.print(f"[yellow]warning:[/yellow] the site was not rebuilt: {err}", highlight=False)
+        return
+    err_console.print(f"site updated in {state.settings.SITE_DIR} ({report.written} file(s) written)",
+                      highlight=False)
 
 
 @app.command()
@@ -197,13 +216,16 @@ def watch(once: Annotated[bool, typer.Option("--once", help="Do one round and ex
 
 @app.command()
 def demo(
-    serve: Annotated[bool, typer.Option(help="Keep the stand-in arXiv running afterwards.")] = False,
+    serve: Annotated[bool, typer.Option(help="Serve the built site on 127.0.0.1 at the end (Ctrl+C to stop).")]
+    = True,
+    port: Annotated[int, typer.Option(help="Port for the site.")] = 8000,
 ) -> None:
-    """Run the whole product offline on the bundled papers (a local stand-in for arXiv, the offline reviewer)."""
+    """Run the whole product offline on the bundled papers: a local stand-in for arXiv, the real
+    pipeline, the offline reviewer, the posts the bot would send, and the digest site."""
     from paperdigest.demo.run import run_demo
 
     with errors_as_one_line():
-        run_demo(state.settings, keep_serving=serve)
+        run_demo(state.settings, serve=serve, port=port)
 
 
 if __name__ == "__main__":

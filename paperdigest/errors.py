@@ -19,7 +19,8 @@
     │   ├── LlmRejected             the endpoint refused the request (auth, bad model, ...)
     │   ├── LlmContextTooLong       the input exceeded the model's context (the pipeline shrinks once)
     │   └── ReviewInvalid           the review failed validation twice
-    └── JobError                    a job cannot run (e.g. nothing to resume)
+    ├── JobError                    a job cannot run (e.g. nothing to resume)
+    └── SiteError                   the digest site cannot be built (search indexing failed, ...)
 
 Every message says what failed, the offending value, and what to do next.
 `user_message` is the same thing in one short Russian sentence, for Telegram.
@@ -121,4 +122,8 @@ class ReviewInvalid(ReviewError):
 
 
 class JobError(PaperdigestError):
+    pass
+
+
+class SiteError(PaperdigestError):
     pass

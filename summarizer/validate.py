@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlparse
 
-from summarizer.review_format import SECTION_TITLES, ReviewBody
+from summarizer.review_format import ReviewBody
 
 MIN_CYRILLIC_SHARE = 0.5
 ALLOWED_HOSTS = ("arxiv.org", "doi.org")

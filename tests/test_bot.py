@@ -146,7 +146,7 @@ async def test_classic_format_splits_within_limits_and_ends_with_site_link(bot_s
         await asyncio.sleep(0.5)
     parts = fake_telegram.messages_in(CHANNEL)
     assert parts[0].text.startswith("Training Large Language Models") and "Статья:" in parts[0].text
-    assert "digest.example/papers/2412.06769/" in parts[-1].source
+    assert "digest.example/papers/2412.06769.html" in parts[-1].source
     assert all(m.parse_mode == "HTML" for m in parts)
 
 

@@ -18,7 +18,7 @@ def test_dry_run_writes_both_formats_within_limits(tmp_path: Path) -> None:
     written = post.path.read_text(encoding="utf-8")
     assert post.path.name == "2412.06769v1.txt" and "nothing was sent" in written
     assert post.classic_parts[0].startswith("<b>Training Large Language Models")
-    assert "https://digest.example/papers/2412.06769/" in post.classic_parts[-1]
+    assert "https://digest.example/papers/2412.06769.html" in post.classic_parts[-1]
     for part in post.classic_parts:
         text, _entities = parse_html(part)  # the fake Bot API's own parser: Telegram would accept it
         assert len(text.encode("utf-16-le")) // 2 <= MESSAGE_LIMIT

@@ -10,6 +10,8 @@ from pathlib import Path
 from rich.console import Console
 
 from bot.dryrun import write_post
+from digest.build import build_site
+from digest.serve import serve_site
 from paperdigest.demo.papers import DemoPaper, load_demo_papers
 from paperdigest.demo.pdfmake import write_paper_pdf
 from paperdigest.errors import PaperdigestError
@@ -26,6 +28,7 @@ def demo_settings(settings: Settings, api_url: str, pdf_url_template: str) -> Se
     data_dir = Path("data/demo")
     return settings.replace(**{
         "DATA_DIR": data_dir, "DATABASE_URL": f"sqlite:///{data_dir / 'paperdigest.db'}",
+        "SITE_DIR": data_dir / "site", "SITE_URL": "http://127.0.0.1:8000",
         "ARXIV_API_URL": api_url, "ARXIV_PDF_URL": pdf_url_template, "ARXIV_DELAY_S": 0.2,
         "OPENAI_API_KEY": None, "OPENAI_BASE_URL": None,  # the demo is offline by promise
     })
@@ -69,7 +72,7 @@ def show_posts(reviews: list[Review], settings: Settings) -> None:
         console.print(f"[dim]… all parts and the rich version: {post.path}[/dim]")
 
 
-def run_demo(settings: Settings, *, keep_serving: bool = False) -> None:
+def run_demo(settings: Settings, *, serve: bool = True, port: int = 8000) -> None:
     papers = load_demo_papers()
     console.print(f"[bold]paperdigest demo[/bold]: {len(papers)} bundled papers, offline reviewer")
     fake = start_stand_in(papers)
@@ -85,11 +88,9 @@ def run_demo(settings: Settings, *, keep_serving: bool = False) -> None:
                 console.print(f"[red]{arxiv_id} failed:[/red] {result}", highlight=False)
         console.print(f"\nReviews stored in {settings.DATABASE_URL}")
         show_posts([r for r in results.values() if isinstance(r, Review)], settings)
-        if keep_serving:
-            console.print("stand-in arXiv keeps running; Ctrl+C to stop")
-            try:
-                asyncio.run(asyncio.Event().wait())
-            except KeyboardInterrupt:
-                pass
     finally:
         fake.stop()
+    report = build_site(settings)
+    console.print(f"\nDigest site built in {settings.SITE_DIR}: {report.written} file(s) in {report.seconds:.1f} s")
+    if serve:
+        serve_site(settings, port)
