@@ -20,7 +20,11 @@ demo: $(STAMP)
 	$(BIN)/python -m paperdigest demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# The long reliability suites (crash and fault matrices, 1,000 hostile inputs, load).
+check: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
 
 bench: $(STAMP)
 	$(BIN)/python bench/extract.py
