@@ -12,7 +12,7 @@ the internet. The real ``arxiv`` package and httpx are pointed at it::
         httpx.get(fake.pdf_url_template.format(id="2412.06769v2"))
 
 The feed is written from string templates, not an XML library, so it reads line by line
-like export.arxiv.org's answer; every value goes through ``_x`` (XML escaping).
+like the real export API's answer; every value goes through ``_x`` (XML escaping).
 
 The server machinery (event loop thread, scripted faults, request log) is
 ``tests/fakes/_server.FakeServer``, shared with the other fakes.
