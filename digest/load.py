@@ -18,6 +18,7 @@ from sqlalchemy import LargeBinary, Text, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from digest import paths
+from summarizer.validate import strip_foreign_links
 from paperdigest.models import Paper, Review
 from summarizer.review_format import format_authors
 
@@ -61,7 +62,8 @@ class Entry:
 
     @cached_property
     def problems(self) -> tuple[str, ...]:
-        return _strings(self.problems_json)
+        # Published on the paper page: a problem quoting a foreign link must not carry it there.
+        return tuple(strip_foreign_links(problem, self.code_url) for problem in _strings(self.problems_json))
 
     @cached_property
     def path(self) -> str:

@@ -19,6 +19,7 @@ import html
 import logging
 import re
 from functools import lru_cache
+from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import nh3
@@ -67,10 +68,19 @@ HTML_TAGS = {
 }
 
 
+# Where a review may link: the paper (arxiv.org, doi.org) and its code (summarizer/codelinks.py hosts).
+LINK_HOSTS = ("arxiv.org", "doi.org", "github.com", "gitlab.com", "huggingface.co")
+
+
 def _only_web_links(tag: str, attribute: str, value: str) -> str | None:
-    # nh3 lets relative URLs through; a review has no business linking inside our site.
-    if attribute == "href" and not value.lower().startswith(("http://", "https://")):
-        return None
+    # nh3 lets relative URLs through; a review has no business linking inside our site, nor to a
+    # host outside LINK_HOSTS (the pipeline strips those; a database edited by hand is not trusted).
+    if attribute == "href":
+        if not value.lower().startswith(("http://", "https://")):
+            return None
+        host = (urlsplit(value).hostname or "").lower()
+        if not any(host == h or host.endswith("." + h) for h in LINK_HOSTS):
+            return None
     return value
 
 

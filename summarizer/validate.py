@@ -19,7 +19,14 @@ ALLOWED_HOSTS = ("arxiv.org", "doi.org")
 SMALL_INTEGER = 10  # "2 модели", "в 3 раза": too common to check, too small to mislead
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s)\]>\"'«»]+", re.IGNORECASE)
-_BARE_DOMAIN = re.compile(r"\b(?:[a-z0-9-]+\.)+(?:com|org|net|io|ai|ru|co|dev|app|me|info|xyz|ly|gg)(?:/[^\s)]*)?\b",
+# A bare host name (no scheme) counts as a link when its last label is a top-level domain
+# people use for links. The whole dotted name is matched, so "arxiv.org.evil.example" is read
+# as the host it is, not as arxiv.org. Module paths such as torch.nn or np.array do not end in
+# one of these and are left alone.
+_TLDS = ("com|org|net|edu|gov|io|ai|ru|su|ua|by|kz|co|uk|us|de|fr|cn|jp|in|eu|me|cc|tv|ly|gg|dev|app|info|"
+         "biz|xyz|top|site|online|tech|club|pro|link|click|live|news|blog|page|store|shop|space|website|"
+         "cloud|digital|example|test|invalid|local|onion|to|sh|so|gl|gd|is|vc")
+_BARE_DOMAIN = re.compile(rf"(?<![\w.@-])(?:[a-z0-9-]+\.)+(?:{_TLDS})(?![\w-])(?!\.[a-z0-9])(?:/[^\s)\]>\"'«»]*)?",
                           re.IGNORECASE)
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
 _CODE = re.compile(r"`[^`]*`")

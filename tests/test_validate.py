@@ -2,7 +2,7 @@ import pytest
 
 from summarizer.review_format import SECTION_TITLES, ReviewBody, parse_body
 from summarizer.validate import (LINK_REMOVED, check_links, check_numbers, check_russian, cyrillic_share,
-                                strip_foreign_links, validate_review)
+                                find_links, strip_foreign_links, validate_review)
 
 PAPER = ("Coconut reaches 97.0% accuracy on ProsQA with 14.2 tokens, CoT 77.5% with 49.4 tokens. "
          "AutoScholarQuery includes 33,511 queries. Accuracy 0.945 on 7x7. GPT-2 has 124M parameters. "
@@ -103,3 +103,9 @@ def test_foreign_links_are_removed_before_publishing(text: str, kept: str, remov
     cleaned = strip_foreign_links(text, CODE)
     assert kept in cleaned and removed not in cleaned and LINK_REMOVED in cleaned
     assert check_links(cleaned, CODE) == []
+
+
+@pytest.mark.parametrize("prose", ["модуль torch.nn и np.array", "см. рис. 3, т.е. вывод", "e.g. the model",
+                                   "версия 2.0.1", "файл model.pt", "arXiv:2412.06769v2"])
+def test_prose_that_only_looks_dotted_is_not_a_link(prose: str) -> None:
+    assert find_links(prose) == [] and strip_foreign_links(prose, None) == prose

@@ -1,0 +1,68 @@
+"""The real `paperdigest bot` process against the session's fake servers, and its memory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from paperdigest.settings import Settings
+
+COMMAND = Path(sys.executable).with_name("paperdigest")
+
+
+def process_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment a deployed bot would get, built from test settings (no real keys leak in)."""
+    env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
+    for name in ("DATABASE_URL", "DATA_DIR", "SITE_DIR", "SITE_URL", "ARXIV_API_URL", "ARXIV_PDF_URL",
+                 "TELEGRAM_API_URL", "CHANNEL_ID", "OPENAI_BASE_URL"):
+        value = getattr(settings, name)
+        if value is not None:
+            env[name] = str(value)
+    for name in ("BOT_TOKEN", "OPENAI_API_KEY"):
+        secret = getattr(settings, name)
+        if secret is not None:
+            env[name] = secret.get_secret_value()
+    env.update(ADMIN_IDS="1", ARXIV_DELAY_S="0", RETRY_BASE_S="0.05", CHANNEL_POST_INTERVAL_S="0",
+               CHAT_REPLY_INTERVAL_S="0", TELEGRAM_TIMEOUT_S="5")
+    env.update(extra)
+    return env
+
+
+def wait_until(check: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"{what} not met in {timeout} s")
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        line = next(x for x in status if x.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+@contextmanager
+def bot_process(env: dict[str, str], log: Path, *args: str) -> Iterator[subprocess.Popen]:
+    """`paperdigest [args] bot`, stopped with SIGTERM (exit 0 expected) when the block ends."""
+    with log.open("ab") as out:
+        process = subprocess.Popen([str(COMMAND), "--log-level", "INFO", *args, "bot"], env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
