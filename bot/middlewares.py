@@ -9,12 +9,14 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.types import Message, TelegramObject, Update
+from sqlalchemy.exc import OperationalError
 
 from bot import store, texts
 from paperdigest.db import Database
 from paperdigest.settings import Settings
 
 log = logging.getLogger(__name__)
+STORE_ATTEMPTS = 8  # with the 10 s busy timeout: about two minutes of a locked database
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
@@ -34,8 +36,7 @@ class DurableInbox(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         if not data.get("replayed"):
-            with self.db.session() as session, session.begin():
-                fresh = store.store_update(session, event.update_id, event.model_dump(mode="json", exclude_none=True))
+            fresh = await self._store(event)
             if not fresh:
                 log.info("update %d seen before: skipped", event.update_id)
                 return None
@@ -43,6 +44,19 @@ class DurableInbox(BaseMiddleware):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return None
+
+    async def _store(self, event: Update) -> bool:
+        """Store the update, waiting out a long-held write lock: an update not stored would be lost,
+        because polling confirms it to Telegram as soon as this middleware returns."""
+        payload = event.model_dump(mode="json", exclude_none=True)
+        for attempt in range(STORE_ATTEMPTS):
+            try:
+                with self.db.session() as session, session.begin():
+                    return store.store_update(session, event.update_id, payload)
+            except OperationalError as err:  # "database is locked" after busy_timeout
+                log.warning("update %d not stored yet (%s); retrying", event.update_id, err.orig)
+                await asyncio.sleep(min(2.0 ** attempt, 10.0))
+        raise RuntimeError(f"update {event.update_id} could not be stored after {STORE_ATTEMPTS} tries")
 
     async def _handle(self, handler: Handler, event: Update, data: dict[str, Any]) -> None:
         error = None

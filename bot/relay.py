@@ -25,8 +25,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from aiogram import Bot
-from aiogram.exceptions import (TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError,
-                                TelegramRetryAfter, TelegramServerError)
+from aiogram.exceptions import (ClientDecodeError, TelegramBadRequest, TelegramForbiddenError,
+                                TelegramNetworkError, TelegramRetryAfter, TelegramServerError)
 from aiogram.types import LinkPreviewOptions
 
 from bot import store
@@ -108,7 +108,9 @@ class OutboxRelay:
         except Unsendable as err:
             log.error("outbox %d to %s failed for good: %s", message_id, message.chat_id, err)
             self._update(message_id, status="failed", error=str(err))
-        except (TelegramServerError, _NotSent) as err:
+        except (TelegramServerError, ClientDecodeError, _NotSent) as err:
+            # ClientDecodeError: Telegram's front end answered 502-504 with an nginx HTML page,
+            # not JSON; like a JSON 5xx, retried later (uncaught, it ended the relay task).
             self._retry_later(message, err)
         except TelegramNetworkError as err:
             log.error("outbox %d to %s: outcome unknown (%s); not resending", message_id, message.chat_id, err)

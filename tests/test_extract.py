@@ -264,14 +264,19 @@ def test_timeout_kills_the_worker_and_the_next_call_works(pdfs):
 def test_worker_killed_mid_way(pdfs):
     with PdfExtractor(max_pages=5000, timeout_s=20) as extractor:
         extractor.extract(pdfs["paper.pdf"])
-        killer = threading.Timer(0.2, os.kill, (extractor.worker_pid, 9))
-        killer.start()
+        worker = extractor._worker
+        send = worker.send
+
+        def send_then_kill(message):  # the request is in flight when the worker dies: no timing race
+            send(message)
+            os.kill(extractor.worker_pid, 9)
+
+        worker.send = send_then_kill
         with pytest.raises(
             PdfExtractionFailed,
             match=r"5000-pages.pdf crashed the worker \(signal SIGKILL\)",
         ):
             extractor.extract(pdfs["5000-pages.pdf"])
-        killer.join()
         assert extractor.extract(pdfs["paper.pdf"]).pages_read >= 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message, Update
 from sqlalchemy.exc import IntegrityError
@@ -86,12 +87,16 @@ async def request_review(message: Message, text: str, *, update_id: int | None, 
             service.answer_waiting(session, stored)
             return
         request_id = request.id
-    status = await message.answer(status_text(arxiv_id.base, "metadata"), parse_mode="HTML")
+    service.submit(arxiv_id, force=force)  # first: a failed status line must not strand the request
+    try:
+        status = await message.answer(status_text(arxiv_id.base, "metadata"), parse_mode="HTML")
+    except TelegramAPIError as err:
+        log.warning("status line for request %d not sent: %s", request_id, err)
+        return
     with db.session() as session, session.begin():
         row = session.get(ChatRequest, request_id)
         if row.status == "waiting":
             row.status_message_id = status.message_id
-    service.submit(arxiv_id, force=force)
 
 
 def _refusal(session, settings: Settings, user_id: int) -> tuple[str | None, bool]:
