@@ -29,6 +29,7 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/site.py
+	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/bot.py
 	$(BIN)/python bench/watch.py
 

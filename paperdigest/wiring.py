@@ -25,7 +25,7 @@ def make_writer(settings: Settings, client: openai.AsyncOpenAI | None) -> LlmWri
     if client is None:
         return OfflineWriter()
     llm = LlmClient(client, settings.LLM_MODEL, max_output_tokens=settings.LLM_OUTPUT_TOKENS,
-                    temperature=settings.LLM_TEMPERATURE,
+                    temperature=settings.LLM_TEMPERATURE, concurrency=settings.LLM_CONCURRENCY,
                     policy=BackoffPolicy(attempts=settings.LLM_RETRIES, min_delay=settings.RETRY_BASE_S))
     return LlmWriter(llm, input_tokens=settings.LLM_INPUT_TOKENS)
 

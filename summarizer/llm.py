@@ -8,6 +8,7 @@ timeouts and dropped connections, honouring Retry-After. A context-length error 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -40,8 +41,10 @@ def make_openai_client(base_url: str | None, api_key: str | None, timeout_s: flo
 
 class LlmClient:
     def __init__(self, client: openai.AsyncOpenAI, model: str, *, max_output_tokens: int = 4000,
-                 temperature: float = 0.3, policy: BackoffPolicy = BackoffPolicy()) -> None:
+                 temperature: float = 0.3, policy: BackoffPolicy = BackoffPolicy(), concurrency: int = 4) -> None:
         self._client = client
+        # At most this many calls in flight, whoever asks (CLI batches, the bot, the watcher).
+        self._slots = asyncio.Semaphore(max(1, concurrency))
         self.model = model
         self.max_output_tokens = max_output_tokens
         self._temperature = temperature
@@ -51,13 +54,14 @@ class LlmClient:
         return await retrying(self._policy, lambda: self._once(messages), what=f"LLM call ({self.model})")
 
     async def _once(self, messages: list[dict[str, str]]) -> Completion:
-        started = time.monotonic()
-        try:
-            response = await self._client.chat.completions.create(
-                model=self.model, messages=messages, max_tokens=self.max_output_tokens,
-                temperature=self._temperature)
-        except openai.OpenAIError as err:
-            raise classify(err, self.model) from err
+        async with self._slots:
+            started = time.monotonic()
+            try:
+                response = await self._client.chat.completions.create(
+                    model=self.model, messages=messages, max_tokens=self.max_output_tokens,
+                    temperature=self._temperature)
+            except openai.OpenAIError as err:
+                raise classify(err, self.model) from err
         choice = response.choices[0]
         usage = response.usage
         completion = Completion(
