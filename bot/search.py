@@ -3,17 +3,19 @@
 A Russian word changes its ending with case and number ("рассуждение", "рассуждения",
 "рассуждений"), so each query word is cut to a stem: it matches any word that starts with
 it. The stem keeps the first len-2 letters of long words (at least 4), which covers the
-common endings without a morphology library. Scanning the latest review of each paper in
-Python is fast enough for tens of thousands of papers; the site has its own full index.
+common endings without a morphology library. The latest review of each paper is scanned in
+Python, streamed from the database in chunks (bench/memory.py: loading all 10,000 reviews at
+once cost the bot 240 MB); the site has its own full index.
 """
 
 from __future__ import annotations
 
 import re
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import store
+from paperdigest.models import Paper, Review
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -33,11 +35,15 @@ def search_reviews(session: Session, query: str, *, limit: int = 10) -> list[tup
     query_stems = stems(query)
     if not query_stems:
         return []
+    newest = select(func.max(Review.id).label("review_id")).group_by(Review.arxiv_id).subquery()
+    rows = session.execute(
+        select(Paper.title, Paper.arxiv_id, Paper.authors, Paper.abstract, Review.body)
+        .join(Review, Review.arxiv_id == Paper.arxiv_id).join(newest, Review.id == newest.c.review_id)
+        .order_by(Review.created_at.desc()).execution_options(yield_per=200))
     found = []
-    for review, paper in store.latest_reviews(session, limit=100_000):
-        document = " ".join([paper.title, " ".join(paper.authors), paper.abstract, review.markdown])
-        if matches(document, query_stems):
-            found.append((paper.title, paper.arxiv_id))
+    for title, arxiv_id, authors, abstract, body in rows:
+        if matches(" ".join([title, " ".join(authors or []), abstract or "", body]), query_stems):
+            found.append((title, arxiv_id))
             if len(found) >= limit:
                 break
     return found
