@@ -49,7 +49,6 @@ class ReviewService:
         self.bot = bot
         self.relay = relay
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._llm_slots = asyncio.Semaphore(max(1, settings.LLM_CONCURRENCY))
         self._last_edit: dict[int, float] = {}
         pipeline.on_stored.append(self._on_stored)
 
@@ -76,17 +75,17 @@ class ReviewService:
         return len(waiting)
 
     async def _run(self, arxiv_id: ArxivId, force: bool) -> None:
-        async with self._llm_slots:
-            try:
-                review = await self.pipeline.review(arxiv_id, force=force, requested_by="telegram",
-                                                    on_step=self._on_step)
-            except PaperdigestError as err:
-                await self._failed(arxiv_id, err)
-                return
-            except Exception as err:  # a bug must not leave requesters waiting forever
-                log.exception("review of %s crashed", arxiv_id)
-                await self._failed(arxiv_id, PaperdigestError(f"internal error: {type(err).__name__}"))
-                return
+        # No limit here: LLM_CONCURRENCY is enforced by the LLM client for every caller.
+        try:
+            review = await self.pipeline.review(arxiv_id, force=force, requested_by="telegram",
+                                                on_step=self._on_step)
+        except PaperdigestError as err:
+            await self._failed(arxiv_id, err)
+            return
+        except Exception as err:  # a bug must not leave requesters waiting forever
+            log.exception("review of %s crashed", arxiv_id)
+            await self._failed(arxiv_id, PaperdigestError(f"internal error: {type(err).__name__}"))
+            return
         self._deliver(review)
 
     # --- delivering -----------------------------------------------------------------------

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import re
 import time
-from email.utils import parsedate_to_datetime
 
 import arxiv
 import requests
@@ -21,7 +20,7 @@ import requests
 from paperdigest.errors import ArxivUnavailable, BadArxivId, PaperNotFound
 from summarizer.ids import ArxivId, parse_arxiv_id
 from summarizer.paper import PaperMeta
-from summarizer.retry import BackoffPolicy, PacingGate, retrying
+from summarizer.retry import BackoffPolicy, PacingGate, parse_retry_after, retrying
 
 log = logging.getLogger(__name__)
 WITHDRAWN = re.compile(r"\bwithdrawn\b", re.IGNORECASE)
@@ -41,20 +40,6 @@ class _TimeoutSession(requests.Session):
         response = super().request(*args, **kwargs)
         self.last_retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return response
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After is seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def to_meta(result: arxiv.Result) -> PaperMeta:

@@ -18,8 +18,7 @@ import openai
 
 from paperdigest.errors import (LlmContextTooLong, LlmQuotaExceeded, LlmRejected, LlmUnavailable,
                                 PaperdigestError)
-from summarizer.arxiv_api import parse_retry_after
-from summarizer.retry import BackoffPolicy, retrying
+from summarizer.retry import BackoffPolicy, parse_retry_after, retrying
 
 log = logging.getLogger(__name__)
 _CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")

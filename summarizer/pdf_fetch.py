@@ -15,9 +15,8 @@ from pathlib import Path
 import httpx
 
 from paperdigest.errors import ArxivUnavailable, PaperWithdrawn, PdfDownloadError
-from summarizer.arxiv_api import parse_retry_after
 from summarizer.ids import ArxivId
-from summarizer.retry import BackoffPolicy, PacingGate, retrying
+from summarizer.retry import BackoffPolicy, PacingGate, parse_retry_after, retrying
 
 log = logging.getLogger(__name__)
 PDF_MAGIC = b"%PDF"

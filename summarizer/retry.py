@@ -14,6 +14,7 @@ import asyncio
 import logging
 import random
 import time
+from email.utils import parsedate_to_datetime
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -42,6 +43,20 @@ class BackoffPolicy:
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.max_delay * 5))
         return delay * (1 + random.uniform(0, self.jitter))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After is seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
 
 
 def _is_retryable(err: BaseException) -> bool:

@@ -84,3 +84,20 @@ async def test_permanent_errors_are_not_retried() -> None:
 @pytest.mark.parametrize(("attempt", "expected"), [(1, 2.0), (2, 4.0), (3, 8.0), (6, 30.0)])
 def test_backoff_grows_and_caps(attempt: int, expected: float) -> None:
     assert BackoffPolicy(min_delay=2.0, max_delay=30.0, factor=2.0, jitter=0.0).delay(attempt) == expected
+
+
+@pytest.mark.parametrize(("header", "low", "high"), [
+    ("7", 7.0, 7.0), ("0.5", 0.5, 0.5), ("-3", 0.0, 0.0), (None, None, None), ("soon", None, None),
+])
+def test_retry_after_header_in_seconds(header, low, high) -> None:
+    from summarizer.retry import parse_retry_after
+    value = parse_retry_after(header)
+    assert value == low == high if low is None else low <= value <= high
+
+
+def test_retry_after_header_as_http_date() -> None:
+    from email.utils import formatdate
+
+    from summarizer.retry import parse_retry_after
+    import time as clock
+    assert 25 <= parse_retry_after(formatdate(clock.time() + 30, usegmt=True)) <= 31
