@@ -51,12 +51,15 @@ def upsert_paper(session: Session, meta: PaperMeta, *, code_url: str | None = No
 
 
 def paper_meta(paper: Paper, version: int | None = None) -> PaperMeta:
+    version = version or paper.latest_version
     return PaperMeta(
-        arxiv_id=paper.arxiv_id, version=version or paper.latest_version, title=paper.title,
+        arxiv_id=paper.arxiv_id, version=version, title=paper.title,
         authors=list(paper.authors), abstract=paper.abstract, categories=list(paper.categories),
         primary_category=paper.primary_category, comment=paper.comment, journal_ref=paper.journal_ref,
         doi=paper.doi, published=paper.published, updated=paper.updated,
-        pdf_url=None if paper.withdrawn else "stored")
+        # Only "is there a PDF" matters downstream (the fetcher builds URLs from ARXIV_PDF_URL).
+        pdf_url=None if paper.withdrawn else f"https://arxiv.org/pdf/{paper.arxiv_id}v{version}",
+    )
 
 
 def get_version(session: Session, arxiv_id: str, version: int) -> PaperVersion | None:
