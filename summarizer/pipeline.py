@@ -190,11 +190,10 @@ class Pipeline:
         path = self.pdfs.cache_path(arxiv_id, meta.version)
         if not path.exists():  # the cache was cleaned since the pdf step: fetch again
             await self.pdfs.fetch(arxiv_id, meta.version)
-        extracted = await asyncio.to_thread(self.extractor.extract, path)
-        paper = ExtractedPaper(split_sections(extracted.pages), extracted.page_count, extracted.pages_read,
-                               extracted.truncated)
+        # CPU work goes to a thread, so the bot's event loop keeps answering meanwhile
+        paper = await asyncio.to_thread(self._extract_sections, path)
         text_path = self._text_path(meta)
-        _save_extracted(text_path, paper)
+        await asyncio.to_thread(_save_extracted, text_path, paper)
         code_url = find_code_link(meta, paper.sections)
         with self.db.session() as session, session.begin():
             repo.upsert_version(session, meta.arxiv_id, meta.version, page_count=paper.page_count,
@@ -203,10 +202,15 @@ class Pipeline:
                 session.get(repo.Paper, meta.arxiv_id).code_url = code_url
             repo.advance_job(session, session.get(Job, job.id), "review")
 
+    def _extract_sections(self, path: Path) -> ExtractedPaper:
+        extracted = self.extractor.extract(path)
+        return ExtractedPaper(split_sections(extracted.pages), extracted.page_count, extracted.pages_read,
+                              extracted.truncated)
+
     async def _step_review(self, job: Job, arxiv_id: ArxivId, meta: PaperMeta) -> Review:
         if not self._text_path(meta).exists():  # the data dir was cleaned since the text step
             await self._step_text(job, arxiv_id, meta)
-        paper = _load_extracted(self._text_path(meta))
+        paper = await asyncio.to_thread(_load_extracted, self._text_path(meta))
         with self.db.read() as session:
             code_url = session.get(repo.Paper, meta.arxiv_id).code_url
 

@@ -8,6 +8,7 @@ silently. OfflineWriter: the extractive draft of `summarizer.offline`, marked "d
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,7 +58,8 @@ class LlmWriter:
 
     async def write(self, meta: PaperMeta, sections: list[Section], *, code_url: str | None,
                     on_usage: OnUsage) -> Written:
-        overhead = count_tokens("".join(m["content"] for m in review_messages(meta, [], code_url=code_url, notes=[])))
+        empty_prompt = "".join(m["content"] for m in review_messages(meta, [], code_url=code_url, notes=[]))
+        overhead = await asyncio.to_thread(count_tokens, empty_prompt)
         budget_tokens = self._input_tokens - overhead
         try:
             return await self._write_within(meta, sections, code_url, budget_tokens, on_usage)
@@ -77,20 +79,21 @@ class LlmWriter:
 
     async def _write_within(self, meta: PaperMeta, sections: list[Section], code_url: str | None,
                             budget_tokens: int, on_usage: OnUsage) -> Written:
-        budget = fit_budget(sections, budget_tokens)
+        # tokenising and checking are CPU work: threads keep the bot's event loop free
+        budget = await asyncio.to_thread(fit_budget, sections, budget_tokens)
         notes = budget.notes()
         messages = review_messages(meta, budget.sections, code_url=code_url, notes=notes)
         paper_text = paper_text_for_checks(meta, sections)
         completion = await self._llm.complete(messages)
         on_usage(completion, "review")
-        body, problems = self._check(completion, paper_text, code_url)
+        body, problems = await asyncio.to_thread(self._check, completion, paper_text, code_url)
         totals = [completion]
         if problems:
             log.warning("%s: review failed validation, retrying once: %s", meta.arxiv_id, "; ".join(problems))
             completion = await self._llm.complete(retry_messages(messages, completion.text, problems))
             on_usage(completion, "retry")
             totals.append(completion)
-            body, problems = self._check(completion, paper_text, code_url)
+            body, problems = await asyncio.to_thread(self._check, completion, paper_text, code_url)
         return Written(
             body=_without_foreign_links(body, code_url), reviewer="llm", model=completion.model, prompt_version=prompt_version(),
             validation="failed" if problems else "passed", problems=problems, budget=budget,
