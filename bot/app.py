@@ -10,10 +10,8 @@ from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
-from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import BotCommand, ErrorEvent
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -21,6 +19,7 @@ from aiohttp import web
 from bot import texts
 from bot.handlers import get_routers
 from bot.middlewares import DurableInbox, UserContext
+from bot.polling import run_polling
 from bot.relay import OutboxRelay
 from bot.service import ReviewService
 from digest.rebuild import SiteRebuilder
@@ -33,23 +32,6 @@ log = logging.getLogger(__name__)
 COMMANDS = [("review", "рецензия на статью"), ("paper", "готовая рецензия"), ("latest", "последние рецензии"),
             ("search", "поиск по рецензиям"), ("help", "что умеет бот")]
 POLLING_TIMEOUT_S = 25
-
-
-class StopOnConflict(BaseRequestMiddleware):
-    """Another process polls with the same token (409): stop, instead of taking turns forever."""
-
-    def __init__(self, app: BotApp) -> None:
-        self.app = app
-
-    async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
-                       method: TelegramMethod[Any]) -> Any:
-        try:
-            return await make_request(bot, method)
-        except TelegramConflictError:
-            if isinstance(method, GetUpdates):
-                self.app.conflict = True
-                asyncio.get_running_loop().create_task(self.app.stop())
-            raise
 
 
 async def on_error(event: ErrorEvent) -> None:
@@ -74,22 +56,15 @@ def make_bot(settings: Settings) -> Bot:
 class BotApp:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.dispatcher: Dispatcher | None = None
         self.conflict = False
         self.ready = asyncio.Event()
         self._stopped = asyncio.Event()
 
     async def stop(self) -> None:
         self._stopped.set()
-        if self.dispatcher is not None and not self.settings.WEBHOOK_URL:
-            try:
-                await self.dispatcher.stop_polling()
-            except RuntimeError:  # polling had not started yet or has stopped already
-                pass
 
     async def run(self) -> None:
         bot = make_bot(self.settings)
-        bot.session.middleware(StopOnConflict(self))
         try:
             async with open_pipeline(self.settings) as pipeline:
                 await self._serve(bot, pipeline)
@@ -115,7 +90,6 @@ class BotApp:
         dispatcher.message.middleware(UserContext(self.settings))
         dispatcher.include_routers(*get_routers())
         dispatcher.errors.register(on_error)
-        self.dispatcher = dispatcher
         await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in COMMANDS])
         stop_relay = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop_relay), name="outbox relay")
@@ -128,13 +102,16 @@ class BotApp:
             replayed = await inbox.replay(dispatcher, bot)
             log.info("bot @%s started: %d waiting request(s) resumed, %d update(s) replayed",
                      me.username, resumed, replayed)
+            self._stop_on_signals()
             if self.settings.WEBHOOK_URL:
                 await self._serve_webhook(bot, dispatcher)
             else:
                 await bot.delete_webhook(drop_pending_updates=False)
                 self.ready.set()
-                await dispatcher.start_polling(bot, handle_as_tasks=False, polling_timeout=POLLING_TIMEOUT_S,
-                                               handle_signals=True, close_bot_session=False)
+                try:
+                    await run_polling(bot, dispatcher, inbox, self._stopped, timeout_s=POLLING_TIMEOUT_S)
+                except TelegramConflictError:
+                    self.conflict = True
         finally:
             await inbox.drain()
             await service.close()
@@ -144,6 +121,11 @@ class BotApp:
                 await watch_task
             await rebuilder.close()
 
+
+    def _stop_on_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stopped.set)
 
     async def _serve_webhook(self, bot: Bot, dispatcher: Dispatcher) -> None:
         """Webhook mode: Telegram posts updates to WEBHOOK_URL; the secret header proves it is Telegram.
@@ -166,9 +148,6 @@ class BotApp:
             await bot.set_webhook(settings.WEBHOOK_URL, secret_token=secret,
                                   allowed_updates=dispatcher.resolve_used_update_types(), drop_pending_updates=False)
             log.info("webhook server on %s:%d%s", settings.WEBHOOK_HOST, settings.WEBHOOK_PORT, path)
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, self._stopped.set)
             self.ready.set()
             await self._stopped.wait()
         finally:

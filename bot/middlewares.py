@@ -20,13 +20,24 @@ STORE_ATTEMPTS = 8  # with the 10 s busy timeout: about two minutes of a locked 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-class DurableInbox(BaseMiddleware):
-    """Stores each update before polling confirms it to Telegram, then handles it in a task.
+QUICK_COMMANDS = ("/start", "/help")
+QUICK_HEAD_START_S = 1.0  # how long a batch's other updates wait for its /start and /help answers
 
-    Polling runs with handle_as_tasks=False, so Telegram's offset moves past an update only
-    after this middleware returned — by then the update is in the database. Handling runs
-    in the background, so a slow handler does not hold up the others. After a crash,
-    `replay()` feeds the updates that were stored but not handled.
+
+def is_quick(update: Update) -> bool:
+    """A command answered from memory: handled ahead of the rest of its batch."""
+    text = update.message.text if update.message is not None and update.message.text else ""
+    command = text.split(maxsplit=1)[0].split("@")[0] if text.strip() else ""
+    return command in QUICK_COMMANDS
+
+
+class DurableInbox(BaseMiddleware):
+    """Stores each update before Telegram is told it arrived, then handles it in a task.
+
+    With polling (`receive`), a whole getUpdates batch is stored in one transaction before
+    the offset moves past it; in webhook mode this middleware stores the update before the
+    200 goes back. Handling runs in the background, so a slow handler does not hold up the
+    others. After a crash, `replay()` feeds the updates that were stored but not handled.
     """
 
     def __init__(self, db: Database) -> None:
@@ -35,9 +46,8 @@ class DurableInbox(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        if not data.get("replayed"):
-            fresh = await self._store(event)
-            if not fresh:
+        if not data.get("stored"):
+            if not await self._store([event]):
                 log.info("update %d seen before: skipped", event.update_id)
                 return None
         task = asyncio.create_task(self._handle(handler, event, data), name=f"update {event.update_id}")
@@ -45,18 +55,35 @@ class DurableInbox(BaseMiddleware):
         task.add_done_callback(self._tasks.discard)
         return None
 
-    async def _store(self, event: Update) -> bool:
-        """Store the update, waiting out a long-held write lock: an update not stored would be lost,
-        because polling confirms it to Telegram as soon as this middleware returns."""
-        payload = event.model_dump(mode="json", exclude_none=True)
+    async def receive(self, dispatcher: Dispatcher, bot: Bot, updates: list[Update]) -> None:
+        """A polled batch: stored at once, then handled — /start and /help answered first."""
+        fresh = await self._store(updates)
+        if len(fresh) < len(updates):
+            log.info("%d update(s) seen before: skipped", len(updates) - len(fresh))
+        quick = [update for update in fresh if is_quick(update)]
+        before = set(self._tasks)
+        for update in quick:
+            await dispatcher.feed_update(bot, update, stored=True)
+        if quick_tasks := self._tasks - before:
+            # the rest of the batch would otherwise take turns with these on the event loop
+            await asyncio.wait(quick_tasks, timeout=QUICK_HEAD_START_S)
+        for update in fresh:
+            if not is_quick(update):
+                await dispatcher.feed_update(bot, update, stored=True)
+
+    async def _store(self, events: list[Update]) -> list[Update]:
+        """Store the updates (returns those not seen before), waiting out a long-held write lock:
+        an update not stored would be lost, because Telegram forgets it once confirmed."""
+        payloads = [(event, event.model_dump(mode="json", exclude_none=True)) for event in events]
         for attempt in range(STORE_ATTEMPTS):
             try:
                 with self.db.session() as session, session.begin():
-                    return store.store_update(session, event.update_id, payload)
+                    return [event for event, payload in payloads
+                            if store.store_update(session, event.update_id, payload)]
             except OperationalError as err:  # "database is locked" after busy_timeout
-                log.warning("update %d not stored yet (%s); retrying", event.update_id, err.orig)
+                log.warning("%d update(s) not stored yet (%s); retrying", len(events), err.orig)
                 await asyncio.sleep(min(2.0 ** attempt, 10.0))
-        raise RuntimeError(f"update {event.update_id} could not be stored after {STORE_ATTEMPTS} tries")
+        raise RuntimeError(f"{len(events)} update(s) could not be stored after {STORE_ATTEMPTS} tries")
 
     async def _handle(self, handler: Handler, event: Update, data: dict[str, Any]) -> None:
         error = None
@@ -71,7 +98,7 @@ class DurableInbox(BaseMiddleware):
         with self.db.read() as session:
             payloads = [row.payload for row in store.unprocessed_updates(session)]
         for payload in payloads:
-            await dispatcher.feed_update(bot, Update.model_validate(payload, context={"bot": bot}), replayed=True)
+            await dispatcher.feed_update(bot, Update.model_validate(payload, context={"bot": bot}), stored=True)
         return len(payloads)
 
     async def drain(self, timeout: float = 10.0) -> None:

@@ -99,12 +99,18 @@ def pending_overview(session: Session, limit: int = 20) -> tuple[list[Job], list
 
 # --- reading -------------------------------------------------------------------------------
 
-def latest_reviews(session: Session, limit: int = 10) -> list[tuple[Review, Paper]]:
-    newest = (select(Review.arxiv_id, func.max(Review.id).label("review_id")).group_by(Review.arxiv_id)
+def latest_titles(session: Session, limit: int = 10) -> list[tuple[str, str]]:
+    """(title, arxiv id) of the most recently reviewed papers, newest first: columns only,
+    since /latest is among the commonest commands and review rows carry whole texts."""
+    newest = (select(Review.arxiv_id, func.max(Review.created_at).label("reviewed_at")).group_by(Review.arxiv_id)
               .subquery())
-    query = (select(Review, Paper).join(newest, Review.id == newest.c.review_id)
-             .join(Paper, Paper.arxiv_id == Review.arxiv_id).order_by(Review.created_at.desc()).limit(limit))
-    return [(review, paper) for review, paper in session.execute(query)]
+    query = (select(Paper.title, Paper.arxiv_id).join(newest, Paper.arxiv_id == newest.c.arxiv_id)
+             .order_by(newest.c.reviewed_at.desc()).limit(limit))
+    return [(title, arxiv_id) for title, arxiv_id in session.execute(query)]
+
+
+def newest_review_id(session: Session) -> int:
+    return session.execute(select(func.coalesce(func.max(Review.id), 0))).scalar_one()
 
 
 def stats(session: Session) -> dict[str, object]:

@@ -202,6 +202,32 @@ async def test_browse_commands(bot_settings, fake_telegram) -> None:
     assert "Ничего не нашлось" in empty
 
 
+async def test_latest_shows_a_review_stored_after_it_was_last_asked(bot_settings, fake_telegram) -> None:
+    """/latest keeps its rows between calls; a newly stored review must still appear."""
+    async with running(bot_settings):
+        fake_telegram.push_message(BOB, BOB, "/latest")
+        await eventually(lambda: texts_in(fake_telegram, BOB))
+        fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
+        await eventually(lambda: review_messages(fake_telegram, ALICE), timeout=20)
+        fake_telegram.push_message(BOB, BOB, "/latest")
+        await eventually(lambda: len(texts_in(fake_telegram, BOB)) == 2)
+    before, after = texts_in(fake_telegram, BOB)
+    assert "Training Large Language Models" not in before
+    assert "Training Large Language Models" in after and f"/paper {PAPER_ID}" in after
+
+
+async def test_start_is_answered_ahead_of_a_backlog(bot_settings, fake_telegram) -> None:
+    """Updates that piled up while the bot was down come in one batch; /start must not wait behind it."""
+    for _ in range(30):
+        fake_telegram.push_message(ALICE, ALICE, "/review 2412.0676")  # malformed: answered with an explanation
+    fake_telegram.push_message(BOB, BOB, "/start")
+    async with running(bot_settings):
+        await eventually(lambda: len(texts_in(fake_telegram, ALICE)) == 30 and texts_in(fake_telegram, BOB))
+    answered = [str(c.params.get("chat_id")) for c in fake_telegram.requests if c.method == "sendMessage"]
+    assert answered.index(str(BOB)) == 0, answered[:5]
+    assert "/review" in texts_in(fake_telegram, BOB)[0]
+
+
 async def test_second_instance_stops_with_a_clear_message(bot_settings, fake_telegram) -> None:
     fake_telegram.conflict_polling()
     with pytest.raises(ConfigError, match="another process is polling"):

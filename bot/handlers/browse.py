@@ -24,7 +24,7 @@ LATEST = 10
 def make_router() -> Router:
     router = Router(name="browse")
     router.message.register(paper_command, Command("paper"))
-    router.message.register(latest_command, Command("latest"))
+    router.message.register(LatestCommand().answer, Command("latest"))
     router.message.register(search_command, Command("search"))
     return router
 
@@ -50,15 +50,28 @@ def _line(title: str, arxiv_id: str, settings: Settings) -> str:
     return f'• <a href="{html.escape(link)}">{html.escape(title)}</a> — /paper {html.escape(arxiv_id)}'
 
 
-async def latest_command(message: Message, db: Database, settings: Settings) -> None:
-    with db.read() as session:
-        rows = [(paper.title, paper.arxiv_id) for _review, paper in store.latest_reviews(session, LATEST)]
-    if not rows:
-        await message.answer(texts.NO_REVIEWS)
-        return
-    lines = [_line(title, arxiv_id, settings) for title, arxiv_id in rows]
-    await message.answer("<b>Последние рецензии</b>\n" + "\n".join(lines), parse_mode="HTML",
-                         disable_web_page_preview=True)
+class LatestCommand:
+    """/latest: its rows are read again only when a review was stored since (by any process)."""
+
+    def __init__(self) -> None:
+        self._newest_review = -1
+        self._rows: list[tuple[str, str]] = []
+
+    def rows(self, db: Database) -> list[tuple[str, str]]:
+        with db.read() as session:
+            newest = store.newest_review_id(session)
+            if newest != self._newest_review:
+                self._rows, self._newest_review = store.latest_titles(session, LATEST), newest
+        return self._rows
+
+    async def answer(self, message: Message, db: Database, settings: Settings) -> None:
+        rows = self.rows(db)
+        if not rows:
+            await message.answer(texts.NO_REVIEWS)
+            return
+        lines = [_line(title, arxiv_id, settings) for title, arxiv_id in rows]
+        await message.answer("<b>Последние рецензии</b>\n" + "\n".join(lines), parse_mode="HTML",
+                             disable_web_page_preview=True)
 
 
 async def search_command(message: Message, command: CommandObject, db: Database, settings: Settings) -> None:
