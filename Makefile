@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/bot.py
 	$(BIN)/python bench/watch.py
+	$(BIN)/python bench/memory.py
 
 clean:
 	rm -rf $(VENV) data/demo
