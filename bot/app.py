@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
 from aiogram.types import BotCommand, ErrorEvent
@@ -22,6 +21,7 @@ from bot.middlewares import DurableInbox, UserContext
 from bot.polling import run_polling
 from bot.relay import OutboxRelay
 from bot.service import ReviewService
+from bot.wire import WireAwareSession
 from digest.rebuild import SiteRebuilder
 from paperdigest.errors import ConfigError
 from paperdigest.settings import Settings
@@ -48,7 +48,7 @@ async def on_error(event: ErrorEvent) -> None:
 def make_bot(settings: Settings) -> Bot:
     if settings.BOT_TOKEN is None:
         raise ConfigError("BOT_TOKEN is not set: create a bot with @BotFather and put its token in the environment or .env")
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_URL),
+    session = WireAwareSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_URL),
                              timeout=settings.TELEGRAM_TIMEOUT_S)
     return Bot(settings.BOT_TOKEN.get_secret_value(), session=session)
 

@@ -1,9 +1,10 @@
 """The outbox relay: sends what the outbox holds, once, at Telegram's pace.
 
-A row is marked `sending` (committed) before each request and `sent` with Telegram's
-message ids after it, so a crash mid-send leaves `sending`, which the next start turns into
-`unknown` — shown to admins in /pending, never blindly repeated (the post may be in the
-channel already). Flood control: a 429 puts the row back with `not_before` = retry_after
+A row is marked `sending` (committed) before each request, `in_flight` the moment the
+request has left the process (bot/wire.py), and `sent` with Telegram's message ids after
+the answer. After a crash, the next start sends a `sending` row again (its request never
+left, so nothing can be doubled) and turns an `in_flight` one into `unknown` — shown to
+admins in /pending, never blindly repeated (the post may be in the channel already). Flood control: a 429 puts the row back with `not_before` = retry_after
 plus jitter; channel posts are spaced CHANNEL_POST_INTERVAL_S apart, private replies
 CHAT_REPLY_INTERVAL_S per chat. A "can't parse entities" answer falls back to plain text
 (logged), a rich post Telegram refuses falls back to classic HTML.
@@ -23,6 +24,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 
 from aiogram import Bot
 from aiogram.exceptions import (ClientDecodeError, TelegramBadRequest, TelegramForbiddenError,
@@ -32,6 +34,7 @@ from aiogram.types import LinkPreviewOptions
 from bot import store
 from bot.format import classic_messages, plain_text, rich_message
 from bot.post_edit import with_note
+from bot.wire import on_wire
 from paperdigest.db import Database
 from paperdigest.links import paper_url
 from paperdigest.models import OutboxMessage, Review, utcnow
@@ -113,8 +116,11 @@ class OutboxRelay:
             # not JSON; like a JSON 5xx, retried later (uncaught, it ended the relay task).
             self._retry_later(message, err)
         except TelegramNetworkError as err:
-            log.error("outbox %d to %s: outcome unknown (%s); not resending", message_id, message.chat_id, err)
-            self._update(message_id, status="unknown", error=f"outcome unknown: {err}")
+            if self._status(message_id) != "in_flight":  # the request never left: sending again doubles nothing
+                self._retry_later(message, err)
+            else:
+                log.error("outbox %d to %s: outcome unknown (%s); not resending", message_id, message.chat_id, err)
+                self._update(message_id, status="unknown", error=f"outcome unknown: {err}")
         finally:
             self._next_at[message.chat_id] = max(self._next_at.get(message.chat_id, 0.0),
                                                  self._clock() + self._interval(message))
@@ -140,7 +146,8 @@ class OutboxRelay:
         while index < len(parts):
             self._update(message.id, status="sending")
             try:
-                sent_id = await self._call(message.chat_id, parts[index], formatted=formatted)
+                with on_wire(partial(self._update, message.id, status="in_flight")):
+                    sent_id = await self._call(message.chat_id, parts[index], formatted=formatted)
             except _FormatRefused as err:
                 log.warning("outbox %d: Telegram refused the formatted text (%s); sending plain text", message.id, err)
                 parts, formatted = plain_text(review.markdown, site_url=self._site(review)), False
@@ -199,7 +206,8 @@ class OutboxRelay:
         for index in range(message.parts_sent, len(pairs)):
             target, part = pairs[index]
             self._update(message.id, status="sending")
-            await self._edit(message.chat_id, target, part)
+            with on_wire(partial(self._update, message.id, status="in_flight")):
+                await self._edit(message.chat_id, target, part)
             with self.db.session() as session, session.begin():
                 session.get(OutboxMessage, message.id).parts_sent = index + 1
         self._update(message.id, status="sent", sent_at=utcnow(), error=None)
@@ -229,6 +237,10 @@ class OutboxRelay:
             if "ClientConnectorError" in str(err):
                 raise _NotSent(str(err)) from err
             raise
+
+    def _status(self, message_id: int) -> str:
+        with self.db.read() as session:
+            return session.get(OutboxMessage, message_id).status
 
     def _update(self, message_id: int, *, attempts_inc: bool = False, **fields: object) -> None:
         with self.db.session() as session, session.begin():

@@ -83,8 +83,11 @@ def next_sendable(session: Session, now: datetime, busy_chats: set[str]) -> Outb
 
 
 def mark_interrupted_sends(session: Session) -> int:
-    """Rows left 'sending' by a crash: the request may have reached Telegram, so never resend blindly."""
-    result = session.execute(update(OutboxMessage).where(OutboxMessage.status == "sending").values(
+    """After a crash: a row left 'sending' never had its request leave the process, so it is
+    sent again; one left 'in_flight' may be in the chat already, so it is never resent
+    blindly. Returns how many became 'unknown'."""
+    session.execute(update(OutboxMessage).where(OutboxMessage.status == "sending").values(status="pending"))
+    result = session.execute(update(OutboxMessage).where(OutboxMessage.status == "in_flight").values(
         status="unknown", error="the process stopped while sending; check the chat before resending"))
     return result.rowcount or 0
 

@@ -190,7 +190,7 @@ class OutboxMessage(Base):
     review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="SET NULL"))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("chat_requests.id", ondelete="SET NULL"))
     text: Mapped[str | None] = mapped_column(Text)  # for notices: plain text, sent as is
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/sending/sent/unknown/failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/sending/in_flight/sent/unknown/failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     parts_sent: Mapped[int] = mapped_column(Integer, default=0)
     message_ids: Mapped[list[int]] = mapped_column(JSON, default=list)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
 
@@ -83,11 +85,40 @@ async def test_server_error_is_retried_later_and_sent_once(db, settings, fake_te
     assert row(db, row_id).status == "sent" and len(fake_telegram.messages_in(CHAT)) == 1
 
 
-async def test_interrupted_send_becomes_unknown_and_is_never_resent(db, settings, fake_telegram, telegram_bot) -> None:
+async def test_send_interrupted_after_the_request_left_becomes_unknown_and_is_never_resent(
+        db, settings, fake_telegram, telegram_bot) -> None:
     row_id = queue(db)
     with db.session() as session, session.begin():
-        session.get(OutboxMessage, row_id).status = "sending"  # a crash between request and answer
+        session.get(OutboxMessage, row_id).status = "in_flight"  # a crash between request and answer
     relay = OutboxRelay(telegram_bot, db, settings)
     assert relay.recover() == 1
     await relay.send_due()
     assert row(db, row_id).status == "unknown" and fake_telegram.requests == []
+
+
+async def test_send_interrupted_before_the_request_left_is_sent_once_after_restart(
+        db, settings, fake_telegram, telegram_bot) -> None:
+    fake_telegram.add_chat(CHAT, type="private")
+    row_id = queue(db)
+    with db.session() as session, session.begin():
+        session.get(OutboxMessage, row_id).status = "sending"  # a crash after marking, before the request
+    relay = OutboxRelay(telegram_bot, db, settings)
+    assert relay.recover() == 0
+    await relay.send_due()
+    assert row(db, row_id).status == "sent" and len(fake_telegram.messages_in(CHAT)) == 1
+
+
+async def test_a_request_that_left_is_marked_in_flight_before_its_answer(db, settings, fake_telegram,
+                                                                       telegram_bot) -> None:
+    """The row says in_flight while Telegram holds the answer; a timeout then means unknown, not resend."""
+    fake_telegram.add_chat(CHAT, type="private")
+    fake_telegram.delay_next("sendRichMessage", 3.0)
+    row_id = queue(db)
+    relay = OutboxRelay(telegram_bot, db, settings)
+    sending = asyncio.create_task(relay.send_due())
+    deadline = asyncio.get_running_loop().time() + 5
+    while row(db, row_id).status != "in_flight":
+        assert asyncio.get_running_loop().time() < deadline, row(db, row_id).status
+        await asyncio.sleep(0.02)
+    await sending
+    assert row(db, row_id).status == "sent" and len(fake_telegram.messages_in(CHAT)) == 1

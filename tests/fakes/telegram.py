@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
+from bot.wire import WireAwareSession
 from tests.fakes._server import FakeServer
 from tests.fakes.telegram_html import (
     MESSAGE_LIMIT,
@@ -561,9 +561,10 @@ METHODS = ("getMe", "getUpdates", "deleteWebhook", "setWebhook", "getWebhookInfo
 # --- a client for it --------------------------------------------------------------------------
 
 
-class LocalSession(AiohttpSession):
-    """aiogram's session, closed without its 250 ms wait for TLS shutdown: the fake is
-    plain HTTP on 127.0.0.1, and that wait would add a quarter second to every test."""
+class LocalSession(WireAwareSession):
+    """The bot's session (aiogram's, plus the trace that tells the relay when a request has
+    left), closed without aiogram's 250 ms wait for TLS shutdown: the fake is plain HTTP on
+    127.0.0.1, and that wait would add a quarter second to every test."""
 
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:
