@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from demos.findings import Finding, findings_for, paper_values
 from demos.registry import DEMOS, find_results
 
 # Top-level facts worth a line, with Russian labels; everything else stays in results.json.
@@ -33,7 +34,8 @@ class DemoView:
     quick: bool
     facts: tuple[tuple[str, str], ...]
     metrics: tuple[str, ...]  # the columns of the methods table
-    methods: tuple[tuple[str, tuple[str, ...]], ...]  # (method, its value per metric)
+    methods: tuple[tuple[str, tuple[str, ...]], ...]  # (method, its value per metric, the paper's last)
+    findings: tuple[Finding, ...]  # the papers' claims, reproduced or not
     plots: tuple[tuple[str, Path], ...]  # (path in the site, PNG file)
     stamp: str  # changes when the results or the plots change
 
@@ -54,8 +56,10 @@ def _methods(results: dict) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str
     for values in methods.values():
         metrics += [k for k, v in values.items() if isinstance(v, (int, float)) and k not in metrics]
     metrics = metrics[:MAX_METRICS]
-    rows = tuple((name, tuple(number(values.get(m, "—")) for m in metrics)) for name, values in methods.items())
-    return tuple(metrics), rows
+    paper = paper_values(results)
+    rows = tuple((name, (*(number(values.get(m, "—")) for m in metrics), paper.get(name, "—")))
+                 for name, values in methods.items())
+    return (*metrics, "статья"), rows
 
 
 def _plots(name: str, folder: Path, results: dict) -> tuple[tuple[str, Path], ...]:
@@ -83,6 +87,6 @@ def find_demos(data_dir: Path) -> dict[str, DemoView]:
         facts = tuple((label, number(results[key])) for key, label in FACTS
                       if isinstance(results.get(key), (str, int, float)))
         found[demo.arxiv_id] = DemoView(demo.name, demo.arxiv_id, demo.summary, demo.command,
-                                        bool(results.get("quick")), facts, metrics, methods, plots,
-                                        _stamp(results, plots))
+                                        bool(results.get("quick")), facts, metrics, methods,
+                                        tuple(findings_for(results)), plots, _stamp(results, plots))
     return found

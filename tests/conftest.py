@@ -20,6 +20,9 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in (*SETTING_NAMES, "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env from the checkout
+    # the demo results committed under demos/published/ would otherwise change every page
+    # and header of the Coconut and iCoT papers; tests that want them put their own there
+    monkeypatch.setattr("demos.registry.PUBLISHED_DIR", tmp_path / "no-published-demos")
 
 
 @pytest.fixture

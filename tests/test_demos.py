@@ -270,3 +270,46 @@ def test_run_without_torch_says_how_to_install(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.startswith("1 error: the demos need torch"), done.stdout + done.stderr
     assert "pip install -e '.[demos]'" in done.stdout and "Traceback" not in done.stdout
+
+
+# --- what reproduced ---------------------------------------------------------------------------
+
+def coconut_results(**accuracy: float) -> dict:
+    from demos import paper
+    methods = {name: {"accuracy": value, "tokens": 5.0 if name != "cot" else 9.0} for name, value in accuracy.items()}
+    return {"demo": "coconut", "methods": methods, "test_stats": {"questions": 500}, "chance": {"accuracy": 0.5},
+            "paper": paper.COCONUT}
+
+
+def test_findings_need_more_than_noise_to_call_a_difference() -> None:
+    from demos.findings import NOT_REPRODUCED, REPRODUCED, UNCLEAR, findings_for
+    # se of a difference at n=500 around 0.7 is ~0.03: 0.75 vs 0.70 is not a difference, 0.85 vs 0.70 is
+    close = {f.claim: f.verdict for f in findings_for(coconut_results(coconut=0.75, cot=0.70, no_cot=0.85,
+                                                                      pause_as_thought=0.60))}
+    assert close["Coconut точнее CoT на ProsQA"] == UNCLEAR
+    assert close["Coconut точнее No-CoT"] == NOT_REPRODUCED  # No-CoT clearly ahead: the toy disagrees
+    assert close["Pause as thought почти не уступает Coconut (оговорка самой статьи)"] == NOT_REPRODUCED
+    assert close["Coconut генерирует меньше токенов, чем CoT"] == REPRODUCED
+    clear = {f.claim: f.verdict for f in findings_for(coconut_results(coconut=0.85, cot=0.70, pause_as_thought=0.84))}
+    assert clear["Coconut точнее CoT на ProsQA"] == REPRODUCED
+    assert clear["Pause as thought почти не уступает Coconut (оговорка самой статьи)"] == REPRODUCED
+
+
+def test_as_good_as_a_model_at_chance_is_not_a_reproduction() -> None:
+    from demos.findings import UNCLEAR, findings_for
+    found = {f.claim: f for f in findings_for(coconut_results(coconut=0.51, pause_as_thought=0.52))}
+    pause = found["Pause as thought почти не уступает Coconut (оговорка самой статьи)"]
+    assert pause.verdict == UNCLEAR and "не выше 0.5" in pause.ours
+
+
+def test_icot_findings_and_a_foreign_results_file() -> None:
+    from demos.findings import NOT_REPRODUCED, REPRODUCED, UNCLEAR, findings_for, paper_values
+    results = {"demo": "icot", "config": {"test_size": 500}, "chance": {"accuracy": 0.0}, "speedup": 3.2,
+               "methods": {"explicit_cot": {"accuracy": 0.97}, "icot": {"accuracy": 0.95}, "no_cot": {"accuracy": 0.2}},
+               "ablations": {"no_reset": {"accuracy": 0.3}, "right_side": {"accuracy": 0.96}}}
+    found = [(f.claim, f.verdict) for f in findings_for(results)]
+    assert [v for _, v in found] == [REPRODUCED, REPRODUCED, REPRODUCED, REPRODUCED, UNCLEAR]
+    results["methods"]["icot"]["accuracy"] = 0.5
+    assert findings_for(results)[0].verdict == NOT_REPRODUCED
+    assert paper_values(results)["icot"] == "1.00 (4×4)"
+    assert findings_for({"demo": "icot", "methods": {"icot": {}}}) == []  # older or partial file: no verdicts
