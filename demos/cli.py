@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from demos.registry import DEMOS, demo_named, results_location
+from demos.findings import NOT_REPRODUCED, REPRODUCED, UNCLEAR, findings_for
+from demos.registry import DEMOS, demo_named, find_results, results_location
 
 demos_app = typer.Typer(help="Small local reproductions of Coconut and iCoT that the reviews link to.",
                         no_args_is_help=True)
@@ -34,6 +35,22 @@ def list_demos() -> None:
         where = results_location(demo, data_dir)
         typer.echo(f"{demo.name:8} arXiv {demo.arxiv_id}  {demo.title}")
         typer.echo(f"{'':8} results: {where / 'results.json' if where else 'none yet'}; run: {demo.command} [--quick]")
+
+
+@demos_app.command("show")
+def show(name: Annotated[str, typer.Argument(help="Demo name: coconut or icot.")]) -> None:
+    """Print a demo's last results and which of the paper's claims they reproduce."""
+    demo = demo_named(name)
+    if demo is None:
+        raise typer.BadParameter(f"unknown demo {name!r}; choose one of: {', '.join(d.name for d in DEMOS)}")
+    located = find_results(demo, _default_data_dir())
+    if located is None:
+        typer.echo(f"error: no results for {demo.name} yet; run: {demo.command}", err=True)
+        raise typer.Exit(1)
+    folder, results = located
+    typer.echo(f"results: {folder / 'results.json'}")
+    for line in summary_lines(results):
+        typer.echo(line)
 
 
 @demos_app.command("run")
@@ -103,4 +120,9 @@ def summary_lines(results: dict) -> list[str]:
         lines.append(f"  {method:18} accuracy {scores['accuracy']:.3f}{extra}")
     for name, scores in results.get("ablations", {}).items():
         lines.append(f"  ablation {name:9} accuracy {scores['accuracy']:.3f}")
+    for finding in findings_for(results):  # the claims are in Russian, as on the site
+        lines.append(f"  [{VERDICTS[finding.verdict]}] {finding.claim} — paper: {finding.paper}; this run: {finding.ours}")
     return lines
+
+
+VERDICTS = {REPRODUCED: "reproduced", NOT_REPRODUCED: "not reproduced", UNCLEAR: "within noise"}

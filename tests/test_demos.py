@@ -313,3 +313,19 @@ def test_icot_findings_and_a_foreign_results_file() -> None:
     assert findings_for(results)[0].verdict == NOT_REPRODUCED
     assert paper_values(results)["icot"] == "1.00 (4×4)"
     assert findings_for({"demo": "icot", "methods": {"icot": {}}}) == []  # older or partial file: no verdicts
+
+
+def test_show_prints_the_results_and_the_verdicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from demos.cli import demos_app
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    missing = CliRunner().invoke(demos_app, ["show", "coconut"])
+    assert missing.exit_code == 1 and "no results for coconut yet" in missing.output
+    results = coconut_results(coconut=0.86, cot=0.70) | {"quick": False, "seed": 0, "wall_time_s": 10.0,
+                                                          "cpu_time_s": 9.0}
+    _write(tmp_path / "data" / "demos" / "coconut", results)
+    shown = CliRunner().invoke(demos_app, ["show", "coconut"])
+    assert shown.exit_code == 0, shown.output
+    assert "coconut            accuracy 0.860" in shown.output
+    assert "[reproduced] Coconut точнее CoT на ProsQA — paper: 97.0 vs 77.5" in shown.output
