@@ -18,9 +18,12 @@ class FakeServer:
 
     Subclasses build the app in ``make_app``. Scripted behaviour is queued per key with
     ``script`` and consumed one request at a time with ``take``; requests are logged with
-    ``record``. Handlers are cancelled when the client goes away, and ``stop`` gives those
-    still running a tenth of a second before cancelling them, so a hang never blocks it.
+    ``record``. Handlers are cancelled when the client goes away (unless a subclass sets
+    ``cancel_on_disconnect = False``), and ``stop`` gives those still running a tenth of a
+    second before cancelling them, so a hang never blocks it.
     """
+
+    cancel_on_disconnect = True
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
@@ -66,7 +69,7 @@ class FakeServer:
     async def _serve(self) -> int:
         app = self.make_app()
         self._runner = web.AppRunner(
-            app, handler_cancellation=True, shutdown_timeout=0.1, access_log=None
+            app, handler_cancellation=self.cancel_on_disconnect, shutdown_timeout=0.1, access_log=None
         )
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
