@@ -98,6 +98,7 @@ class BotApp:
             watch_task = asyncio.create_task(run_watcher(self.settings, pipeline, stop_relay, on_queued=relay.wake),
                                              name="watcher")
         try:
+            await asyncio.to_thread(pipeline.warm_up)
             resumed = await service.recover()
             replayed = await inbox.replay(dispatcher, bot)
             log.info("bot @%s started: %d waiting request(s) resumed, %d update(s) replayed",

@@ -317,6 +317,12 @@ class PdfExtractor:
         worker = self._worker
         return worker.proc.pid if worker is not None and worker.alive else None
 
+    def start(self) -> None:
+        """Start the worker now rather than on the first PDF (a long-running bot does this at start)."""
+        with self._lock:
+            if self._worker is None or not self._worker.alive:
+                self._worker = _Worker(self.memory_mb)
+
     def extract(self, path: str | os.PathLike) -> ExtractedText:
         """The text of the first `max_pages` pages of the PDF at `path`.
 

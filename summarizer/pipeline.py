@@ -23,6 +23,7 @@ from paperdigest.errors import JobError, PaperdigestError, PaperWithdrawn
 from paperdigest.links import demo_url
 from paperdigest.models import Job, Review
 from paperdigest.settings import Settings
+from summarizer import tokens
 from summarizer.arxiv_api import ArxivMetadata
 from summarizer.codelinks import find_code_link
 from summarizer.extract import PdfExtractor
@@ -66,6 +67,11 @@ class Pipeline:
         self._prefetched: dict[str, PaperMeta] = {}
 
     # --- entry points -------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Pay the one-time costs (PDF worker start, tokenizer build) before serving anyone."""
+        self.extractor.start()
+        tokens.warm_up()
 
     def stored_review(self, arxiv_id: ArxivId) -> Review | None:
         with self.db.read() as session:

@@ -322,3 +322,13 @@ def test_close_stops_the_worker(pdfs):
     assert extractor.worker_pid is None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_start_runs_the_worker_before_the_first_pdf() -> None:
+    with PdfExtractor() as extractor:
+        assert extractor.worker_pid is None
+        extractor.start()
+        first = extractor.worker_pid
+        assert first is not None
+        extractor.start()  # already running: the same worker
+        assert extractor.worker_pid == first

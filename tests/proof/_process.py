@@ -44,9 +44,11 @@ def wait_until(check: Callable[[], object], timeout: float = 30.0, what: str = "
     raise AssertionError(f"{what} not met in {timeout} s")
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory in MB; field="RssAnon" leaves out pages mapped from files (shared
+    libraries such as the tokenizer's 74 MB one), which the kernel can drop and reload."""
     with open(f"/proc/{pid}/status") as status:
-        line = next(x for x in status if x.startswith("VmRSS:"))
+        line = next(x for x in status if x.startswith(f"{field}:"))
     return int(line.split()[1]) / 1024
 
 
