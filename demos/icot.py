@@ -26,24 +26,26 @@ import torch
 
 from demos import multiplication as mult
 from demos.model import TinyGPT
-from demos.removal import Removal, remove_cot, removal_count, sample_offsets, smoothing_distribution
+from demos.removal import Removal, kept_positions, remove_cot, removal_count, sample_offsets, smoothing_distribution
 from demos.training import Optim, greedy_decode, make_optimizer, masked_lm_loss, pad_right, set_lr, train_step
 from demos.vocab import Vocab
 
 VOCAB = Vocab(mult.SYMBOLS)
 
 
-def make_batch(examples: Sequence[mult.Example], counts: Sequence[int], side: str
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids (right-padded) and the loss mask: the loss covers what follows the prompt
-    (remaining CoT, `####`, answer, `<eos>`), never the question or padding."""
-    rows, masks = [], []
+def make_batch(examples: Sequence[mult.Example], counts: Sequence[int], side: str, keep_position: bool = False
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Token ids (right-padded), the loss mask — the loss covers what follows the prompt
+    (remaining CoT, `####`, answer, `<eos>`), never the question or padding — and, with
+    keep_position, the original position ids of the kept tokens (else None: 0, 1, 2, …)."""
+    rows, masks, positions = [], [], []
     for example, count in zip(examples, counts):
         tokens = remove_cot(example, count, side)
         rows.append(VOCAB.encode(tokens))
         masks.append([0] * len(example.prompt) + [1] * (len(tokens) - len(example.prompt)))
+        positions.append(kept_positions(example, count, side))
     pad = VOCAB.ids["<pad>"]
-    return pad_right(rows, pad), pad_right(masks, 0).bool()
+    return pad_right(rows, pad), pad_right(masks, 0).bool(), pad_right(positions, 0) if keep_position else None
 
 
 def training_examples(rng: random.Random, digits: int, count: int, held_out: set[tuple[int, int]]) -> list[mult.Example]:
@@ -52,7 +54,7 @@ def training_examples(rng: random.Random, digits: int, count: int, held_out: set
 
 @torch.no_grad()
 def evaluate(model: TinyGPT, pairs: Sequence[tuple[int, int]], digits: int, removed: int,
-             batch_size: int = 250) -> dict[str, float]:
+             batch_size: int = 250, keep_position: bool = False) -> dict[str, float]:
     """Greedy generation from `a * b ||`; exact-match accuracy of the product, and the
     share of answer digits right, so a weak toy still shows a signal (compare it with
     `multiplication.majority_digit_baseline`, not with 0.1)."""
@@ -64,7 +66,7 @@ def evaluate(model: TinyGPT, pairs: Sequence[tuple[int, int]], digits: int, remo
         chunk = pairs[start:start + batch_size]
         examples = [mult.make_example(a, b, digits) for a, b in chunk]
         prompts = torch.tensor([VOCAB.encode(e.prompt) for e in examples])
-        generated = greedy_decode(model, prompts, max_new, VOCAB.ids["<eos>"])
+        generated = greedy_decode(model, prompts, max_new, VOCAB.ids["<eos>"], skip=removed if keep_position else 0)
         for (a, b), example, row in zip(chunk, examples, generated.tolist()):
             tokens = VOCAB.decode(row)
             correct += mult.answer_value(tokens) == a * b
@@ -90,8 +92,8 @@ def train_fixed(model: TinyGPT, optim: Optim, rng: random.Random, digits: int, h
     losses = []
     for step in range(steps):
         set_lr(optimizer, optim.lr, step, optim.warmup)
-        tokens, mask = make_batch(training_examples(rng, digits, optim.batch_size, held_out),
-                                  [removed] * optim.batch_size, "left")
+        tokens, mask, _ = make_batch(training_examples(rng, digits, optim.batch_size, held_out),
+                                     [removed] * optim.batch_size, "left")
         loss = train_step(optimizer, masked_lm_loss(model(tokens), tokens, mask), model.parameters(), optim.clip)
         if step % 50 == 0:
             losses.append(loss)
@@ -110,35 +112,40 @@ def internalize(model: TinyGPT, optim: Optim, removal: Removal, rng: random.Rand
     for step in range(steps_to_empty + final_steps):
         scheduled = min(removal_count(step, removal), cot_len)
         if scheduled > current:
-            curve.append({"removed": current, "step": step, **evaluate(model, val_pairs, digits, current)})
+            curve.append({"removed": current, "step": step,
+                          **evaluate(model, val_pairs, digits, current, keep_position=removal.keep_position)})
             current = scheduled
             if removal.reset_optimizer:
                 optimizer, since_reset, resets = make_optimizer(model, optim.lr, optim.weight_decay), 0, resets + 1
         set_lr(optimizer, optim.lr, since_reset, optim.reset_warmup if resets else optim.warmup)
         counts = [current + o for o in sample_offsets(rng, probs, optim.batch_size)]
-        tokens, mask = make_batch(training_examples(rng, digits, optim.batch_size, held_out), counts, removal.side)
-        loss = train_step(optimizer, masked_lm_loss(model(tokens), tokens, mask), model.parameters(), optim.clip)
+        tokens, mask, positions = make_batch(training_examples(rng, digits, optim.batch_size, held_out), counts,
+                                             removal.side, removal.keep_position)
+        loss = train_step(optimizer, masked_lm_loss(model(tokens, positions), tokens, mask), model.parameters(),
+                          optim.clip)
         since_reset += 1
         if step % 50 == 0:
             losses.append(loss)
     curve.append({"removed": current, "step": steps_to_empty + final_steps,
-                  **evaluate(model, val_pairs, digits, current)})
+                  **evaluate(model, val_pairs, digits, current, keep_position=removal.keep_position)})
     return {"curve": curve, "losses": losses, "optimizer_resets": resets, "steps": steps_to_empty + final_steps}
 
 
 @torch.no_grad()
-def inference_speed(model: TinyGPT, pairs: Sequence[tuple[int, int]], digits: int, removed: int) -> dict[str, float]:
+def inference_speed(model: TinyGPT, pairs: Sequence[tuple[int, int]], digits: int, removed: int,
+                    keep_position: bool = False) -> dict[str, float]:
     """Examples per second at batch size 1 (as the paper measures), greedy with a KV cache,
     and the mean number of tokens generated."""
     model.eval()
     max_new = max(mult.cot_length(digits) - removed, 0) + 2 * digits + 2
     prompt = torch.tensor([VOCAB.encode(mult.make_example(*pairs[0], digits).prompt)])
-    greedy_decode(model, prompt, max_new, VOCAB.ids["<eos>"])  # untimed: first calls allocate
+    skip = removed if keep_position else 0
+    greedy_decode(model, prompt, max_new, VOCAB.ids["<eos>"], skip=skip)  # untimed: first calls allocate
     generated = 0
     started = time.perf_counter()
     for a, b in pairs:
         prompt = torch.tensor([VOCAB.encode(mult.make_example(a, b, digits).prompt)])
-        generated += greedy_decode(model, prompt, max_new, VOCAB.ids["<eos>"]).shape[1]
+        generated += greedy_decode(model, prompt, max_new, VOCAB.ids["<eos>"], skip=skip).shape[1]
     elapsed = time.perf_counter() - started
     model.train()
     return {"examples_per_s": len(pairs) / elapsed, "tokens_generated": generated / len(pairs)}

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 ABLATIONS = {
     "no_reset": {"reset_optimizer": False},
     "no_smoothing": {"smoothing_lambda": float("inf")},
-    "right_side": {"side": "right"},
+    "right_side": {"side": "right", "keep_position": False},  # keep_position needs the left side
     "large_delta": {"delta": 16},
 }
 
@@ -44,7 +44,9 @@ class IcotConfig:
     n_heads: int = 4
     seed: int = 0
     optim: Optim = Optim()
-    removal: Removal = Removal(steps_per_epoch=900)  # Δ=8: one more token every ~112 steps
+    # Δ=8: one more token every ~112 steps. keep_position: the first full run without it
+    # collapsed at the first removed token (0.97 -> 0.00: every later token moved one place).
+    removal: Removal = Removal(steps_per_epoch=900, keep_position=True)
     cot_steps: int = 4000  # explicit CoT training before removal starts (pilot: ~3000 to learn 3×3)
     final_steps: int = 1000  # training once every CoT token is gone
     ablations: tuple[str, ...] = ("no_reset", "no_smoothing", "right_side", "large_delta")
@@ -58,7 +60,7 @@ FULL = IcotConfig()
 # --quick: the same pipeline at a scale that finishes in a few minutes on 2 cores. It
 # checks the machinery and that digits beat chance; exact match at this scale is ~0.
 QUICK = IcotConfig(n_layers=2, d_model=64, cot_steps=500, final_steps=150,
-                   removal=Removal(steps_per_epoch=80), ablations=("no_reset", "right_side"),
+                   removal=Removal(steps_per_epoch=80, keep_position=True), ablations=("no_reset", "right_side"),
                    val_size=100, test_size=200, speed_examples=30, quick=True)
 # 4×4 (the paper's smallest case), if time allows: 46 CoT tokens, so fewer ablations.
 FULL_4X4 = IcotConfig(digits=4, cot_steps=6000, final_steps=2000, ablations=("no_reset", "no_smoothing"))
@@ -93,7 +95,8 @@ def run_icot(config: IcotConfig, out_dir: Path) -> dict:
 
     watch = Stopwatch()
     si = _internalize(model, config, config.removal, held_out, val)
-    implicit = _method(model, test, config, removed=cot_len, steps=si["steps"], times=watch.read("train_"))
+    implicit = _method(model, test, config, removed=cot_len, steps=si["steps"], times=watch.read("train_"),
+                       keep_position=config.removal.keep_position)
 
     watch = Stopwatch()
     baseline = new_model(config)
@@ -108,7 +111,7 @@ def run_icot(config: IcotConfig, out_dir: Path) -> dict:
         watch = Stopwatch()
         removal = dataclasses.replace(config.removal, **ABLATIONS[name])
         run = _internalize(model, config, removal, held_out, val)
-        final = icot.evaluate(model, test, config.digits, cot_len)
+        final = icot.evaluate(model, test, config.digits, cot_len, keep_position=removal.keep_position)
         ablations[name] = {"change": ABLATIONS[name], **_rounded(final), "curve": run["curve"],
                            "train_steps": run["steps"], **watch.read("train_")}
 
@@ -136,9 +139,10 @@ def _internalize(model: TinyGPT, config: IcotConfig, removal: Removal, held_out:
     return icot.internalize(model, config.optim, removal, rng, config.digits, held_out, config.final_steps, val)
 
 
-def _method(model: TinyGPT, test: list, config: IcotConfig, removed: int, steps: int, times: dict) -> dict:
-    scores = icot.evaluate(model, test, config.digits, removed)
-    speed = icot.inference_speed(model, test[: config.speed_examples], config.digits, removed)
+def _method(model: TinyGPT, test: list, config: IcotConfig, removed: int, steps: int, times: dict,
+            keep_position: bool = False) -> dict:
+    scores = icot.evaluate(model, test, config.digits, removed, keep_position=keep_position)
+    speed = icot.inference_speed(model, test[: config.speed_examples], config.digits, removed, keep_position)
     return {**_rounded(scores), **_rounded(speed), "train_steps": steps, **times}
 
 

@@ -95,14 +95,20 @@ class TinyGPT(nn.Module):
         """Token embeddings only; positions are added inside `forward_embeds`."""
         return self.tok(tokens)
 
-    def forward_embeds(self, embeds: torch.Tensor, past: Past | None = None) -> tuple[torch.Tensor, Past]:
+    def forward_embeds(self, embeds: torch.Tensor, past: Past | None = None,
+                       positions: torch.Tensor | None = None) -> tuple[torch.Tensor, Past]:
         """Run the blocks on input embeddings continuing after `past`; return the hidden
-        states after the final layer norm (batch, length, d_model) and the new cache."""
+        states after the final layer norm (batch, length, d_model) and the new cache.
+        `positions` (batch, length) overrides the position ids, which otherwise count on
+        from the cache (iCoT's keep_position gives the tokens after removed ones their old ids)."""
         start = 0 if past is None else past[0][0].shape[2]
         length = embeds.shape[1]
-        if start + length > self.config.max_len:
-            raise ValueError(f"sequence of {start + length} positions exceeds max_len={self.config.max_len}")
-        positions = torch.arange(start, start + length, device=embeds.device)
+        if positions is None:
+            positions = torch.arange(start, start + length, device=embeds.device)
+        last = int(positions.max()) if positions.numel() else 0
+        if max(start + length, last + 1) > self.config.max_len:
+            raise ValueError(f"sequence of {max(start + length, last + 1)} positions exceeds "
+                             f"max_len={self.config.max_len}")
         x = embeds + self.pos(positions)
         presents: Past = []
         for i, block in enumerate(self.blocks):
@@ -113,9 +119,9 @@ class TinyGPT(nn.Module):
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.head(hidden)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
         """Plain language modelling: tokens (batch, length) -> logits (batch, length, vocab)."""
-        hidden, _ = self.forward_embeds(self.embed(tokens))
+        hidden, _ = self.forward_embeds(self.embed(tokens), positions=positions)
         return self.logits(hidden)
 
 

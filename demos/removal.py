@@ -25,10 +25,16 @@ class Removal:
     smoothing_lambda: float = 4.0  # math.inf: no smoothing
     side: str = "left"  # "right": the paper's ablation
     reset_optimizer: bool = True
+    # The authors' --keep_position: tokens after the removed ones keep their position ids,
+    # so removing a token does not shift everything the model learned to do at each position.
+    # Left side only: from the right, where the gap falls is unknown when generating.
+    keep_position: bool = False
 
     def __post_init__(self) -> None:
         if self.side not in ("left", "right") or self.delta < 1 or self.steps_per_epoch < 1:
             raise ValueError(f"bad removal schedule {self}: side is left or right, delta and T at least 1")
+        if self.keep_position and self.side != "left":
+            raise ValueError("keep_position works with left-side removal only")
 
 
 def removal_count(step: int, removal: Removal) -> int:
@@ -47,6 +53,14 @@ def smoothing_distribution(lam: float, truncate: int = 100) -> list[float]:
 
 def sample_offsets(rng: random.Random, probs: Sequence[float], count: int) -> list[int]:
     return rng.choices(range(len(probs)), weights=probs, k=count)
+
+
+def kept_positions(example: Example, count: int, side: str) -> list[int]:
+    """The original position of every token `remove_cot` keeps."""
+    count = min(count, len(example.cot))
+    prompt, cot = len(example.prompt), len(example.cot)
+    removed = range(prompt, prompt + count) if side == "left" else range(prompt + cot - count, prompt + cot)
+    return [i for i in range(prompt + cot + len(example.answer)) if i not in removed]
 
 
 def remove_cot(example: Example, count: int, side: str) -> list[str]:

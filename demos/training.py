@@ -64,15 +64,17 @@ def pad_right(rows: Sequence[Sequence[int]], pad_id: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def greedy_decode(model: TinyGPT, prompts: torch.Tensor, max_new: int, eos_id: int) -> torch.Tensor:
+def greedy_decode(model: TinyGPT, prompts: torch.Tensor, max_new: int, eos_id: int, skip: int = 0) -> torch.Tensor:
     """Continue equal-length prompts greedily with a KV cache until every row has
-    produced `eos_id` (or `max_new` tokens). Returns the new tokens (batch, ≤max_new)."""
+    produced `eos_id` (or `max_new` tokens). Returns the new tokens (batch, ≤max_new).
+    `skip`: position ids jump by this much after the prompt (iCoT's keep_position)."""
     hidden, past = model.forward_embeds(model.embed(prompts))
-    return greedy_continue(model, hidden[:, -1], past, max_new, eos_id)
+    return greedy_continue(model, hidden[:, -1], past, max_new, eos_id, skip=skip)
 
 
 @torch.no_grad()
-def greedy_continue(model: TinyGPT, last_hidden: torch.Tensor, past, max_new: int, eos_id: int) -> torch.Tensor:
+def greedy_continue(model: TinyGPT, last_hidden: torch.Tensor, past, max_new: int, eos_id: int,
+                    skip: int = 0) -> torch.Tensor:
     """Greedy decoding from a prefilled cache; `last_hidden` is the prompt's last position
     (batch, d_model). Coconut prefills with latent feedback, then continues here."""
     out: list[torch.Tensor] = []
@@ -83,7 +85,11 @@ def greedy_continue(model: TinyGPT, last_hidden: torch.Tensor, past, max_new: in
         done |= token == eos_id
         if bool(done.all()) or len(out) == max_new:
             break
-        hidden, past = model.forward_embeds(model.embed(token[:, None]), past)
+        position = None
+        if skip:
+            at = past[0][0].shape[2] + skip
+            position = torch.full((token.shape[0], 1), at, dtype=torch.long)
+        hidden, past = model.forward_embeds(model.embed(token[:, None]), past, positions=position)
         last_hidden = hidden[:, -1]
     return torch.stack(out, dim=1)
 

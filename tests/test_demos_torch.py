@@ -144,7 +144,7 @@ def test_analysis_outputs_are_well_formed(small_problems: list[prosqa.Problem]) 
 
 def test_icot_batch_removes_and_masks() -> None:
     examples = [mult.make_example(37, 49, 2)] * 3
-    tokens, mask = icot.make_batch(examples, [0, 5, 100], "left")
+    tokens, mask, _ = icot.make_batch(examples, [0, 5, 100], "left")
     lengths = [len(examples[0].prompt) + len(examples[0].cot) - r + len(examples[0].answer) for r in (0, 5, 8)]
     assert tokens.shape == (3, max(lengths))
     assert mask.sum(dim=1).tolist() == [n - len(examples[0].prompt) for n in lengths]
@@ -233,3 +233,31 @@ def test_coconut_command_end_to_end_and_reproducible(tmp_path: Path, tiny_quick:
 def test_unknown_demo_is_a_usage_error() -> None:
     result = CliRunner().invoke(demos_app, ["run", "nope"])
     assert result.exit_code == 2 and "unknown demo" in result.output
+
+
+def test_keep_position_batches_carry_the_original_position_ids() -> None:
+    example = mult.make_example(37, 49, 2)
+    prompt, cot = len(example.prompt), len(example.cot)
+    tokens, _, positions = icot.make_batch([example, example], [0, 3], "left", keep_position=True)
+    assert positions[0, : tokens.shape[1]].tolist() == list(range(tokens.shape[1]))
+    kept = prompt + cot - 3 + len(example.answer)
+    assert positions[1, :kept].tolist() == list(range(prompt)) + list(range(prompt + 3, prompt + cot + len(example.answer)))
+    assert icot.make_batch([example], [3], "left")[2] is None  # off by default: 0, 1, 2, …
+    with pytest.raises(ValueError, match="left-side"):
+        Removal(side="right", keep_position=True)
+
+
+def test_decoding_with_skipped_positions_matches_a_full_forward() -> None:
+    """The KV-cache decoder with `skip` must give each new token the id a full forward gives it."""
+    torch.manual_seed(0)
+    model = TinyGPT(ModelConfig(len(icot.VOCAB), 40, n_layers=2, d_model=32, n_heads=2)).eval()
+    prompt = torch.tensor([icot.VOCAB.encode(mult.make_example(37, 49, 2).prompt)])
+    skip, steps = 5, 6
+    generated = greedy_decode(model, prompt, steps, eos_id=-1, skip=skip)
+    sequence = torch.cat([prompt, generated], dim=1)
+    p = prompt.shape[1]
+    positions = torch.tensor([list(range(p)) + list(range(p + skip, p + skip + steps))])
+    with torch.no_grad():
+        logits = model(sequence, positions)
+    # each generated token is the argmax after the previous position
+    assert logits[0, p - 1 : p - 1 + steps].argmax(-1).tolist() == generated[0].tolist()
