@@ -47,7 +47,7 @@ async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
         stack.callback(extractor.close)
         gate = PacingGate(settings.ARXIV_DELAY_S)
         arxiv_policy = BackoffPolicy(attempts=settings.ARXIV_RETRIES, min_delay=settings.RETRY_BASE_S)
-        yield Pipeline(
+        pipeline = Pipeline(
             db, settings,
             metadata=ArxivMetadata(settings.ARXIV_API_URL, gate, timeout_s=settings.ARXIV_TIMEOUT_S,
                                    policy=arxiv_policy),
@@ -55,3 +55,5 @@ async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
                             max_bytes=int(settings.PDF_MAX_MB * 2**20), deadline_s=settings.PDF_DEADLINE_S,
                             policy=arxiv_policy),
             extractor=extractor, writer=make_writer(settings, llm_client))
+        stack.push_async_callback(pipeline.stop)  # first of the callbacks: jobs end before what they use closes
+        yield pipeline

@@ -68,6 +68,16 @@ class Pipeline:
 
     # --- entry points -------------------------------------------------------------------
 
+    async def stop(self) -> None:
+        """Cancel the jobs still running (they resume from their step at the next start).
+
+        A caller that stopped waiting leaves its job running (jobs are shielded, as other
+        callers may share them); one still running when the database closes would fail there."""
+        running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
     def warm_up(self) -> None:
         """Pay the one-time costs (PDF worker start, tokenizer build) before serving anyone."""
         self.extractor.start()

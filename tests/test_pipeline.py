@@ -244,6 +244,31 @@ def test_crashed_job_resumes_from_its_step(llm_settings, fake_arxiv, fake_llm) -
     assert len(llm_user_prompts(fake_llm)) == 1
 
 
+def test_closing_the_pipeline_ends_jobs_nobody_waits_for(llm_settings, fake_arxiv, fake_llm, caplog) -> None:
+    """A caller that gave up leaves its (shielded) job running; closing must end it before the
+    database closes, or it dies there and asyncio logs 'Task exception was never retrieved'."""
+    import gc
+    add_paper(fake_arxiv)
+    fake_llm.fail_next("hang")
+
+    async def give_up_then_close():
+        async with open_pipeline(llm_settings) as pipeline:
+            reached = asyncio.Event()
+            task = asyncio.create_task(pipeline.review(
+                ArxivId(PAPER_ID), on_step=lambda _id, step: reached.set() if step == "review" else None))
+            await reached.wait()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            jobs = list(pipeline._running.values())
+            assert jobs and not any(job.done() for job in jobs)  # still running without a caller
+        assert all(job.cancelled() for job in jobs)
+    asyncio.run(give_up_then_close())
+    gc.collect()
+    assert "never retrieved" not in caplog.text and "crashed" not in caplog.text
+    [job] = rows(llm_settings, Job)
+    assert (job.status, job.step) == ("running", "review")  # resumed from here at the next start
+
+
 def test_metadata_is_batched_and_requests_are_paced(llm_settings, fake_arxiv, fake_llm) -> None:
     for arxiv_id in ("2412.06769", "2405.14838", "1706.03762"):
         add_paper(fake_arxiv, arxiv_id, versions={1: make_pdf()})
