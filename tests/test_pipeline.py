@@ -210,19 +210,24 @@ def test_two_requests_share_one_job_and_one_llm_call(llm_settings, fake_arxiv, f
     assert len(llm_user_prompts(fake_llm)) == 1 and len(rows(llm_settings, Job)) == 1
 
 
+async def give_up_at_the_review_step(pipeline, wait_s: float = 0.0) -> None:
+    """Ask for a review, and stop waiting once it reached the LLM step (plus `wait_s`)."""
+    reached = asyncio.Event()
+    task = asyncio.create_task(pipeline.review(
+        ArxivId(PAPER_ID), on_step=lambda _id, step: reached.set() if step == "review" else None))
+    await reached.wait()
+    await asyncio.sleep(wait_s)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 def test_crashed_job_resumes_from_its_step(llm_settings, fake_arxiv, fake_llm) -> None:
     add_paper(fake_arxiv)
     fake_llm.fail_next("hang")
 
     async def crash_during_review():
         async with open_pipeline(llm_settings) as pipeline:
-            reached = asyncio.Event()
-            task = asyncio.create_task(pipeline.review(
-                ArxivId(PAPER_ID), on_step=lambda _id, step: reached.set() if step == "review" else None))
-            await reached.wait()
-            await asyncio.sleep(0.3)
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await give_up_at_the_review_step(pipeline, wait_s=0.3)
     asyncio.run(crash_during_review())
     [job] = rows(llm_settings, Job)
     assert (job.status, job.step) == ("running", "review")
@@ -253,12 +258,7 @@ def test_closing_the_pipeline_ends_jobs_nobody_waits_for(llm_settings, fake_arxi
 
     async def give_up_then_close():
         async with open_pipeline(llm_settings) as pipeline:
-            reached = asyncio.Event()
-            task = asyncio.create_task(pipeline.review(
-                ArxivId(PAPER_ID), on_step=lambda _id, step: reached.set() if step == "review" else None))
-            await reached.wait()
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await give_up_at_the_review_step(pipeline)
             jobs = list(pipeline._running.values())
             assert jobs and not any(job.done() for job in jobs)  # still running without a caller
         assert all(job.cancelled() for job in jobs)
