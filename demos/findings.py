@@ -7,10 +7,12 @@ a few hundred questions is not read as agreeing or disagreeing on noise.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 REPRODUCED, NOT_REPRODUCED, UNCLEAR = "воспроизвелось", "не воспроизвелось", "не различить"
+LEARNED = 0.5  # exact-match accuracy from which a multiplication model counts as having learned the task
 
 
 @dataclass(frozen=True)
@@ -125,19 +127,28 @@ def icot_findings(results: dict) -> list[Finding]:
                             "4×4: 1.00; 9×9: 0.988 при 11× скорости", ("iCoT", "явный CoT"),
                             methods["icot"]["accuracy"], methods["explicit_cot"]["accuracy"], n,
                             floor=results["chance"]["accuracy"]))
+    main = methods.get("icot", {}).get("accuracy")
+    learned = main is not None and main >= LEARNED
     if {"icot", "no_cot"} <= methods.keys():
-        found.append(_better("No-CoT (сразу ответ) не учится умножению, iCoT учится", "No-CoT проваливается уже на 4×4",
-                             ("iCoT", "No-CoT"), methods["icot"]["accuracy"], methods["no_cot"]["accuracy"], n))
+        finding = _better("No-CoT (сразу ответ) не учится умножению, iCoT учится", "No-CoT проваливается уже на 4×4",
+                          ("iCoT", "No-CoT"), main, methods["no_cot"]["accuracy"], n)
+        if not learned:  # both failing is not "iCoT learns"
+            finding = dataclasses.replace(finding, ours=finding.ours + "; iCoT тоже не выучилась",
+                                          verdict=NOT_REPRODUCED)
+        found.append(finding)
     speedup = results.get("speedup")
     if isinstance(speedup, (int, float)):
         found.append(Finding("Неявный вывод быстрее явного CoT", "до 11× на 9×9", f"{speedup:.1f}×",
                              REPRODUCED if speedup > 1 else NOT_REPRODUCED))
-    main = methods.get("icot", {}).get("accuracy")
     for name, ablation in (results.get("ablations") or {}).items():
         if main is None:
             break
         claim = ABLATION_CLAIMS.get(name, f"Абляция {name} разваливает обучение")
-        found.append(_better(claim, "на 7×7", ("iCoT", name), main, ablation["accuracy"], n))
+        finding = _better(claim, "на 7×7", ("iCoT", name), main, ablation["accuracy"], n)
+        if not learned:  # an ablation can only collapse a run that works
+            finding = dataclasses.replace(finding, ours=finding.ours + "; основной прогон сам не выучился",
+                                          verdict=UNCLEAR)
+        found.append(finding)
     return found
 
 

@@ -313,6 +313,10 @@ def test_icot_findings_and_a_foreign_results_file() -> None:
     assert findings_for(results)[0].verdict == NOT_REPRODUCED
     assert paper_values(results)["icot"] == "1.00 (4×4)"
     assert findings_for({"demo": "icot", "methods": {"icot": {}}}) == []  # older or partial file: no verdicts
+    results["methods"]["icot"]["accuracy"] = 0.01  # SI itself failed: nothing it "beats" counts
+    failed = findings_for(results)
+    assert failed[1].verdict == NOT_REPRODUCED and "iCoT тоже не выучилась" in failed[1].ours
+    assert [f.verdict for f in failed[3:]] == [UNCLEAR, UNCLEAR]
 
 
 def test_show_prints_the_results_and_the_verdicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
