@@ -3,9 +3,12 @@
 A crash between marking an outbox row `sending` and the answer leaves two cases that
 look alike in the database: the request was never written (resending is safe and needed,
 or the message is lost) or it was (Telegram got it; resending would post twice). aiohttp
-reports the moment a request's body is handed to the socket (`on_request_chunk_sent`);
-data in the socket's buffer still reaches the server if the process dies. The relay runs
-each send inside `on_wire(callback)`, and the callback records that moment in the row.
+calls `on_request_chunk_sent` just before it writes a body chunk to the socket, and that
+write follows without an await; data in the socket's buffer still reaches the server if the
+process dies. The relay runs each send inside `on_wire(callback)`, and the callback records
+the moment in the row. What remains is the few microseconds between the callback's commit and
+the write: a kill exactly there leaves a row marked in flight that was never sent (shown as
+unknown in /pending, not resent).
 """
 
 from __future__ import annotations
