@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Engine, create_engine, event, pool
+from sqlalchemy.engine import make_url
 
 from paperdigest.models import Base
 
@@ -18,10 +19,22 @@ def run_offline() -> None:
         context.run_migrations()
 
 
+def _locked_engine(url: str) -> Engine:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    if make_url(url).get_backend_name() == "sqlite":
+        # Two processes starting on a fresh file (bot and watch) would both see no schema and
+        # both create it. The whole upgrade runs in one BEGIN IMMEDIATE transaction instead:
+        # the second waits for the first, then reads the version it wrote and does nothing.
+        event.listen(engine, "connect", lambda conn, _rec: setattr(conn, "isolation_level", None))
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    return engine
+
+
 def run_online() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    engine = _locked_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          transactional_ddl=True)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

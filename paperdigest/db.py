@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -14,6 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
+# Alembic keeps the running migration's context in module globals: two upgrades in one
+# process at once (the bot on its loop, a site rebuild in a thread) corrupt each other.
+_UPGRADE_LOCK = threading.Lock()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -61,7 +65,8 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str) -> None:
     """Bring the schema to the newest revision (idempotent; run on every start)."""
     _ensure_sqlite_dir(url)
-    command.upgrade(alembic_config(url), "head")
+    with _UPGRADE_LOCK:
+        command.upgrade(alembic_config(url), "head")
 
 
 class Database:

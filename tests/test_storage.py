@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -78,3 +80,39 @@ def test_a_job_held_by_a_live_process_is_not_taken_but_a_dead_ones_is(tmp_path: 
     with db.read() as session:
         assert session.get(Job, job_id).attempts == 2
     db.close()
+
+
+def test_databases_opened_from_several_threads_at_once_all_migrate(tmp_path: Path) -> None:
+    # The bot opens the database on the event loop while the site rebuild opens it in a
+    # worker thread; Alembic keeps its `context` in module globals, so two upgrades at once
+    # used to fail with KeyError: 'script'.
+    urls = [f"sqlite:///{tmp_path / f'db{index % 3}.db'}" for index in range(24)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(urls))
+
+    def open_and_close(url: str) -> None:
+        start.wait()
+        try:
+            Database(url).close()
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_and_close, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for index in range(3):
+        assert "reviews" in inspect(create_engine(f"sqlite:///{tmp_path / f'db{index}.db'}")).get_table_names()
+
+
+def test_processes_starting_together_on_a_fresh_file_all_migrate(tmp_path: Path) -> None:
+    # `paperdigest bot` and `paperdigest watch` started together on a new database file.
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    script = f"from paperdigest.db import Database; Database({url!r}).close()"
+    processes = [subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+                 for _ in range(6)]
+    failures = [err for process in processes if (err := process.communicate(timeout=60)[1]) and process.returncode]
+    assert failures == []
+    assert "reviews" in inspect(create_engine(url)).get_table_names()
