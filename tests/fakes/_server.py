@@ -81,6 +81,7 @@ class FakeServer:
         try:
             if self._runner is not None:
                 self._call(self._runner.cleanup())
+            self._call(_cancel_leftovers())
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
@@ -123,3 +124,13 @@ class FakeServer:
     def clear_scripts(self) -> None:
         with self._lock:
             self._queues.clear()
+
+
+async def _cancel_leftovers() -> None:
+    """Cancel handlers the shutdown left running (long polls of a client that went away):
+    a loop closed under them logs "Task was destroyed but it is pending" at exit."""
+    leftovers = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in leftovers:
+        task.cancel()
+    if leftovers:
+        await asyncio.wait(leftovers, timeout=1)
