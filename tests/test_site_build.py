@@ -30,6 +30,7 @@ from typer.testing import CliRunner
 
 from digest.build import build_site
 from digest.cli import site_app
+from digest.rebuild import SiteRebuilder
 from digest.serve import make_server, site_address
 from paperdigest.models import Paper, Review
 from paperdigest.settings import Settings
@@ -358,3 +359,29 @@ def test_server_serves_pages_search_files_and_404(site_settings: Settings, site_
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def test_the_bots_rebuild_runs_in_a_child_process_and_gives_it_no_secrets(site_settings: Settings,
+                                                                                site_db) -> None:
+    settings = site_settings.replace(BOT_TOKEN="123:REBUILD-SECRET-TOKEN", OPENAI_API_KEY="sk-REBUILD-SECRET-KEY")
+    rebuilder = SiteRebuilder(settings, debounce_s=0)
+    rebuilder.schedule()
+    await rebuilder.close()
+    assert rebuilder.builds == 1
+    site = Path(settings.SITE_DIR)
+    assert "Learning to Internalize CoT Step by Step" in (site / "index.html").read_text()
+    leaked = [path for path, file in site_files(site).items() if b"REBUILD-SECRET" in file.read_bytes()]
+    assert leaked == []
+
+
+async def test_a_failed_rebuild_is_logged_with_its_reason_and_the_bot_goes_on(
+        site_settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "not-a-dir").write_text("a file where the site directory should be")
+    settings = site_settings.replace(SITE_DIR=tmp_path / "not-a-dir", BOT_TOKEN="123:REBUILD-SECRET-TOKEN")
+    rebuilder = SiteRebuilder(settings, debounce_s=0)
+    with caplog.at_level(logging.ERROR, logger="digest.rebuild"):
+        rebuilder.schedule()
+        await rebuilder.close()
+    assert rebuilder.builds == 0
+    assert "site rebuild failed" in caplog.text and "FileExistsError" in caplog.text
+    assert "REBUILD-SECRET" not in caplog.text

@@ -52,6 +52,27 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return int(line.split()[1]) / 1024
 
 
+def tree_rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """`rss_mb` of the process and all its descendants (the PDF worker, a site build)."""
+    total = 0.0
+    for member in [pid, *_descendants(pid)]:
+        try:
+            total += rss_mb(member, field)
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
+            pass  # exited between the listing and the read
+    return total
+
+
+def _descendants(pid: int) -> list[int]:
+    children = []
+    for thread in Path(f"/proc/{pid}/task").glob("*"):  # a child belongs to the thread that forked it
+        try:
+            children += [int(c) for c in (thread / "children").read_text().split()]
+        except FileNotFoundError:
+            pass
+    return [grandchild for child in children for grandchild in (child, *_descendants(child))]
+
+
 @contextmanager
 def bot_process(env: dict[str, str], log: Path, *args: str) -> Iterator[subprocess.Popen]:
     """`paperdigest [args] bot`, stopped with SIGTERM (exit 0 expected) when the block ends."""
