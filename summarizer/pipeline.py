@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -65,6 +66,10 @@ class Pipeline:
         self.on_stored: list[OnStored] = []
         self._running: dict[int, asyncio.Task[Review]] = {}
         self._prefetched: dict[str, PaperMeta] = {}
+        # Extraction has a thread of its own: the worker takes one PDF at a time anyway, and
+        # 100 papers' extractions waiting in the shared pool held up the budget step of the
+        # papers already extracted (the first LLM call of a 100-paper batch started after 4 s).
+        self._pdf_thread: ThreadPoolExecutor | None = None
 
     # --- entry points -------------------------------------------------------------------
 
@@ -77,6 +82,9 @@ class Pipeline:
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        if self._pdf_thread is not None:
+            self._pdf_thread.shutdown(wait=False, cancel_futures=True)
+            self._pdf_thread = None
 
     def warm_up(self) -> None:
         """Pay the one-time costs (PDF worker start, tokenizer build) before serving anyone."""
@@ -207,7 +215,8 @@ class Pipeline:
         if not path.exists():  # the cache was cleaned since the pdf step: fetch again
             await self.pdfs.fetch(arxiv_id, meta.version)
         # CPU work goes to a thread, so the bot's event loop keeps answering meanwhile
-        paper = await asyncio.to_thread(self._extract_sections, path)
+        self._pdf_thread = self._pdf_thread or ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
+        paper = await asyncio.get_running_loop().run_in_executor(self._pdf_thread, self._extract_sections, path)
         text_path = self._text_path(meta)
         await asyncio.to_thread(_save_extracted, text_path, paper)
         code_url = find_code_link(meta, paper.sections)

@@ -301,3 +301,36 @@ def test_demo_link_in_the_header_once_demo_results_exist(settings, fake_arxiv, m
     results.write_text(json.dumps({"quick": True, "methods": {}}), encoding="utf-8")
     [with_demo] = run(settings, PAPER_ID, force=True)
     assert f"Демо: {settings.SITE_URL}/demos/coconut/" in with_demo.markdown
+
+
+def test_papers_waiting_for_extraction_leave_the_shared_threads_free(llm_settings, fake_arxiv, fake_llm) -> None:
+    """The worker extracts one PDF at a time; papers queued for it must not hold the threads the
+    budget step and the bot use (a 100-paper batch's first LLM call waited 4 s behind them)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    ids = [f"2502.{40000 + n}" for n in range(3)]
+    for arxiv_id in ids:
+        add_paper(fake_arxiv, arxiv_id)
+    entered, release = threading.Event(), threading.Event()
+
+    async def go():
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(2))  # fewer than the papers
+        async with open_pipeline(llm_settings) as pipeline:
+            extract = pipeline.extractor.extract
+
+            def held(path):
+                entered.set()
+                release.wait(10)
+                return extract(path)
+            pipeline.extractor.extract = held
+            batch = asyncio.create_task(pipeline.review_many([ArxivId(i) for i in ids]))
+            while not entered.is_set() or len([r for r in fake_arxiv.requests if r.kind == "pdf"]) < len(ids):
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)  # the last download reaches the text step
+            try:
+                assert await asyncio.wait_for(asyncio.to_thread(sum, [1, 2]), 5) == 3
+            finally:
+                release.set()
+            return await batch
+    results = asyncio.run(go())
+    assert [results[ArxivId(i)].validation for i in ids] == ["passed"] * 3

@@ -107,7 +107,8 @@ def probe_latencies(pushes: list[tuple[int, float]], replies: dict[int, list[flo
 
 
 def burst_start_latencies(plan, pushed_at: list[float], replies: dict[int, list[float]]) -> tuple[list[float], int]:
-    """Each /start of the burst matched to the next reply in its chat; and how many updates were answered."""
+    """Each /start of the burst matched to the next reply in its chat (a lower bound: that reply
+    may answer the user's earlier command); and how many updates were answered."""
     per_user: dict[int, list[tuple[float, str]]] = {}
     for (user, text), at in zip(plan, pushed_at):
         per_user.setdefault(user, []).append((at, text))
