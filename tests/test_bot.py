@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import pytest
 from sqlalchemy import select
 
+from bot import store
 from bot.app import BotApp
 from paperdigest.db import Database
 from paperdigest.errors import ConfigError
@@ -226,6 +227,43 @@ async def test_start_is_answered_ahead_of_a_backlog(bot_settings, fake_telegram)
     answered = [str(c.params.get("chat_id")) for c in fake_telegram.requests if c.method == "sendMessage"]
     assert answered.index(str(BOB)) == 0, answered[:5]
     assert "/review" in texts_in(fake_telegram, BOB)[0]
+
+
+async def test_other_updates_run_a_few_at_a_time_and_never_hold_up_start(tmp_path) -> None:
+    """A burst's 600 other updates handled at once made the next getUpdates, and the /start in
+    it, wait ~2 s on the one event loop; they now take turns SLOW_LANE_HANDLERS at a time."""
+    from aiogram.types import Update
+
+    from bot.middlewares import SLOW_LANE_HANDLERS, DurableInbox, is_quick
+    db = Database(f"sqlite:///{tmp_path / 'inbox.db'}")
+    inbox, release, start_answered = DurableInbox(db), asyncio.Event(), asyncio.Event()
+    running, peak, handled = 0, 0, []
+
+    async def handler(update: Update, _data: dict) -> None:
+        nonlocal running, peak
+        if is_quick(update):
+            start_answered.set()
+        else:
+            running += 1
+            peak = max(peak, running)
+            await release.wait()
+            running -= 1
+        handled.append(update.update_id)
+
+    def message(update_id: int, text: str) -> Update:
+        return Update.model_validate({"update_id": update_id, "message": {
+            "message_id": update_id, "date": 0, "chat": {"id": ALICE, "type": "private"}, "text": text}})
+    for update_id in range(1, 41):
+        await inbox(handler, message(update_id, "/latest"), {})
+    await inbox(handler, message(41, "/start"), {})
+    await asyncio.wait_for(start_answered.wait(), 5)
+    assert peak == SLOW_LANE_HANDLERS and handled == [41]
+    release.set()
+    await inbox.drain()
+    assert sorted(handled) == list(range(1, 42))
+    with db.read() as session:
+        assert store.unprocessed_updates(session) == []
+    db.close()
 
 
 async def test_second_instance_stops_with_a_clear_message(bot_settings, fake_telegram) -> None:
