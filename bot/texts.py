@@ -1,14 +1,15 @@
-"""What the bot says: short Russian sentences, and the help page from templates/telegram/."""
+"""What the bot says: short Russian sentences, and the help page from paperdigest/templates/telegram/."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "telegram"
+from paperdigest.resources import TEMPLATES_DIR
+
+TEMPLATES = TEMPLATES_DIR / "telegram"
 MOSCOW = timezone(timedelta(hours=3))
 
 NEED_ID = "Пришлите идентификатор или ссылку, например: /review 2412.06769"

@@ -6,15 +6,15 @@ import html
 import re
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from digest import paths
 from digest.markdown import render_inline
+from paperdigest import resources
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "site"
+TEMPLATES_DIR = resources.TEMPLATES_DIR / "site"
 
 MONTHS_GENITIVE = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
                    "октября", "ноября", "декабря")

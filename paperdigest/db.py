@@ -12,8 +12,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from paperdigest.resources import MIGRATIONS_DIR
+
 log = logging.getLogger(__name__)
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 # Alembic keeps the running migration's context in module globals: two upgrades in one
 # process at once (the bot on its loop, a site rebuild in a thread) corrupt each other.

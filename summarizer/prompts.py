@@ -1,4 +1,5 @@
-"""The LLM prompts are Jinja templates in templates/prompts/, so an operator can edit them.
+"""The LLM prompts are Jinja templates in paperdigest/templates/prompts/, so an operator can
+edit them.
 
 The prompt version is a hash of the template sources: an edited prompt gets a new version
 automatically, and every stored review says which version wrote it.
@@ -12,10 +13,11 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from paperdigest.resources import TEMPLATES_DIR
 from summarizer.paper import PaperMeta, Section
 from summarizer.review_format import format_authors
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "templates" / "prompts"
+PROMPTS_DIR = TEMPLATES_DIR / "prompts"
 TEMPLATES = ("system.j2", "review.j2", "retry.j2")
 PAPER_CLOSE = "</paper>"
 
