@@ -17,7 +17,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -181,13 +181,23 @@ class Ranker:
         self.on_usage = on_usage
 
     async def rank(self, items: Sequence[Item]) -> dict[str, Score]:
+        scores: dict[str, Score] = {}
+        async for batch_scores in self.rank_batches(items):
+            scores.update(batch_scores)
+        return scores
+
+    async def rank_batches(self, items: Sequence[Item]) -> AsyncIterator[dict[str, Score]]:
+        """Every item's score, one LLM batch at a time, so a caller can store each batch
+        before the next call (a restart then ranks only the rest). TF-IDF, the fallback,
+        is computed over all the items at once: its weights depend on the whole set."""
         fallback = tfidf_scores(self.interest, items)
         if self.llm is None:
-            return fallback
-        scores: dict[str, Score] = {}
+            yield fallback
+            return
         for start in range(0, len(items), self.batch):
-            scores.update(await self._llm_batch(items[start:start + self.batch]))
-        return {i.key: scores.get(i.key) or _fallback(fallback[i.key]) for i in items}
+            batch = items[start:start + self.batch]
+            scores = await self._llm_batch(batch)
+            yield {i.key: scores.get(i.key) or _fallback(fallback[i.key]) for i in batch}
 
     async def _llm_batch(self, batch: Sequence[Item]) -> dict[str, Score]:
         try:

@@ -177,13 +177,15 @@ class Watcher:
     async def _rank(self, report: RoundReport) -> None:
         with self.db.read() as session:
             rows = [r for r in store.day_candidates(session, report.day, "new") if r.score is None]
-        scores: dict[str, Score] = {}
+        row_ids = {row.arxiv_id: row.id for row in rows}
         if rows:
-            scores = await self.ranker.rank([Item(r.arxiv_id, r.title, r.abstract) for r in rows])
+            # each batch is stored before the next LLM call: a restart mid-ranking pays only for the rest
+            async for scores in self.ranker.rank_batches([Item(r.arxiv_id, r.title, r.abstract) for r in rows]):
+                with self.db.session() as session, session.begin():
+                    for arxiv_id, score in scores.items():
+                        self._apply_score(session.get(WatchCandidate, row_ids[arxiv_id]), score)
+        report.ranked = len(rows)
         with self.db.session() as session, session.begin():
-            for row in rows:
-                self._apply_score(session.get(WatchCandidate, row.id), scores[row.arxiv_id])
-            report.ranked = len(rows)
             ranked = [r for r in store.day_candidates(session, report.day) if r.score is not None]
             for number, row in enumerate(sorted(ranked, key=lambda r: rank_key(r.arxiv_id, r.score)), 1):
                 row.rank = number

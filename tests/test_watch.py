@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
@@ -191,6 +192,37 @@ async def test_restart_during_a_round_changes_nothing(watch_settings, fake_arxiv
     assert channel_titles(fake_telegram) == ["Latent Reasoning A", "Latent Reasoning B", "Latent Reasoning C"]
     assert Counter(r.arxiv_id for r in rows(watch_settings, Review)).most_common(1)[0][1] == 1
     assert len([r for r in rows(watch_settings, OutboxMessage) if r.kind == "channel"]) == 3
+
+
+async def test_a_restart_mid_ranking_ranks_only_the_rest(watch_settings, fake_arxiv, fake_llm) -> None:
+    """Each ranking batch is stored before the next LLM call; a restart pays only for the rest."""
+    announce(fake_arxiv, THU, count=150, categories=CATS, first_number=1, seed=5)
+    fake_llm.responder = llm_judge({})
+    fake_llm.latency_s = 0.5
+    moment = announcement_at(THU) + timedelta(hours=1)
+
+    def ranking_calls() -> int:
+        return sum("Интересы канала" in message_text(r.body["messages"][-1]) for r in fake_llm.requests)
+    first = asyncio.create_task(round_at(watch_settings, moment))
+    deadline = asyncio.get_running_loop().time() + 20
+    while ranking_calls() < 2:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.02)
+    fake_llm.fail_next("hang")  # taken by the second call after its 0.5 s: it never answers
+    await asyncio.sleep(0.7)
+    first.cancel()  # as if the process were killed while it waits
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    candidates = rows(watch_settings, WatchCandidate)
+    scored = [c for c in candidates if c.score is not None]
+    assert len(candidates) > 50 and len(scored) == 50  # WATCH_RANK_BATCH: the first batch is kept
+
+    fake_llm.latency_s = 0.0
+    before = ranking_calls()
+    report = await round_at(watch_settings, moment)
+    assert report.ranked == len(candidates) - 50
+    assert ranking_calls() - before == math.ceil((len(candidates) - 50) / 50)  # was one more: batch 1 again
+    assert all(c.score is not None for c in rows(watch_settings, WatchCandidate))
 
 
 async def test_listing_pages_hold_the_arxiv_pacing(watch_settings, fake_arxiv, fake_llm) -> None:
