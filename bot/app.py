@@ -16,6 +16,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot import texts
+from bot.flood import WaitOutFloodControl
 from bot.handlers import get_routers
 from bot.middlewares import DurableInbox, UserContext
 from bot.polling import run_polling
@@ -50,6 +51,7 @@ def make_bot(settings: Settings) -> Bot:
         raise ConfigError("BOT_TOKEN is not set: create a bot with @BotFather and put its token in the environment or .env")
     session = WireAwareSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_URL),
                              timeout=settings.TELEGRAM_TIMEOUT_S)
+    session.middleware(WaitOutFloodControl())
     return Bot(settings.BOT_TOKEN.get_secret_value(), session=session)
 
 

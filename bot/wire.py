@@ -37,6 +37,11 @@ def on_wire(callback: Callable[[], None]) -> Iterator[None]:
         _callback.reset(token)
 
 
+def tracked() -> bool:
+    """A request made now is the relay's (inside `on_wire`), which handles its own retries."""
+    return _callback.get() is not None
+
+
 async def _chunk_sent(_session: ClientSession, _ctx: SimpleNamespace, _params: TraceRequestChunkSentParams) -> None:
     # Trace callbacks run in the task that made the request, so they see its context.
     callback = _callback.get()

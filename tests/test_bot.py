@@ -163,6 +163,18 @@ async def test_flood_control_waits_and_sends_once(bot_settings, fake_telegram) -
     assert len(fake_telegram.calls("sendRichMessage")) == 2  # the refused one and the one that went
 
 
+async def test_a_reply_refused_by_flood_control_is_sent_once_it_may(bot_settings, fake_telegram) -> None:
+    """A handler's own answer (not the outbox) that meets a 429 waits retry_after and goes."""
+    fake_telegram.flood_next("sendMessage", retry_after=1)
+    async with running(bot_settings):
+        started = time.monotonic()
+        fake_telegram.push_message(BOB, BOB, "/start")
+        [reply] = await eventually(lambda: texts_in(fake_telegram, BOB), timeout=20)
+        waited = time.monotonic() - started
+    assert "/review" in reply and waited >= 1.0  # the help text, not the error sentence
+    assert len([c for c in fake_telegram.calls("sendMessage") if c.params.get("chat_id") in (BOB, str(BOB))]) == 2
+
+
 async def test_unknown_outcome_is_not_resent_and_shows_in_pending(bot_settings, fake_telegram) -> None:
     fake_telegram.delay_next("sendRichMessage", 5)  # delivered, but the answer comes after our 3 s timeout
     async with running(bot_settings):
