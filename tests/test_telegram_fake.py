@@ -208,6 +208,20 @@ async def test_flood_control_answers_429_with_retry_after(telegram_bot: Bot, fak
     assert len(fake_telegram.calls("sendMessage")) == 3
 
 
+async def test_a_send_rate_limit_answers_429_until_a_second_has_passed(telegram_bot: Bot, fake_telegram,
+                                                                        channel: int) -> None:
+    fake_telegram.limit_sends(3)
+    for _ in range(3):
+        await telegram_bot.send_message(channel, "пост")
+    with pytest.raises(TelegramRetryAfter) as caught:
+        await telegram_bot.send_message(channel, "пост")
+    assert caught.value.retry_after == 1
+    await telegram_bot.get_me()  # not a send: never limited
+    await asyncio.sleep(1.05)
+    await telegram_bot.send_message(channel, "пост")
+    assert len(fake_telegram.sent) == 4
+
+
 async def test_server_errors(telegram_bot: Bot, fake_telegram, channel: int) -> None:
     fake_telegram.fail_next("sendMessage", status=500)
     with pytest.raises(TelegramServerError):

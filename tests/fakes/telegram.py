@@ -26,9 +26,11 @@ What the fake does not do: MarkdownV2 parse mode, media, inline mode, webhooks d
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import itertools
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -121,6 +123,14 @@ class RecordedCall:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """A call Telegram carried out (not refused by a fault, an error or flood control)."""
+    method: str
+    chat_id: str
+    at: float
+
+
+@dataclass(frozen=True)
 class Fault:
     status: int
     retry_after: int | None = None
@@ -163,6 +173,9 @@ class FakeTelegram(FakeServer):
             self._forbidden: dict[int, str] = {}
             self._conflict = False
             self._poll_generation = 0
+            self._send_rate: float | None = None  # send/edit calls per second; no limit unless limit_sends()
+            self._send_times: collections.deque[float] = collections.deque()
+            self._delivered: list[Delivery] = []
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -253,6 +266,26 @@ class FakeTelegram(FakeServer):
         """Carry out the next call(s), then hold the answer: the caller cannot know the outcome."""
         self.script(("delay", method.lower()), seconds, times)
 
+    def limit_sends(self, per_second: float | None = 30.0) -> None:
+        """Telegram's flood control for a whole bot: at most ``per_second`` send/edit calls in
+        any second, the rest answered 429 with retry_after in whole seconds (None: no limit)."""
+        with self._state:
+            self._send_rate = per_second
+            self._send_times.clear()
+
+    def _flooded(self, key: str) -> int | None:
+        """Seconds to wait if a send now would pass the limit; records the send otherwise."""
+        if self._send_rate is None or not key.startswith(("send", "edit")):
+            return None
+        now = time.monotonic()
+        with self._state:
+            while self._send_times and self._send_times[0] <= now - 1.0:
+                self._send_times.popleft()
+            if len(self._send_times) >= self._send_rate:
+                return max(1, math.ceil(self._send_times[0] + 1.0 - now))
+            self._send_times.append(now)
+        return None
+
     def conflict_polling(self, active: bool = True) -> None:
         """getUpdates answers 409, as when another instance polls the same token."""
         with self._state:
@@ -260,6 +293,12 @@ class FakeTelegram(FakeServer):
         self._wake()
 
     # --- what a test reads --------------------------------------------------------------
+
+    def delivered(self, *methods: str) -> list[Delivery]:
+        """The calls of these methods that were carried out, oldest first (cheap: no deep copy)."""
+        wanted = {m.lower() for m in methods}
+        with self._state:
+            return [d for d in self._delivered if d.method.lower() in wanted]
 
     @property
     def sent(self) -> list[StoredMessage]:
@@ -301,6 +340,8 @@ class FakeTelegram(FakeServer):
         key = method.lower()
         if (fault := self.take(("fail", key))) is not None:
             return _fault(fault)
+        if (wait := self._flooded(key)) is not None:
+            return _fault(Fault(429, wait))
         handler = self._handlers.get(key)
         try:
             if handler is None:
@@ -310,6 +351,8 @@ class FakeTelegram(FakeServer):
                 result = await result
         except ApiError as err:
             return _error(err)
+        with self._state:
+            self._delivered.append(Delivery(method, str(params.get("chat_id")), time.monotonic()))
         if (seconds := self.take(("delay", key))) is not None:
             await asyncio.sleep(seconds)
         return web.json_response({"ok": True, "result": result})
