@@ -70,6 +70,31 @@ async def test_blocked_user_fails_for_good_without_retries(db, settings, fake_te
     assert len(fake_telegram.calls("sendRichMessage")) == 1
 
 
+async def test_a_429_pauses_every_send_not_only_that_chats(db, settings, fake_telegram, telegram_bot) -> None:
+    """Telegram's 429 may be the bot's overall limit: the relay sends nothing, to any chat,
+    until retry_after has passed (sending on only earned more 429s)."""
+    other = CHAT + 1
+    for chat in (CHAT, other):
+        fake_telegram.add_chat(chat, type="private")
+    fake_telegram.flood_next("sendRichMessage", retry_after=30)
+    first = queue(db)
+    with db.session() as session, session.begin():
+        queued = store.enqueue(session, kind="reply", chat_id=str(other), arxiv_id="2412.06769", version=1,
+                               review_id=1)
+        session.flush()
+        second = queued.id
+    now = [0.0]
+    relay = OutboxRelay(telegram_bot, db, settings, clock=lambda: now[0])
+    assert await relay.send_due() == 1
+    assert [row(db, first).status, row(db, second).status] == ["pending", "pending"]
+    assert len(fake_telegram.calls("sendRichMessage")) == 1
+    now[0] = 31.0
+    with db.session() as session, session.begin():
+        session.get(OutboxMessage, first).not_before = None  # as if the wall clock had moved too
+    await relay.send_due()
+    assert [row(db, first).status, row(db, second).status] == ["sent", "sent"]
+
+
 async def test_server_error_is_retried_later_and_sent_once(db, settings, fake_telegram, telegram_bot) -> None:
     fake_telegram.add_chat(CHAT, type="private")
     fake_telegram.fail_next("sendRichMessage", status=500)
