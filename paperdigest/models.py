@@ -78,6 +78,11 @@ class Review(Base):
     notes: Mapped[list[str]] = mapped_column(JSON, default=list)
     validation: Mapped[str] = mapped_column(String(16))  # "passed", "failed", "draft"
     problems: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # summarizer.grounding.Grounding.to_json(): each number and its source; None before the check
+    grounding: Mapped[dict | None] = mapped_column(JSON)
+    # A failed review is never posted by itself: "waiting" for an admin, then "approved" or
+    # "dropped". None for reviews that passed (and for those stored before the check).
+    moderation: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     paper: Mapped[Paper] = relationship()

@@ -26,7 +26,7 @@ def test_upgrade_creates_every_table_and_matches_the_models(tmp_path: Path) -> N
         "papers", "paper_versions", "reviews", "jobs", "usage", "inbox", "chat_requests", "outbox", "alembic_version",
         "watch_cursors", "watch_candidates", "watch_notes", "watch_marks"}
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == [], f"models and migrations disagree (write a new revision): {diff}"
     engine.dispose()
