@@ -2,7 +2,8 @@
 
 Accepted: 2412.06769, 2412.06769v2, arXiv:2412.06769, https://arxiv.org/abs/2412.06769,
 …/pdf/2412.06769v1, …/pdf/2412.06769.pdf, http://export.arxiv.org/abs/…, old-style
-hep-th/9901001 and math.GT/0309136v2, with surrounding spaces or <angle brackets>.
+hep-th/9901001 and math.GT/0309136v2 (known archives only), with surrounding spaces or
+<angle brackets>.
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ ACCEPTED_FORMS = (
     "https://arxiv.org/pdf/2412.06769v1, hep-th/9901001, math.GT/0309136v2"
 )
 MAX_INPUT_CHARS = 300
+
+# The archives of old-style ids: those arXiv numbered before the April 2007 switch to
+# YYMM.NNNNN, from ARCHIVES in arXiv's own taxonomy (arxiv-base, arxiv/taxonomy/
+# definitions.py), i.e. every archive with a start date before 2007-04 except the internal
+# "test". econ, eess, q-fin and stat began in 2007 or later and so have new-style ids only.
+# Anything else before the slash ("foo/9901001") is refused here, not asked of arXiv.
+OLD_ARCHIVES = (
+    "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an", "chao-dyn", "chem-ph",
+    "cmp-lg", "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an", "gr-qc", "hep-ex", "hep-lat", "hep-ph",
+    "hep-th", "math", "math-ph", "mtrl-th", "nlin", "nucl-ex", "nucl-th", "patt-sol", "physics", "plasm-ph",
+    "q-alg", "q-bio", "quant-ph", "solv-int", "supr-con",
+)
 
 # New style (2007+): YYMM.NNNN (to 2014) or YYMM.NNNNN (2015+), month 01-12.
 _NEW = r"(?P<new>(?P<yy>\d{2})(?P<mm>\d{2})\.(?P<num>\d{4,5}))"
@@ -55,9 +68,22 @@ class ArxivId:
         return str(self).replace("/", "_")
 
 
-def _bad(text: str, reason: str) -> BadArxivId:
+def _bad(text: str, reason: str, user_message: str | None = None) -> BadArxivId:
     shown = text if len(text) <= 60 else text[:57] + "..."
-    return BadArxivId(f"{shown!r} is not an arXiv identifier ({reason}). Accepted forms: {ACCEPTED_FORMS}.")
+    error = BadArxivId(f"{shown!r} is not an arXiv identifier ({reason}). Accepted forms: {ACCEPTED_FORMS}.")
+    if user_message:  # the class's generic Russian sentence, unless this case has a more precise one
+        error.user_message = user_message
+    return error
+
+
+def _unknown_archive(text: str, archive: str) -> BadArxivId:
+    archive = archive if len(archive) <= 30 else archive[:27] + "..."
+    reason = (f"{archive!r} is not an arXiv archive: old-style ids, used until March 2007, begin with one of "
+              f"{', '.join(OLD_ARCHIVES)}; check the part before the slash, or use the new-style number")
+    russian = (f"«{archive}» — не архив arXiv: в старых номерах (до 2007 года) перед косой чертой стоит "
+               "название архива, например hep-th/9901001 или math.GT/0309136. Проверьте номер или пришлите "
+               "новый, вида 2412.06769.")
+    return _bad(text, reason, russian)
 
 
 def parse_arxiv_id(text: str) -> ArxivId:
@@ -85,6 +111,8 @@ def parse_arxiv_id(text: str) -> ArxivId:
         archive, subj = match.group("archive"), match.group("subj")
         if archive != archive.lower() or (subj and subj != subj.upper()):
             raise _bad(cleaned, "old-style ids look like hep-th/9901001 or math.GT/0309136")
+        if archive not in OLD_ARCHIVES:
+            raise _unknown_archive(cleaned, archive)
         base = f"{archive}.{subj}/{match.group('oldnum')}" if subj else f"{archive}/{match.group('oldnum')}"
     version = match.group("version")
     return ArxivId(base=base, version=int(version) if version else None)

@@ -84,6 +84,48 @@ def test_rejected_with_the_accepted_forms(text: str, reason: str) -> None:
     assert "arXiv" in caught.value.user_message or "arXiv" in BadArxivId.user_message
 
 
+@pytest.mark.parametrize("text", [
+    "acc-phys/9411001", "adap-org/9303001", "alg-geom/9202001", "ao-sci/9502001", "astro-ph/9204001",
+    "atom-ph/9509001", "bayes-an/9506001", "chao-dyn/9301001", "chem-ph/9403001", "cmp-lg/9404001",
+    "comp-gas/9302001", "cond-mat/9204001", "cs/9301001", "dg-ga/9406001", "funct-an/9204001",
+    "gr-qc/9207001", "hep-ex/9404001", "hep-lat/9202001", "hep-ph/9203001", "hep-th/9108001",
+    "math/9202001", "math-ph/9609001", "mtrl-th/9411001", "nlin/0001001", "nucl-ex/9412001",
+    "nucl-th/9210001", "patt-sol/9302001", "physics/9610001", "plasm-ph/9509001", "q-alg/9412001",
+    "q-bio/0309001", "quant-ph/9412001", "solv-int/9304001", "supr-con/9411001",
+    "math.GT/0309136", "cs.AI/0101001v2", "https://arxiv.org/abs/astro-ph/0703001",
+])
+def test_every_old_archive_is_accepted(text: str) -> None:
+    assert parse_arxiv_id(text).is_old_style
+
+
+@pytest.mark.parametrize(("text", "archive"), [
+    ("foo/9901001", "foo"),
+    ("foo.GT/0309136", "foo"),
+    ("https://arxiv.org/abs/foo/9901001v2", "foo"),
+    ("hepth/9901001", "hepth"),  # the hyphen left out
+    ("hep-thx/9901001", "hep-thx"),
+    ("stat/0701001", "stat"),  # archives opened in April 2007 or later never had old-style ids
+    ("q-fin/0701001", "q-fin"),
+    ("eess/0701001", "eess"),
+    ("test/9901001", "test"),  # arXiv's internal archive
+])
+def test_unknown_old_style_archive_is_refused_with_a_clear_message(text: str, archive: str) -> None:
+    with pytest.raises(BadArxivId) as caught:
+        parse_arxiv_id(text)
+    message = str(caught.value)
+    assert f"{archive!r} is not an arXiv archive" in message and "hep-th, math," in message
+    assert "check the part before the slash" in message
+    assert f"«{archive}» — не архив arXiv" in caught.value.user_message
+    assert "hep-th/9901001" in caught.value.user_message and "2412.06769" in caught.value.user_message
+    assert find_arxiv_ids(f"look at {text}") == []
+
+
+def test_other_bad_ids_keep_the_generic_russian_message() -> None:
+    with pytest.raises(BadArxivId) as caught:
+        parse_arxiv_id("2412.0676")
+    assert caught.value.user_message == BadArxivId.user_message
+
+
 def test_str_and_filename() -> None:
     old = parse_arxiv_id("math.GT/0309136v2")
     assert str(old) == "math.GT/0309136v2"
