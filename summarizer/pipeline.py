@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -51,6 +51,7 @@ class ExtractedPaper:
     page_count: int
     pages_read: int
     truncated: bool
+    pages: list[str] = field(default_factory=list)  # the cleaned page texts: tell which page a number is on
 
 
 class Pipeline:
@@ -230,7 +231,7 @@ class Pipeline:
     def _extract_sections(self, path: Path) -> ExtractedPaper:
         extracted = self.extractor.extract(path)
         return ExtractedPaper(split_sections(extracted.pages), extracted.page_count, extracted.pages_read,
-                              extracted.truncated)
+                              extracted.truncated, extracted.pages)
 
     async def _step_review(self, job: Job, arxiv_id: ArxivId, meta: PaperMeta) -> Review:
         if not self._text_path(meta).exists():  # the data dir was cleaned since the text step
@@ -245,7 +246,8 @@ class Pipeline:
                                   purpose=purpose, prompt_tokens=completion.prompt_tokens,
                                   completion_tokens=completion.completion_tokens, cost_usd=self._cost(completion))
 
-        written = await self.writer.write(meta, paper.sections, code_url=code_url, on_usage=on_usage)
+        written = await self.writer.write(meta, paper.sections, code_url=code_url, on_usage=on_usage,
+                                          pages=paper.pages)
         return self._store(job, meta, paper, written, code_url)
 
     def _store(self, job: Job, meta: PaperMeta, paper: ExtractedPaper, written: Written, code_url: str | None) -> Review:
@@ -253,9 +255,9 @@ class Pipeline:
         if paper.truncated:
             notes.insert(0, f"Статья длиннее {paper.pages_read} страниц: прочитаны первые {paper.pages_read} "
                             f"из {paper.page_count}.")
-        if written.validation == "failed":
-            problems = strip_foreign_links("; ".join(written.problems), code_url)  # the note is published too
-            notes.append("Рецензия не прошла автоматическую проверку: " + problems)
+        if written.validation == "failed":  # readers are told in Russian; the English problems are for admins
+            notes += [strip_foreign_links(note, code_url) for note in written.reader_notes] or [
+                "Рецензия не прошла автоматическую проверку."]
         budget = written.budget
         review = Review(
             arxiv_id=meta.arxiv_id, version=meta.version,
@@ -265,7 +267,9 @@ class Pipeline:
             completion_tokens=written.completion_tokens, cost_usd=self._cost_of(written),
             input_tokens=budget.tokens if budget else 0, full_tokens=budget.full_tokens if budget else 0,
             cuts=[asdict(c) for c in budget.cuts] if budget else [], notes=notes,
-            validation=written.validation, problems=written.problems)
+            validation=written.validation, problems=written.problems,
+            grounding=written.grounding.to_json() if written.grounding and written.reviewer == "llm" else None,
+            moderation="waiting" if written.validation == "failed" else None)
         with self.db.session() as session, session.begin():
             session.add(review)
             session.flush()
@@ -333,4 +337,4 @@ def _save_extracted(path: Path, paper: ExtractedPaper) -> None:
 def _load_extracted(path: Path) -> ExtractedPaper:
     data = json.loads(path.read_text(encoding="utf-8"))
     return ExtractedPaper([Section(**s) for s in data["sections"]], data["page_count"], data["pages_read"],
-                          data["truncated"])
+                          data["truncated"], data.get("pages", []))  # text saved before pages were kept has none

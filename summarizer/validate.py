@@ -1,22 +1,24 @@
 """Checks a review must pass before it is published (review-style.md).
 
 Pure functions: each check returns English problem strings (the retry prompt quotes them
-to the LLM, the database stores them, admins read them). The worst failure such a tool can
-have is an invented result, so every number the review quotes must occur in the paper text.
+to the LLM, the database stores them, admins read them), and a Russian note for readers.
+The worst failure such a tool can have is an invented result, so every number the review
+quotes is attributed to the place the paper says it (`summarizer.attribute`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from summarizer.attribute import attribute
+from summarizer.evidence import Evidence
+from summarizer.grounding import ABSENT, MISMATCH, WRONG_ARITHMETIC, Grounding
 from summarizer.review_format import ReviewBody
 
 MIN_CYRILLIC_SHARE = 0.5
 ALLOWED_HOSTS = ("arxiv.org", "doi.org")
-SMALL_INTEGER = 10  # "2 модели", "в 3 раза": too common to check, too small to mislead
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s)\]>\"'«»]+", re.IGNORECASE)
 # A bare host name (no scheme) counts as a link when its last label is a top-level domain
@@ -30,32 +32,41 @@ _BARE_DOMAIN = re.compile(rf"(?<![\w.@-])(?:[a-z0-9-]+\.)+(?:{_TLDS})(?![\w-])(?
                           re.IGNORECASE)
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
 _CODE = re.compile(r"`[^`]*`")
-# A number as people write it: 97.0, 97,0 (Russian), 33,511 or 33 511 (thousands), 1e-3.
-_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+|\d+(?:[.,]\d+)*)(?:[eE][-−]?\d+)?(?![\w])")
-_ARXIV_LIKE = re.compile(r"\b\d{4}\.\d{4,5}(?:v\d+)?\b")
 
 
 @dataclass(frozen=True)
 class Validation:
-    problems: list[str]
+    problems: list[str]  # English: for the retry prompt, the database and admins
+    grounding: Grounding | None = None
+    reader_notes: list[str] = field(default_factory=list)  # Russian: what a reader is told when it failed
 
     @property
     def passed(self) -> bool:
         return not self.problems
 
 
-def validate_review(body: ReviewBody, *, paper_text: str, code_url: str | None, finish_reason: str | None,
+def validate_review(body: ReviewBody, *, evidence: Evidence, code_url: str | None, finish_reason: str | None,
                     require_russian: bool = True) -> Validation:
     text = _full_text(body)
-    problems = []
+    problems, notes = [], []
     if finish_reason == "length":
         problems.append("the answer was cut off at the output token limit (finish_reason=length); write it shorter")
-    problems += check_sections(body)
-    if require_russian:
-        problems += check_russian(text)
-    problems += check_links(text, code_url)
-    problems += check_numbers(text, paper_text)
-    return Validation(problems)
+        notes.append("ответ модели оборван на лимите длины")
+    structure = check_sections(body)
+    if structure:
+        problems += structure
+        notes.append("не хватает обязательных разделов")
+    if require_russian and (language := check_russian(text)):
+        problems += language
+        notes.append("текст написан не по-русски")
+    if links := check_links(text, code_url):
+        problems += links
+        notes.append("в тексте были посторонние ссылки (удалены)")
+    numbers, grounding = check_numbers(body.to_markdown(), evidence)
+    problems += numbers
+    if grounding.suspects:
+        notes.append(grounding.warning_ru())
+    return Validation(problems, grounding, notes)
 
 
 def _full_text(body: ReviewBody) -> str:
@@ -115,54 +126,23 @@ def check_links(text: str, code_url: str | None) -> list[str]:
     return []
 
 
-def _readings(raw: str) -> set[Decimal]:
-    """The values a written number can mean: '33,511' is 33511 in English and 33.511 in Russian."""
-    raw = raw.replace("\u2212", "-")
-    compact = re.sub(r"[ \u00a0\u202f\u2009]", "", raw)
-    options = {compact.replace(",", ""), compact.replace(",", ".")} if "," in compact else {compact}
-    values = set()
-    for option in options:
-        if option.count(".") > 1:
-            continue
-        try:
-            values.add(Decimal(option))
-        except InvalidOperation:
-            continue
-    return values
+def check_numbers(review: str, evidence: Evidence) -> tuple[list[str], Grounding]:
+    """Every number attributed to the paper; a problem (for the retry prompt) names each suspect one."""
+    grounding = attribute(review, evidence)
+    problems = [f"{_WHY[n.status]}: {n.text} in «{_shorten(n.sentence)}»" + (f" ({n.detail})" if n.detail else "")
+                for n in grounding.suspects]
+    if problems:
+        problems.append("quote each result with its model and benchmark named in the same sentence; "
+                        "a derived number only with both paper values stated next to it; otherwise say it in words")
+    return problems, grounding
 
 
-def paper_numbers(paper_text: str) -> set[Decimal]:
-    values: set[Decimal] = set()
-    for match in _NUMBER.finditer(_ARXIV_LIKE.sub(" ", paper_text)):
-        for value in _readings(match.group(0)):
-            values.update({value, value * 100, value / 100})  # 0.945 is also 94.5%
-    return values
+_WHY = {ABSENT: "number not in the paper", MISMATCH: "number given for the wrong claim",
+        WRONG_ARITHMETIC: "wrong arithmetic"}
 
 
-def _matches(value: Decimal, known: set[Decimal]) -> bool:
-    if value in known:
-        return True
-    exponent = value.as_tuple().exponent
-    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    quantum = Decimal(1).scaleb(-places)
-    # The review may round what the paper prints more precisely (97.03 → 97.0), never the reverse.
-    return any(k.quantize(quantum) == value for k in known if abs(k - value) < 1)
-
-
-def check_numbers(text: str, paper_text: str) -> list[str]:
-    known = paper_numbers(paper_text)
-    prose = _URL.sub(" ", _ARXIV_LIKE.sub(" ", _MATH.sub(" ", text)))
-    invented = []
-    for match in _NUMBER.finditer(prose):
-        readings = _readings(match.group(0))
-        if not readings or all(abs(v) <= SMALL_INTEGER and v == v.to_integral_value() for v in readings):
-            continue
-        if not any(_matches(v, known) for v in readings):
-            invented.append(match.group(0))
-    if invented:
-        unique = list(dict.fromkeys(invented))
-        return [f"numbers not found in the paper text: {', '.join(unique[:12])}; quote only numbers the paper gives"]
-    return []
+def _shorten(sentence: str, limit: int = 220) -> str:
+    return sentence if len(sentence) <= limit else sentence[:limit - 1] + "…"
 
 
 LINK_REMOVED = "[ссылка удалена]"

@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 
 from paperdigest.errors import LlmContextTooLong
 from summarizer.budget import Budgeted, fit_budget
+from summarizer.evidence import Evidence
+from summarizer.grounding import Grounding
 from summarizer.llm import Completion, LlmClient
 from summarizer.offline import draft_review
 from summarizer.paper import PaperMeta, Section
 from summarizer.prompts import prompt_version, retry_messages, review_messages
 from summarizer.review_format import ReviewBody, parse_body
 from summarizer.tokens import count_tokens
-from summarizer.validate import strip_foreign_links, validate_review
+from summarizer.validate import Validation, strip_foreign_links, validate_review
 
 log = logging.getLogger(__name__)
 OnUsage = Callable[[Completion, str], None]
@@ -43,12 +45,8 @@ class Written:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     notes: list[str] = field(default_factory=list)
-
-
-def paper_text_for_checks(meta: PaperMeta, sections: list[Section]) -> str:
-    """Everything a review may quote numbers from: the metadata and every section."""
-    parts = [meta.title, meta.abstract, meta.comment, *(f"{s.title}\n{s.text}" for s in sections)]
-    return "\n".join(parts)
+    grounding: Grounding | None = None
+    reader_notes: list[str] = field(default_factory=list)  # Russian, for a review that failed
 
 
 class LlmWriter:
@@ -57,17 +55,17 @@ class LlmWriter:
         self._input_tokens = input_tokens
 
     async def write(self, meta: PaperMeta, sections: list[Section], *, code_url: str | None,
-                    on_usage: OnUsage) -> Written:
+                    on_usage: OnUsage, pages: list[str] | None = None) -> Written:
         empty_prompt = "".join(m["content"] for m in review_messages(meta, [], code_url=code_url, notes=[]))
         overhead = await asyncio.to_thread(count_tokens, empty_prompt)
         budget_tokens = self._input_tokens - overhead
         try:
-            return await self._write_within(meta, sections, code_url, budget_tokens, on_usage)
+            return await self._write_within(meta, sections, pages, code_url, budget_tokens, on_usage)
         except LlmContextTooLong as err:
             smaller = self._shrunk_budget(err, budget_tokens, overhead)
             log.warning("%s: context too long at %d paper tokens; retrying once with %d", meta.arxiv_id,
                         budget_tokens, smaller)
-            return await self._write_within(meta, sections, code_url, smaller, on_usage)
+            return await self._write_within(meta, sections, pages, code_url, smaller, on_usage)
 
     def _shrunk_budget(self, err: LlmContextTooLong, budget_tokens: int, overhead: int) -> int:
         shrunk = int(budget_tokens * SHRINK_FACTOR)
@@ -77,35 +75,36 @@ class LlmWriter:
             shrunk = min(shrunk, fits)
         return max(shrunk, 500)
 
-    async def _write_within(self, meta: PaperMeta, sections: list[Section], code_url: str | None,
-                            budget_tokens: int, on_usage: OnUsage) -> Written:
+    async def _write_within(self, meta: PaperMeta, sections: list[Section], pages: list[str] | None,
+                            code_url: str | None, budget_tokens: int, on_usage: OnUsage) -> Written:
         # tokenising and checking are CPU work: threads keep the bot's event loop free
         budget = await asyncio.to_thread(fit_budget, sections, budget_tokens)
         notes = budget.notes()
         messages = review_messages(meta, budget.sections, code_url=code_url, notes=notes)
-        paper_text = paper_text_for_checks(meta, sections)
+        # the whole paper is the evidence, not only what fitted the budget: the abstract may say it
+        evidence = await asyncio.to_thread(Evidence.from_paper, meta, sections, pages)
         completion = await self._llm.complete(messages)
         on_usage(completion, "review")
-        body, problems = await asyncio.to_thread(self._check, completion, paper_text, code_url)
+        body, result = await asyncio.to_thread(self._check, completion, evidence, code_url)
         totals = [completion]
-        if problems:
-            log.warning("%s: review failed validation, retrying once: %s", meta.arxiv_id, "; ".join(problems))
-            completion = await self._llm.complete(retry_messages(messages, completion.text, problems))
+        if result.problems:
+            log.warning("%s: review failed validation, retrying once: %s", meta.arxiv_id, "; ".join(result.problems))
+            completion = await self._llm.complete(retry_messages(messages, completion.text, result.problems))
             on_usage(completion, "retry")
             totals.append(completion)
-            body, problems = await asyncio.to_thread(self._check, completion, paper_text, code_url)
+            body, result = await asyncio.to_thread(self._check, completion, evidence, code_url)
         return Written(
-            body=_without_foreign_links(body, code_url), reviewer="llm", model=completion.model, prompt_version=prompt_version(),
-            validation="failed" if problems else "passed", problems=problems, budget=budget,
-            prompt_tokens=sum(c.prompt_tokens for c in totals),
-            completion_tokens=sum(c.completion_tokens for c in totals), notes=notes)
+            body=_without_foreign_links(body, code_url), reviewer="llm", model=completion.model,
+            prompt_version=prompt_version(), validation="failed" if result.problems else "passed",
+            problems=result.problems, budget=budget, prompt_tokens=sum(c.prompt_tokens for c in totals),
+            completion_tokens=sum(c.completion_tokens for c in totals), notes=notes, grounding=result.grounding,
+            reader_notes=result.reader_notes)
 
     @staticmethod
-    def _check(completion: Completion, paper_text: str, code_url: str | None) -> tuple[ReviewBody, list[str]]:
+    def _check(completion: Completion, evidence: Evidence, code_url: str | None) -> tuple[ReviewBody, Validation]:
         body = parse_body(completion.text)
-        result = validate_review(body, paper_text=paper_text, code_url=code_url,
-                                 finish_reason=completion.finish_reason)
-        return body, result.problems
+        return body, validate_review(body, evidence=evidence, code_url=code_url,
+                                     finish_reason=completion.finish_reason)
 
 
 def _without_foreign_links(body: ReviewBody, code_url: str | None) -> ReviewBody:
@@ -115,10 +114,11 @@ def _without_foreign_links(body: ReviewBody, code_url: str | None) -> ReviewBody
 
 class OfflineWriter:
     async def write(self, meta: PaperMeta, sections: list[Section], *, code_url: str | None,
-                    on_usage: OnUsage) -> Written:
+                    on_usage: OnUsage, pages: list[str] | None = None) -> Written:
         budget = fit_budget(sections, budget_tokens=10**9)  # no context to fit: only drops the references
         body = draft_review(meta, budget.sections)
-        result = validate_review(body, paper_text=paper_text_for_checks(meta, sections), code_url=code_url,
+        # a draft quotes the paper's own sentences: its problems are kept for admins, no grounding is stored
+        result = validate_review(body, evidence=Evidence.from_paper(meta, sections, pages), code_url=code_url,
                                  finish_reason="stop", require_russian=False)
         return Written(body=body, reviewer="offline", model=OFFLINE_MODEL, prompt_version="offline",
                        validation="draft", problems=result.problems, budget=budget, notes=[OFFLINE_NOTE])

@@ -1,0 +1,385 @@
+"""Attribution: for each number a review states, where the paper says it — or why it cannot.
+
+A value is looked up in the paper's evidence (`summarizer.evidence`); then the claim is
+checked, not only the value: the names around the number in the review (model, dataset,
+metric — the Latin-script words, since the paper is English) are scored against the words
+around each place the paper states the value, rare words counting more. If the review's
+words point to another place of the paper much better than to any place that holds the
+value, the number is a MISMATCH (a real number given for the wrong claim). A number the
+paper does not state is DERIVED when two numbers of the same review sentence give it by a
+difference, ratio, sum or product to the precision written, WRONG_ARITHMETIC when the
+sentence computes it and the arithmetic is off, and ABSENT otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, DivisionByZero, InvalidOperation
+
+from summarizer.evidence import Evidence, Stated, normalize
+from summarizer.grounding import (ABSENT, DERIVED, FOUND, MISMATCH, WRONG_ARITHMETIC, Grounding, NumberCheck,
+                                  Source)
+from summarizer.numbers import PERCENT, POINTS, TIMES, Written, rounds_to, scan
+
+_URL = re.compile(r"(?:https?://|www\.)[^\s)\]>\"'«»]+|\]\([^)]*\)", re.IGNORECASE)
+_CODE = re.compile(r"`[^`]*`")
+_ARXIV_ID = re.compile(r"\b\d{4}\.\d{4,5}(?:v\d+)?\b")
+_MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
+_LABEL_BEFORE = re.compile(
+    r"(?:\b(?:table|tab|figure|fig|section|sec|eq|equation|appendix|algorithm|рис|рисун\w*|таблиц\w*|"
+    r"раздел\w*|раздела|параграф\w*|глав\w*|формул\w*|уравнени\w*|приложени\w*|стр|шаг\w*|этап\w*|"
+    r"пункт\w*|п|§)\.?\s*(?:\d+[.,]?\d*\s*(?:,|и|–|-)\s*)*)$",
+    re.IGNORECASE,
+)
+_DATE_AROUND = re.compile(r"^\s*(?:г\.|год|году|года|гг)|et al|\bal\.", re.IGNORECASE)
+_DERIVED_CUE = re.compile(
+    r"разрыв|разниц|прирост|отрыв|то есть|т\. е\.|итого|всего|сумм|\bна\s*$|выше на|больше на|меньше на|"
+    r"опережа|обходит|превосходит|раза|по .{0,12} на|в среднем|=|≈",
+    re.IGNORECASE,
+)
+_STRONG_CUE = re.compile(r"разрыв|разниц|то есть|т\. е\.|итого|плюс|минус", re.IGNORECASE)
+_COMPARED_AFTER = re.compile(r"^\S*\s*(?:\S+\s+)?(?:выше|больше|меньше|ниже|лучше|хуже|быстрее|медленнее|дешевле)",
+                             re.IGNORECASE)
+_APPROXIMATE = re.compile(r"(?:около|примерно|почти|порядка|свыше|более|менее|больше|меньше|до|~|≈|>|<)\s*$",
+                          re.IGNORECASE)
+_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-@.][A-Za-z0-9]+)*")
+_STOP = frozenset("the and for with from that this than its are was were has have not but all also via per "
+                  "vs et al of in on to by as at is an or be".split())
+NEAR_MISS = 0.35  # relative error under which a computed result counts as wrong arithmetic, not absent
+
+
+@dataclass(frozen=True)
+class _Mention:
+    written: Written
+    anchor: int
+    sentence: tuple[int, int]
+
+
+def attribute(review: str, evidence: Evidence) -> Grounding:
+    """Every checked number of `review` (Markdown) and what the paper says about it."""
+    mentions = _mentions(review)
+    checks = []
+    for mention in mentions:
+        if _unchecked(review, mention):
+            continue
+        checks.append(_check(review, mention, mentions, evidence))
+    return Grounding(checks)
+
+
+# --- reading the review -------------------------------------------------------------------
+
+
+def _mentions(review: str) -> list[_Mention]:
+    masked = _mask(review)
+    sentences = _sentence_bounds(review)
+    found = []
+    for math in _MATH.finditer(masked):
+        found += _math_mentions(review, math)
+    prose = _MATH.sub(lambda m: " " * len(m.group(0)), masked)
+    for written in scan(prose):
+        found.append(_Mention(_as_written(review, written), written.end, (0, 0)))
+    located = []
+    for mention in sorted(found, key=lambda m: m.written.start):
+        bounds = next((b for b in sentences if b[0] <= mention.written.start < b[1]), (0, len(review)))
+        located.append(_Mention(mention.written, mention.anchor, bounds))
+    return located
+
+
+def _mask(review: str) -> str:
+    blank = lambda m: " " * len(m.group(0))  # noqa: E731 - offsets must not move
+    return _ARXIV_ID.sub(blank, _CODE.sub(blank, _URL.sub(blank, review)))
+
+
+def _as_written(review: str, written: Written) -> Written:
+    """The same number with its text taken from the review (the masked copy has spaces)."""
+    return Written(review[written.start:written.end].strip(), written.start, written.end, written.values,
+                   written.mantissas, written.unit, written.places, written.scaled)
+
+
+_LATEX_NUMBER = re.compile(
+    r"(?<![\w^_{\\])(\d+(?:\{,\}\d+|[.,]\d+)?)(?:\s*\\(?:cdot|times)\s*10\^\{?(-?\d+)\}?)?(\s*\\%)?")
+
+
+def _math_mentions(review: str, math: re.Match[str]) -> list[_Mention]:
+    """Numbers inside $…$: decimal commas as {,}, powers of ten as \\cdot 10^{18}; indices are not numbers."""
+    found = []
+    for match in _LATEX_NUMBER.finditer(review, math.start(), math.end()):
+        plain = match.group(1).replace("{,}", ",")
+        written = scan(plain)
+        if not written:
+            continue
+        values, places = written[0].values, written[0].places
+        if match.group(2):
+            values = frozenset(v.scaleb(int(match.group(2))) for v in values)
+        unit = PERCENT if match.group(3) else ""
+        number = Written(match.group(0).strip(), match.start(), match.end(), frozenset(values), frozenset(values),
+                         unit, places, bool(match.group(2)))
+        found.append(_Mention(number, math.end(), (0, 0)))
+    return found
+
+
+def _sentence_bounds(review: str) -> list[tuple[int, int]]:
+    bounds, start = [], 0
+    for match in re.finditer(r"(?<=[.!?])\s+(?=[А-ЯЁA-Z*(«\"-])|\n+", review):
+        if match.start() > start:
+            bounds.append((start, match.start()))
+        start = match.end()
+    bounds.append((start, len(review)))
+    return bounds
+
+
+def _unchecked(review: str, mention: _Mention) -> bool:
+    """Counts in prose, labels (Table 3, раздел 6.1) and dates are not results."""
+    written = mention.written
+    if written.is_small_count:
+        return True
+    head = review[max(0, written.start - 24):written.start]
+    if _LABEL_BEFORE.search(head):
+        return True
+    value = next(iter(written.values))
+    if written.places == 0 and not written.unit and 1900 <= value <= 2039:
+        tail = review[written.end:written.end + 8]
+        return bool(_DATE_AROUND.search(tail) or _DATE_AROUND.search(head[-8:]) or "WMT" in head
+                    or head.rstrip().endswith(("(", ",")))
+    return False
+
+
+# --- checking one number ------------------------------------------------------------------
+
+
+def _check(review: str, mention: _Mention, mentions: list[_Mention], evidence: Evidence) -> NumberCheck:
+    written = mention.written
+    sentence = review[mention.sentence[0]:mention.sentence[1]].strip()
+    base = dict(text=written.text, start=written.start, end=written.end, anchor=mention.anchor, sentence=sentence)
+    places = _places_of(written, evidence)
+    derived = _derivation(review, mention, mentions, strict=bool(places))
+    if derived and derived[0]:
+        return NumberCheck(**base, status=DERIVED, operands=derived[1], detail=derived[2])
+    if derived:  # the sentence computes it and the arithmetic is off (a paper value equal to it is a coincidence)
+        return NumberCheck(**base, status=WRONG_ARITHMETIC, operands=derived[1], detail=derived[2])
+    if not places:
+        return NumberCheck(**base, status=ABSENT, detail="the paper does not give this number")
+    unit_word = _unit_word(review, written)
+    if unit_word and not any(_has_unit(evidence, stated, unit_word) for stated in places):
+        return NumberCheck(**base, status=ABSENT, detail=f"the paper gives {written.text} but not in {unit_word[0]}")
+    best = _best_place(review, mention, places, evidence)
+    unit = evidence.units[best.unit]
+    source = Source(unit.text[:400], unit.section, evidence.page_of(unit))
+    names = _names_near(review, mention, evidence)
+    if names and not any(_mentions_any(evidence, stated.unit, names) for stated in places):
+        elsewhere = _named_elsewhere(written, names, places, evidence)
+        if elsewhere is not None:
+            return NumberCheck(**base, status=MISMATCH, source=source,
+                               detail=f"the paper states it for another claim; for {names[0]} it says "
+                                      f"«{evidence.units[elsewhere].text[:160]}»")
+    return NumberCheck(**base, status=FOUND, source=source)
+
+
+# Units of time and of training a review names after a number, and how the paper writes them.
+_UNIT_WORDS = {
+    "час": ("hours", ("hour", "hr")), "дн": ("days", ("day",)), "ден": ("days", ("day",)),
+    "недел": ("weeks", ("week",)), "месяц": ("months", ("month",)), "минут": ("minutes", ("minute", "min")),
+    "секунд": ("seconds", ("second", "sec")), "шаг": ("steps", ("step", "iteration", "update")),
+    "эпох": ("epochs", ("epoch",)),
+}
+_UNIT_AFTER = re.compile(r"^\s*(час|дн|ден|недел|месяц|минут|секунд|шаг|эпох)", re.IGNORECASE)
+
+
+def _unit_word(review: str, written: Written) -> tuple[str, tuple[str, ...]] | None:
+    """«18 часов», «3,5 дня», «100 000 шагов»: the unit the paper must use for the same value."""
+    match = _UNIT_AFTER.match(review[written.end:written.end + 12])
+    return _UNIT_WORDS[match.group(1).lower()] if match else None
+
+
+def _has_unit(evidence: Evidence, stated: Stated, unit_word: tuple[str, tuple[str, ...]]) -> bool:
+    unit = evidence.units[stated.unit]
+    if unit.is_row:  # a table's unit is in its header or caption
+        return any(word in unit.neighbours.lower() for word in unit_word[1])
+    text = unit.text.lower()
+    raw = stated.number.text.lower()
+    at = text.find(raw)
+    while at >= 0:
+        if any(word in text[max(0, at - 24):at + len(raw) + 24] for word in unit_word[1]):
+            return True
+        at = text.find(raw, at + 1)
+    return False
+
+
+def _best_place(review: str, mention: _Mention, places: list[Stated], evidence: Evidence) -> Stated:
+    scores = _scores(_terms(review, mention), evidence)
+    return max(places, key=lambda s: (scores.get(s.unit, 0.0), not s.converted))
+
+
+_CLAUSE_CUT = re.compile(r"[;,()]|\sпротив\s|\sи\s|\sа\s|\sно\s|\svs\.?\s", re.IGNORECASE)
+_METRICS = frozenset(normalize(m) for m in (
+    "BLEU", "iBLEU", "SARI", "ROUGE", "ROUGE-1", "ROUGE-2", "ROUGE-L", "F1", "EM", "AUC", "AUROC", "ALL", "SEQ",
+    "SOTA", "TER", "self-TER", "self-BLEU", "BERTScore", "recall", "precision", "accuracy", "pass@1", "cons@64",
+    "Recall@20", "Recall@50", "Recall@100", "PPL", "FLOPs", "GPU", "GPUs", "test", "dev", "train", "base", "large"))
+
+
+def _names_near(review: str, mention: _Mention, evidence: Evidence) -> list[str]:
+    """The names (models, datasets) the review gives this number: those of its own clause
+    («72.4 против 70.6 у TAPAS large inter»: TAPAS for 70.6 only)."""
+    start, end = mention.sentence
+    written = mention.written
+    cuts = list(_CLAUSE_CUT.finditer(review, start, end))
+    left = max((m.end() for m in cuts if m.end() <= written.start), default=start)
+    right = min((m.start() for m in cuts if m.start() >= written.end), default=end)
+    return _names_in(review, left, right, evidence)
+
+
+def _names_in(review: str, start: int, end: int, evidence: Evidence) -> list[str]:
+    names = []
+    for match in _LATIN.finditer(review, start, end):
+        raw = match.group(0)
+        word = normalize(raw)
+        if len(word) < 2 or word in _METRICS or raw.islower() or not evidence.idf(word):
+            continue
+        names.append(word)
+    return names
+
+
+def _mentions_any(evidence: Evidence, position: int, names: list[str]) -> bool:
+    unit = evidence.units[position]
+    return any(name in unit.norm or name in unit.near for name in names)
+
+
+def _named_elsewhere(written: Written, names: list[str], places: list[Stated], evidence: Evidence) -> int | None:
+    """A table row that names the review's model or dataset and states another value of the same kind."""
+    holding = {s.unit for s in places}
+    for name in names:
+        inside, _around = evidence.hits(name)
+        for position in sorted(inside - holding):
+            if evidence.units[position].is_row and any(_same_kind(written, n) for n in evidence.numbers_in(position)):
+                return position
+    return None
+
+
+def _same_kind(written: Written, other: Written) -> bool:
+    mine, theirs = min(written.values), min(other.values)
+    if theirs in written.values or mine <= 0 or theirs <= 0:
+        return False
+    return abs(other.places - written.places) <= 1 and (written.unit == other.unit or not other.unit) \
+        and Decimal("0.33") <= theirs / mine <= 3
+
+
+def _places_of(written: Written, evidence: Evidence) -> list[Stated]:
+    """Where the paper states this value, in a compatible unit."""
+    places: list[Stated] = []
+    # "213 млн" may be the 213 of a "params (×10^6)" column; "13B" is a model size and only that
+    worded = written.scaled and not written.text[-1:] in "kKMBT"
+    for value in written.values | (written.mantissas if worded else frozenset()):
+        for stated in evidence.stating(value):
+            if value not in written.values and not evidence.units[stated.unit].is_row:
+                continue  # "213 млн" is the 213 of a table's "params (×10^6)" column, not any 213
+            if stated.converted and not (written.unit == PERCENT or stated.number.unit == PERCENT):
+                continue  # 0.95 and 95 are the same only when one side says "%"
+            if not _compatible(written, stated):
+                continue
+            places.append(stated)
+    return places
+
+
+def _compatible(written: Written, stated: Stated) -> bool:
+    """«в 3,5 раза» is not the paper's "3.5 days"; "97.03" is not the paper's "97.0" (more precise than it)."""
+    if (written.unit == TIMES) != (stated.number.unit == TIMES):
+        return False
+    number = stated.number
+    if written.places > number.places and not stated.converted and not number.scaled and not written.scaled:
+        return any(rounds_to(v, w, written.places) for v in number.values for w in written.values)
+    return True
+
+
+def _terms(review: str, mention: _Mention) -> list[tuple[str, float]]:
+    """The Latin-script words of the number's sentence, weighted by how close they stand to it."""
+    start, end = mention.sentence
+    terms: dict[str, float] = {}
+    for match in _LATIN.finditer(review, start, end):
+        word = normalize(match.group(0))
+        if len(word) < 2 or word in _STOP or word.isdigit():
+            continue
+        distance = min(abs(match.start() - mention.written.end), abs(match.end() - mention.written.start))
+        weight = 1.0 if distance <= 40 else 0.4 if distance <= 100 else 0.15
+        terms[word] = max(terms.get(word, 0.0), weight)
+    return list(terms.items())
+
+
+def _scores(terms: list[tuple[str, float]], evidence: Evidence) -> dict[int, float]:
+    """Each unit's score for the review's words: inside the unit counts fully, around it half."""
+    scores: dict[int, float] = {}
+    for term, weight in terms:
+        idf = evidence.idf(term)
+        if not idf:
+            continue
+        inside, around = evidence.hits(term)
+        for position in inside:
+            scores[position] = scores.get(position, 0.0) + weight * idf
+        for position in around:
+            scores[position] = scores.get(position, 0.0) + 0.5 * weight * idf
+    return scores
+
+
+# --- derived numbers ----------------------------------------------------------------------
+
+
+def _derivation(review: str, mention: _Mention, mentions: list[_Mention], *,
+                strict: bool) -> tuple[bool, list[str], str] | None:
+    """(arithmetic right?, operands, formula) when the sentence computes this number from two others.
+
+    A number the paper also states is only taken as computed where the review says so
+    («то есть», «разрыв», «итого», «в N раза»…, `strict`); an absent one with any hint."""
+    written = mention.written
+    head = review[max(mention.sentence[0], written.start - 40):written.start]
+    if strict:
+        tail = review[written.end:written.end + 30]
+        computed = (_STRONG_CUE.search(head) or written.unit in (TIMES, POINTS)
+                    or (re.search(r"\bна\s*$", head) and _COMPARED_AFTER.match(tail)))
+    else:
+        computed = _DERIVED_CUE.search(head) or written.unit in (TIMES, POINTS)
+    if not computed:
+        return None
+    others = [m.written for m in mentions if m.sentence == mention.sentence and m.written.start != written.start
+              and (m.written.unit or not m.written.is_small_count)]
+    if len(others) < 2:
+        return None
+    tolerance = Decimal("0.05") if _APPROXIMATE.search(head[-14:]) else Decimal(0)
+    nearest: tuple[Decimal, list[str], str] | None = None
+    for target in written.values:
+        for a in others:
+            for b in others:
+                if a is b:
+                    continue
+                for result, formula in _results(a, b, written.unit):
+                    if _agrees(result, target, written.places, tolerance):
+                        return True, [a.text, b.text], formula
+                    error = abs(result - target) / max(abs(target), Decimal("1e-9"))
+                    if error <= NEAR_MISS and (nearest is None or error < nearest[0]):
+                        nearest = (error, [a.text, b.text], f"{formula}, not {written.text}")
+    if nearest is None:
+        return None
+    return False, nearest[1], nearest[2]
+
+
+def _results(a: Written, b: Written, unit: str) -> list[tuple[Decimal, str]]:
+    x, y = min(a.values), min(b.values)
+    out = []
+    if unit != TIMES:
+        out += [(x - y, f"{x} - {y} = {x - y}"), (x + y, f"{x} + {y} = {x + y}"), (x * y, f"{x} * {y} = {x * y}")]
+        if unit in (PERCENT, POINTS) and x < 1 and y < 1:
+            out.append(((x - y) * 100, f"({x} - {y}) * 100 = {(x - y) * 100}"))
+    try:
+        ratio = x / y
+        out.append((ratio, f"{x} / {y} = {ratio:.4g}"))
+        if unit == PERCENT:
+            out.append(((ratio - 1) * 100, f"({x} / {y} - 1) * 100 = {(ratio - 1) * 100:.4g}"))
+    except (DivisionByZero, InvalidOperation):
+        pass
+    return out
+
+
+def _agrees(result: Decimal, target: Decimal, places: int, tolerance: Decimal) -> bool:
+    if tolerance:
+        return abs(result - target) <= tolerance * abs(target)
+    # operands are rounded too: allow the last written digit plus half of it
+    return abs(result - target) <= Decimal(1).scaleb(-places) * Decimal("0.75") or rounds_to(result, target, places)

@@ -1,0 +1,166 @@
+"""Attribution of a review's numbers to the paper: written forms, non-evidence, claims, derived numbers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from summarizer.attribute import attribute
+from summarizer.evidence import Evidence
+from summarizer.grounding import ABSENT, DERIVED, FOUND, MISMATCH, WRONG_ARITHMETIC, Grounding
+from summarizer.numbers import PERCENT, POINTS, TIMES, scan
+from summarizer.paper import Section
+
+PAPER = [
+    Section("", "front", "Deep Widgets\n\nAnn Lee 1 , Bo Chen 2\n\n1 Widget Lab 2 Gadget Inc."),
+    Section("Abstract", "abstract", "Our model reaches 28.4 BLEU on WMT 2014 and trains in 3.5 days on 8 GPUs."),
+    Section("4 Results", "results",
+            "Table 2 shows the results. WidgetNet obtains 97.0% accuracy on ProsQA, while the CoT baseline "
+            "obtains 77.5%. Training used 128k tokens per batch and 4.5 million sentence pairs. "
+            "The big model has 213 million parameters and is 2.7x faster than GNMT. It took 12 hours "
+            "on 8 P100 GPUs. The training cost is 3.3 · 1018 FLOPs. The dataset has 33,511 queries and "
+            "1,056,768 trainable parameters.\n\n"
+            "Model BLEU ROUGE WidgetNet 41.8 53.73 BaseNet 26.36 25.17 TinyNet 20.1 18.5\n\n"
+            "Table 3: Results on the test set."),
+    Section("5 Analysis", "discussion",
+            "As shown in Figure 17 and Section 14, see Eq. (13), the gain is stable [27, 31]. "
+            "Prior work (Vaswani et al., 2017) reported 3.1. 0 20 40 60 80 100"),
+    Section("References", "references", "[1] A. Author. Widgets. In Proc. 2019, pages 55-89."),
+]
+PAGES = ["Deep Widgets Ann Lee Abstract Our model reaches 28.4 BLEU on WMT 2014",
+         "4 Results Table 2 shows the results. WidgetNet obtains 97.0% accuracy on ProsQA, while the CoT baseline "
+         "obtains 77.5%. Training used 128k tokens",
+         "Model BLEU ROUGE WidgetNet 41.8 53.73 BaseNet 26.36 25.17"]
+
+
+@pytest.fixture(scope="module")
+def evidence() -> Evidence:
+    return Evidence.from_paper(None, PAPER, PAGES)
+
+
+def statuses(review: str, evidence: Evidence) -> dict[str, str]:
+    return {n.text: n.status for n in attribute(review, evidence).numbers}
+
+
+@pytest.mark.parametrize(("raw", "value", "unit"), [
+    ("28,4", "28.4", ""), ("28.4", "28.4", ""), ("51\u00a0697", "51697", ""), ("51\u202f697", "51697", ""),
+    ("128k", "128000", ""), ("128 тыс.", "128000", ""), ("4,5 млн", "4500000", ""), ("7B", "7000000000", ""),
+    ("2,7x", "2.7", TIMES), ("2.7×", "2.7", TIMES), ("в 2,7 раза", "2.7", TIMES), ("63.4%", "63.4", PERCENT),
+    ("10,7 п. п.", "10.7", POINTS), ("1,056,768", "1056768", ""), ("1e-4", "0.0001", ""),
+])
+def test_written_forms_read_as_values(raw: str, value: str, unit: str) -> None:
+    numbers = scan(raw)
+    assert numbers, raw
+    assert Decimal(value) in numbers[-1].values and numbers[-1].unit == unit
+
+
+def test_a_decimal_comma_is_not_a_thousands_separator() -> None:
+    assert scan("в 3,5 раза")[0].values == {Decimal("3.5")}  # never 35
+    assert scan("33,511")[0].values == {Decimal("33.511"), Decimal("33511")}  # three digits: either
+
+
+def test_a_range_carries_its_unit_back() -> None:
+    first, second = scan("от 3.7–6.5%")
+    assert first.unit == second.unit == PERCENT
+
+
+@pytest.mark.parametrize("quoted", [
+    "28,4 BLEU", "97.0%", "97,0 %", "97%", "77,5 %", "128 тыс. токенов", "128k", "4,5 млн пар", "213 млн параметров",
+    "в 2,7 раза быстрее", "2,7x", "$3{,}3 \\cdot 10^{18}$ FLOPs", "33 511 запросов", "33,511", "0.970 accuracy",
+    "3,5 дня", "12 часов", "1\u00a0056\u00a0768 параметров", "41.8 у WidgetNet",
+])
+def test_paper_values_are_found_in_every_written_form(quoted: str, evidence: Evidence) -> None:
+    grounding = attribute(f"Результат: {quoted}.", evidence)
+    assert grounding.numbers and grounding.passed, [(n.text, n.status, n.detail) for n in grounding.numbers]
+
+
+@pytest.mark.parametrize("invented", [
+    "на 47,3 %", "$27{,}9$ BLEU", "в 6,5x быстрее", "в 3,5 раза быстрее", "OPT 13B", "около 18 часов", "98.3%",
+])
+def test_invented_numbers_are_caught_in_every_written_form(invented: str, evidence: Evidence) -> None:
+    grounding = attribute(f"Модель WidgetNet показывает {invented}.", evidence)
+    assert grounding.suspects, [(n.text, n.status) for n in grounding.numbers]
+    assert grounding.suspects[0].status == ABSENT
+
+
+@pytest.mark.parametrize("label", [
+    "17",  # Figure 17
+    "14",  # Section 14
+    "13",  # Eq. (13)
+    "27",  # reference [27, 31]
+    "2019",  # a year in the references, which are not evidence
+    "55",  # a page range in the references
+    "80",  # an axis tick of 0 20 40 60 80 100
+])
+def test_labels_markers_references_and_ticks_are_not_evidence(label: str, evidence: Evidence) -> None:
+    assert statuses(f"Модель WidgetNet даёт {label} баллов.", evidence) == {label: ABSENT}
+
+
+def test_small_counts_in_prose_are_not_checked_but_small_results_are(evidence: Evidence) -> None:
+    checked = statuses("Авторы сравнивают две модели на 3 датасетах; ускорение в 5 раз.", evidence)
+    assert checked == {"5": ABSENT}  # «в 5 раз» is a result the paper does not give; «3 датасета» a count
+
+
+def test_section_and_table_numbers_in_the_review_are_not_checked(evidence: Evidence) -> None:
+    assert statuses("См. Table 3 и раздел 6.1, рис. 4.", evidence) == {}
+
+
+def test_percent_scales_only_when_one_side_says_percent() -> None:
+    paper = Evidence.from_text("The model reaches an accuracy of 0.945 and a recall of 62.")
+    assert statuses("точность 94.5%", paper) == {"94.5%": FOUND}
+    assert statuses("recall 0.62", paper) == {"0.62": ABSENT}
+
+
+def test_rounding_down_the_paper_is_fine_but_not_the_reverse() -> None:
+    paper = Evidence.from_text("It scores 97.03 points and 41.8 BLEU.")
+    assert statuses("97.0 баллов и 41.83 BLEU", paper) == {"97.0": FOUND, "41.83": ABSENT}
+
+
+def test_found_numbers_carry_their_source_with_section_and_page(evidence: Evidence) -> None:
+    (number,) = attribute("WidgetNet: 97.0% на ProsQA.", evidence).numbers
+    assert number.status == FOUND and "97.0% accuracy on ProsQA" in number.source.quote
+    assert number.source.section == "4 Results" and number.source.page == 2
+
+
+def test_a_table_row_is_the_source_of_its_values(evidence: Evidence) -> None:
+    (number,) = attribute("BaseNet получает ROUGE 25.17.", evidence).numbers
+    assert number.status == FOUND and number.source.quote.startswith("BaseNet") and "53.73" not in number.source.quote
+
+
+def test_a_real_number_given_to_another_model_is_a_mismatch(evidence: Evidence) -> None:
+    (number,) = attribute("ROUGE 25.17 у TinyNet.", evidence).numbers  # 25.17 is BaseNet's; TinyNet has 18.5
+    assert number.status == MISMATCH and "TinyNet" in number.detail
+
+
+def test_a_value_stated_with_another_unit_is_not_attributed(evidence: Evidence) -> None:
+    assert statuses("обучение шло 8 дней", evidence) == {}  # 8 is a small count
+    assert statuses("обучение шло 97 часов", evidence) == {"97": ABSENT}  # the paper's 97 is an accuracy
+
+
+@pytest.mark.parametrize(("sentence", "status"), [
+    ("WidgetNet — 97.0% против 77.5%, то есть разрыв 19,5 п. п.", DERIVED),
+    ("WidgetNet — 97.0% против 77.5%, то есть разрыв 18,5 п. п.", WRONG_ARITHMETIC),
+    ("BLEU 41.8 против 26.36 — примерно в 1,6 раза выше.", DERIVED),
+    ("BLEU 41.8 против 26.36 — в 1,9 раза выше.", WRONG_ARITHMETIC),
+    ("BaseNet: 26.36 и 25.17, итого 51,53.", DERIVED),
+])
+def test_derived_numbers_are_checked_against_their_operands(sentence: str, status: str, evidence: Evidence) -> None:
+    checks = attribute(sentence, evidence).numbers
+    assert checks[-1].status == status, [(n.text, n.status, n.detail) for n in checks]
+    if status == DERIVED:
+        assert len(checks[-1].operands) == 2
+
+
+def test_a_number_inside_a_formula_is_anchored_after_the_formula(evidence: Evidence) -> None:
+    review = "Затраты $3{,}3 \\cdot 10^{18}$ FLOPs."
+    (number,) = attribute(review, evidence).numbers
+    assert review[number.anchor - 1] == "$" and number.status == FOUND
+
+
+def test_the_record_survives_storage_and_counts_for_the_header(evidence: Evidence) -> None:
+    grounding = attribute("WidgetNet: 97.0% и 98.3% на ProsQA.", evidence)
+    again = Grounding.from_json(grounding.to_json())
+    assert again == grounding
+    assert again.header_line() == "Проверено по тексту статьи: 1 из 2 чисел"
+    assert "98.3%" in again.warning_ru() and "97.0%" not in again.warning_ru()
