@@ -48,8 +48,14 @@ def review_messages(meta: PaperMeta, sections: list[Section], *, code_url: str |
     system = env.get_template("system.j2").render(
         arxiv_id=meta.arxiv_id, code_url=code_url, min_chars=min_chars, max_chars=max_chars)
     safe_sections = [Section(_data(s.title), s.kind, _data(s.text), s.number) for s in sections]
+    # The abstract goes once. The paper's own abstract section, when it was cut and sent, is
+    # kept: it is the text under review, it went through the budget, and it can say more than
+    # arXiv's (capped at 1,920 characters). arXiv's abstract heads the message only when no
+    # abstract section came (the cutter found none), so the model always has one.
+    header_abstract = None if any(s.kind == "abstract" for s in sections) else meta.abstract
     user = env.get_template("review.j2").render(
-        meta=meta, authors=format_authors(meta.authors), code_url=code_url, notes=notes, sections=safe_sections)
+        meta=meta, authors=format_authors(meta.authors), code_url=code_url, notes=notes, sections=safe_sections,
+        abstract=header_abstract)
     return [{"role": "system", "content": system.strip()}, {"role": "user", "content": user.strip()}]
 
 
