@@ -363,10 +363,12 @@ def _derivation(review: str, mention: _Mention, mentions: list[_Mention], *,
 
 def _results(a: Written, b: Written, unit: str) -> list[tuple[Decimal, str]]:
     x, y = min(a.values), min(b.values)
+    if unit == POINTS:  # percentage points are a difference, never a ratio
+        return [(x - y, f"{x} - {y} = {x - y}")]
     out = []
     if unit != TIMES:
         out += [(x - y, f"{x} - {y} = {x - y}"), (x + y, f"{x} + {y} = {x + y}"), (x * y, f"{x} * {y} = {x * y}")]
-        if unit in (PERCENT, POINTS) and x < 1 and y < 1:
+        if unit == PERCENT and x < 1 and y < 1:
             out.append(((x - y) * 100, f"({x} - {y}) * 100 = {(x - y) * 100}"))
     try:
         ratio = x / y
