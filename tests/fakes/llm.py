@@ -172,8 +172,14 @@ _DECIMAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?%|(?<![\w.])\d+\.\d+(?![\w.]*\d)"
 _INTEGER = re.compile(r"(?<![\w.])\d{2,}(?![\w.]*\d|%)")
 
 
+_LABELS = re.compile(r"^#+ .*$|\b(?:Section|Sec\.|Table|Figure|Fig\.|Eq\.|Appendix)\s*[\d.]+", re.MULTILINE)
+
+
 def quoted_numbers(text: str, limit: int = 3) -> list[str]:
-    """Up to ``limit`` distinct numbers from ``text``, decimals and percentages first."""
+    """Up to ``limit`` distinct numbers from ``text``, decimals and percentages first.
+
+    Like a faithful model, it quotes results, not heading, section or table numbers."""
+    text = _LABELS.sub(" ", text)
     found = [m.group(0) for m in _DECIMAL.finditer(text)]
     found += [m.group(0) for m in _INTEGER.finditer(text)]
     return list(dict.fromkeys(found))[:limit]
