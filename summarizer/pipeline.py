@@ -256,8 +256,8 @@ class Pipeline:
             notes.insert(0, f"Статья длиннее {paper.pages_read} страниц: прочитаны первые {paper.pages_read} "
                             f"из {paper.page_count}.")
         if written.validation == "failed":  # readers are told in Russian; the English problems are for admins
-            notes += [strip_foreign_links(note, code_url) for note in written.reader_notes] or [
-                "Рецензия не прошла автоматическую проверку."]
+            reasons = strip_foreign_links("; ".join(written.reader_reasons), code_url)
+            notes.append("Рецензия не прошла автоматическую проверку" + (f": {reasons}" if reasons else "."))
         budget = written.budget
         review = Review(
             arxiv_id=meta.arxiv_id, version=meta.version,

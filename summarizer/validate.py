@@ -38,7 +38,7 @@ _CODE = re.compile(r"`[^`]*`")
 class Validation:
     problems: list[str]  # English: for the retry prompt, the database and admins
     grounding: Grounding | None = None
-    reader_notes: list[str] = field(default_factory=list)  # Russian: what a reader is told when it failed
+    reader_reasons: list[str] = field(default_factory=list)  # Russian, short: why it failed, for readers
 
     @property
     def passed(self) -> bool:
@@ -65,7 +65,8 @@ def validate_review(body: ReviewBody, *, evidence: Evidence, code_url: str | Non
     numbers, grounding = check_numbers(body.to_markdown(), evidence)
     problems += numbers
     if grounding.suspects:
-        notes.append(grounding.warning_ru())
+        named = ", ".join(dict.fromkeys(n.text for n in grounding.suspects))
+        notes.append(f"не подтверждены текстом статьи числа: {named}")
     return Validation(problems, grounding, notes)
 
 

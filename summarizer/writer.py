@@ -46,7 +46,7 @@ class Written:
     completion_tokens: int = 0
     notes: list[str] = field(default_factory=list)
     grounding: Grounding | None = None
-    reader_notes: list[str] = field(default_factory=list)  # Russian, for a review that failed
+    reader_reasons: list[str] = field(default_factory=list)  # Russian, for a review that failed
 
 
 class LlmWriter:
@@ -98,7 +98,7 @@ class LlmWriter:
             prompt_version=prompt_version(), validation="failed" if result.problems else "passed",
             problems=result.problems, budget=budget, prompt_tokens=sum(c.prompt_tokens for c in totals),
             completion_tokens=sum(c.completion_tokens for c in totals), notes=notes, grounding=result.grounding,
-            reader_notes=result.reader_notes)
+            reader_reasons=result.reader_reasons)
 
     @staticmethod
     def _check(completion: Completion, evidence: Evidence, code_url: str | None) -> tuple[ReviewBody, Validation]:
