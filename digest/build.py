@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from digest import feeds, pages, paths, search
 from digest.demos import find_demos
-from digest.load import Entry, load_bodies, load_entries
-from digest.markdown import render_markdown
+from digest.load import Entry, ReviewText, load_entries, load_texts
 from digest.sitemap import sitemap_xml
+from digest.sources import ReviewView, review_view
 from digest.templating import TEMPLATES_DIR
 from digest.writer import SiteWriter
 from paperdigest.db import Database
@@ -61,45 +61,46 @@ def fingerprint(settings: Settings) -> str:
 
 
 class ReviewHtml:
-    """Review bodies rendered to HTML, on demand. The feeds' entries are also kept in memory and
-    in a small disk cache, so a later build can rewrite a feed without rendering its reviews."""
+    """Reviews rendered to HTML (with their number sources), on demand. The feeds' entries are
+    also kept in memory and in a small disk cache, so a later build can rewrite a feed without
+    rendering its reviews."""
 
     def __init__(self, session: Session, cache_dir: Path, fingerprint: str, wanted: list[Entry], *,
                  read_cache: bool = True) -> None:
         self.session, self.cache_dir, self.tag, self.read_cache = session, cache_dir, fingerprint[:12], read_cache
         self.wanted = {e.review_id: self._cache_file(e) for e in wanted}
-        self.bodies: dict[int, str] = {}
-        self.memory: dict[int, str] = {}
+        self.texts: dict[int, ReviewText] = {}
+        self.memory: dict[int, ReviewView] = {}
 
     def _cache_file(self, entry: Entry) -> Path:
-        return self.cache_dir / f"{entry.review_id}-{entry.body_chars}-{self.tag}.html"
+        return self.cache_dir / f"{entry.review_id}-{entry.body_chars}-{entry.grounding_chars}-{self.tag}.json"
 
     def prefetch(self, entries: list[Entry]) -> None:
-        self.bodies.update(load_bodies(self.session, (e.review_id for e in entries)))
+        self.texts.update(load_texts(self.session, (e.review_id for e in entries)))
 
-    def __call__(self, entry: Entry) -> str:
+    def __call__(self, entry: Entry) -> ReviewView:
         if entry.review_id in self.memory:
             return self.memory[entry.review_id]
         cached = self.wanted.get(entry.review_id)
         if cached is not None and self.read_cache and cached.is_file():
-            html = cached.read_text("utf-8")
+            view = ReviewView.from_json(cached.read_text("utf-8"))
         else:
-            body = self.bodies.pop(entry.review_id, None)
-            if body is None:
-                body = load_bodies(self.session, [entry.review_id]).get(entry.review_id, "")
-            html = render_markdown(body)
+            text = self.texts.pop(entry.review_id, None)
+            if text is None:
+                text = load_texts(self.session, [entry.review_id]).get(entry.review_id, ReviewText("", None))
+            view = review_view(text.body, text.grounding)
             if cached is not None:
                 cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_text(html, "utf-8")
+                cached.write_text(view.to_json(), "utf-8")
         if cached is not None:
-            self.memory[entry.review_id] = html
-        return html
+            self.memory[entry.review_id] = view
+        return view
 
     def prune(self) -> None:
-        """Keep on disk only the reviews that the feeds show now."""
+        """Keep on disk only the reviews that the feeds show now (and nothing an older build left)."""
         keep = {file.name for file in self.wanted.values()}
-        for file in self.cache_dir.glob("*.html"):
-            if file.name not in keep:
+        for file in self.cache_dir.glob("*"):
+            if file.is_file() and file.name not in keep:
                 file.unlink(missing_ok=True)
 
 

@@ -14,24 +14,29 @@ from feedgen.feed import FeedGenerator
 
 from digest import paths
 from digest.load import Entry
+from digest.sources import ReviewView
 
 FEED_ENTRIES = 50
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def entry_html(entry: Entry, review_html: str, site_url: str) -> str:
-    """The entry's content: the header of the review (authors, links), then the review itself."""
+def entry_html(entry: Entry, review: ReviewView, site_url: str) -> str:
+    """The entry's content: the header of the review (authors, links, the number check), then the
+    review itself. Its links to its own notes (#src-1) point at the page, not at the feed."""
+    page_url = escape(paths.pretty_url(site_url, entry.path))
     links = [f'Статья: <a href="{escape(paths.abs_url(entry.arxiv_id))}">arxiv.org/abs/{escape(entry.arxiv_id)}</a>']
     if entry.code_url and entry.code_url.startswith(("https://", "http://")):
         links.append(f'Код: <a href="{escape(entry.code_url)}">{escape(entry.code_url)}</a>')
-    links.append(f'На сайте: <a href="{escape(paths.pretty_url(site_url, entry.path))}">полная страница</a>')
+    links.append(f'На сайте: <a href="{page_url}">полная страница</a>')
     header = f"<p>{escape(entry.authors_line)}<br>" + "<br>".join(links) + "</p>"
     notes = "".join(f"<blockquote><p>{escape(note)}</p></blockquote>" for note in entry.notes)
-    return header + notes + review_html
+    # The sanitizer lets no relative link into a review, so every href="#…" is one of our own.
+    review_html = review.summary + "\n" + review.body if review.summary else review.body
+    return header + notes + review_html.replace('href="#', f'href="{page_url}#')
 
 
 def atom_feed(*, title: str, feed_path: str, page_path: str, entries: Sequence[Entry], site_url: str,
-              review_html: Callable[[Entry], str]) -> bytes:
+              review_html: Callable[[Entry], ReviewView]) -> bytes:
     feed = FeedGenerator()
     feed_url = paths.pretty_url(site_url, feed_path)
     feed.id(feed_url)
@@ -49,7 +54,7 @@ def atom_feed(*, title: str, feed_path: str, page_path: str, entries: Sequence[E
     return feed.atom_str(pretty=True)
 
 
-def _add_entry(feed: FeedGenerator, entry: Entry, site_url: str, review_html: str) -> None:
+def _add_entry(feed: FeedGenerator, entry: Entry, site_url: str, review: ReviewView) -> None:
     item = feed.add_entry(order="append")
     page_url = paths.pretty_url(site_url, entry.path)
     item.id(f"{page_url}#review-{entry.review_id}")  # a new review of the paper is a new entry
@@ -63,4 +68,4 @@ def _add_entry(feed: FeedGenerator, entry: Entry, site_url: str, review_html: st
         item.category(term=category)
     if entry.tldr:
         item.summary(entry.tldr)
-    item.content(entry_html(entry, review_html, site_url), type="html")
+    item.content(entry_html(entry, review, site_url), type="html")

@@ -11,6 +11,9 @@ cannot convert is shown as its source in `<code>`, so one bad formula never brea
 
 The sanitizer runs last, over everything, because latex2mathml copies `\\text{...}` and
 `\\href{...}` verbatim into its output: the MathML is as untrusted as the review text.
+
+Private-use characters go through all of it unchanged; digest/sources.py uses that to carry
+the marks of a review's numbers (placed outside `formula_spans`) into the sanitized HTML.
 """
 
 from __future__ import annotations
@@ -132,26 +135,59 @@ def formula_html(latex: str, *, display: bool) -> str:
         return f'<code class="tex">{html.escape(source)}</code>'
 
 
+_MATH_FORMS = (("display", True), ("bracket", True), ("paren", False), ("inline", False))
+
+
+def _has_math(markdown: str) -> bool:
+    return "$" in markdown or "\\(" in markdown or "\\[" in markdown
+
+
+def _prose(markdown: str) -> list[tuple[int, str, bool]]:
+    """The text cut at fenced code blocks: (offset, piece, is a fence), in order."""
+    pieces, last = [], 0
+    for fence in _FENCE.finditer(markdown) if ("```" in markdown or "~~~" in markdown) else ():
+        pieces += [(last, markdown[last:fence.start()], False), (fence.start(), fence.group(0), True)]
+        last = fence.end()
+    pieces.append((last, markdown[last:], False))
+    return pieces
+
+
+def _formula(match: re.Match[str]) -> tuple[str, bool] | None:
+    """(LaTeX, display) of a formula match; None for inline code and escaped dollars."""
+    for name, display in _MATH_FORMS:
+        latex = match.group(name)
+        if latex is not None:
+            return latex, display
+    return None
+
+
 def protect_math(markdown: str) -> tuple[str, list[str]]:
     """Replace each formula by a placeholder; return the text and the formulas' HTML."""
     formulas: list[str] = []
-    if "$" not in markdown and "\\(" not in markdown and "\\[" not in markdown:
+    if not _has_math(markdown):
         return markdown, formulas
 
     def replace(match: re.Match[str]) -> str:
-        for name, display in (("display", True), ("bracket", True), ("paren", False), ("inline", False)):
-            latex = match.group(name)
-            if latex is not None:
-                formulas.append(formula_html(latex, display=display))
-                return f"{_OPEN}{len(formulas) - 1}{_CLOSE}"
-        return match.group(0)  # code, or an escaped dollar
+        formula = _formula(match)
+        if formula is None:
+            return match.group(0)  # code, or an escaped dollar
+        formulas.append(formula_html(formula[0], display=formula[1]))
+        return f"{_OPEN}{len(formulas) - 1}{_CLOSE}"
 
-    parts, last = [], 0
-    for fence in _FENCE.finditer(markdown) if ("```" in markdown or "~~~" in markdown) else ():
-        parts += [_MATH_OR_CODE.sub(replace, markdown[last:fence.start()]), fence.group(0)]
-        last = fence.end()
-    parts.append(_MATH_OR_CODE.sub(replace, markdown[last:]))
-    return "".join(parts), formulas
+    return "".join(piece if fence else _MATH_OR_CODE.sub(replace, piece)
+                   for _offset, piece, fence in _prose(markdown)), formulas
+
+
+def formula_spans(markdown: str) -> list[tuple[int, int]]:
+    """Where the formulas are, delimiters included: (start, end) offsets, in order.
+
+    The same scan as `protect_math`, so a mark placed outside these spans is never inside LaTeX.
+    """
+    if not _has_math(markdown):
+        return []
+    return [(offset + match.start(), offset + match.end())
+            for offset, piece, fence in _prose(markdown) if not fence
+            for match in _MATH_OR_CODE.finditer(piece) if _formula(match) is not None]
 
 
 def _demote_headings(tokens: list[Token]) -> None:
@@ -162,7 +198,8 @@ def _demote_headings(tokens: list[Token]) -> None:
 
 
 def _render(markdown: str, *, inline: bool) -> str:
-    text, formulas = protect_math(markdown)
+    # A review that itself holds the placeholder characters must not pick formulas by them.
+    text, formulas = protect_math(markdown.replace(_OPEN, "\ufffd").replace(_CLOSE, "\ufffd"))
     tokens = _MD.parseInline(text) if inline else _MD.parse(text)
     _demote_headings(tokens)
     rendered = _MD.renderer.render(tokens, _MD.options, {})

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from digest import paths
 from digest.demos import DemoView
 from digest.load import Entry
+from digest.sources import ReviewView
 from digest.templating import environment, render
 
 PER_PAGE = 20
@@ -180,13 +181,14 @@ def archive_outputs(data: SiteData) -> list[Output]:
     return outputs
 
 
-def paper_output(data: SiteData, entry: Entry, review_html: Callable[[Entry], str]) -> Output:
+def paper_output(data: SiteData, entry: Entry, review_html: Callable[[Entry], ReviewView]) -> Output:
     demo = data.demos.get(entry.arxiv_id)
     path = entry.path
 
     def make() -> bytes:
+        view = review_html(entry)
         return _html("paper.html", path, title=entry.title, section="paper", entry=entry,
-                     review=Markup(review_html(entry)), demo=demo)
+                     check=Markup(view.summary), review=Markup(view.body), demo=demo)
 
     key = key_of(data.fingerprint, path, entry.stamp, demo.stamp if demo else None)
     return Output(path, key, make, entry=entry)

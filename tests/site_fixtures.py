@@ -16,6 +16,7 @@ from digest.load import Entry
 from paperdigest.db import Database
 from paperdigest.models import Paper, Review
 from paperdigest.settings import Settings
+from summarizer.grounding import Grounding, NumberCheck, Source
 
 SITE_URL = "https://digest.paperdigest.test"
 T0 = datetime(2024, 12, 20, 9, 0, tzinfo=UTC)
@@ -37,7 +38,7 @@ $$\mathcal{L} = -\sum_{t} \log p_\theta(x_t \mid x_{<t})$$
 
 ## Эксперименты и результаты
 
-На ProsQA точность 97.0% против 77.5% у CoT, при 14.2 токенах вместо 49.4.
+На ProsQA точность 97.0% против 77.5% у CoT (на 19.5 пункта выше), при 14.2 токенах вместо 49.4.
 
 | метод | ProsQA |
 |---|---:|
@@ -98,15 +99,55 @@ XSS_BODY = f"""**TL;DR:** <img src=x onerror="{PWN}"> опасный текст 
 
 ## Почему это важно
 
-Ничего не должно выполниться.
+Ничего не должно выполниться, даже в 3 раза быстрее.
 """
+
+
+def number(body: str, text: str, status: str, *, after: str = "", source: Source | None = None,
+           operands: tuple[str, ...] = (), detail: str = "") -> NumberCheck:
+    """The check of the first `text` in `body` (after `after`), as summarizer.attribute records it.
+    A number inside a `$…$` formula gets its anchor after the closing dollar."""
+    start = body.index(text, body.index(after) if after else 0)
+    end = start + len(text)
+    opening = body.rfind("$", 0, start)
+    in_formula = opening != -1 and body.count("$", 0, opening) % 2 == 0 and "$" in body[end:]
+    anchor = body.index("$", end) + 1 if in_formula else end
+    return NumberCheck(text=text, start=start, end=end, anchor=anchor, status=status, sentence="",
+                       source=source, operands=list(operands), detail=detail)
+
+
+# Rows of the paper's Table 1 (ProsQA accuracy and tokens), as the PDF's text gives them.
+COCONUT_ROW = Source("Coconut (Ours) 34.1 8.2 99.8 9.0 97.0 14.2", "4.4 Results and Discussion", 6)
+COT_ROW = Source("CoT 42.9 25.0 98.8 92.5 77.5 49.4", "4.4 Results and Discussion", 6)
+
+
+def coconut_grounding(body: str = "") -> Grounding:
+    body = body or COCONUT_BODY
+    return Grounding([
+        number(body, "97.0%", "found", source=COCONUT_ROW),
+        number(body, "77.5%", "found", source=COT_ROW),
+        number(body, "19.5", "derived", operands=("97.0", "77.5"), detail="97.0 - 77.5 = 19.5"),
+        number(body, "14.2", "found", source=COCONUT_ROW),
+        number(body, "49.4", "found", source=COT_ROW),
+        number(body, "77.5", "found", after="| CoT", source=COT_ROW),
+        number(body, "97.0", "found", after="| Coconut", source=COCONUT_ROW),
+    ])
+
+
+def failed_grounding(body: str = ICOT_BODY) -> Grounding:
+    """The old-style paper's failed review: 9 is in the paper, 99% is not."""
+    return Grounding([
+        number(body, "9", "found", after="умножает", source=Source("multiplying two 9-digit numbers", "", 1)),
+        number(body, "99%", "absent"),
+    ])
 
 
 def add_review(db: Database, arxiv_id: str, *, title: str, body: str, at: datetime, authors: list[str] | None = None,
                categories: list[str] | None = None, version: int = 1, latest_version: int | None = None,
                withdrawn: bool = False, code_url: str | None = None, abstract: str = "An abstract.",
                notes: list[str] | None = None, validation: str = "passed", problems: list[str] | None = None,
-               reviewer: str = "llm", tldr: str | None = None) -> None:
+               reviewer: str = "llm", tldr: str | None = None, grounding: Grounding | None = None,
+               moderation: str | None = None) -> None:
     """Insert (or update) a paper and add a review of it, both stamped with `at`."""
     with db.session() as session, session.begin():
         paper = session.get(Paper, arxiv_id) or Paper(arxiv_id=arxiv_id, created_at=at)
@@ -123,15 +164,28 @@ def add_review(db: Database, arxiv_id: str, *, title: str, body: str, at: dateti
             tldr=first_line if tldr is None else tldr, reviewer=reviewer,
             model="gpt-4o-mini" if reviewer == "llm" else "offline-extractive", prompt_version="v1",
             prompt_tokens=18234, completion_tokens=2411, cost_usd=0.0042, notes=notes or [],
-            validation=validation, problems=problems or [], created_at=at))
+            validation=validation, problems=problems or [], created_at=at,
+            grounding=grounding.to_json() if grounding else None, moderation=moderation))
         # The ORM's onupdate would stamp "now"; the fixture keeps its fixed time.
         session.flush()
         paper.updated_at = at
 
 
+def add_dropped_review(db: Database, arxiv_id: str, *, body: str, at: datetime) -> None:
+    """A failed review that an admin dropped (/drop): stored, never published."""
+    with db.session() as session, session.begin():
+        session.add(Review(arxiv_id=arxiv_id, version=1, markdown=body, body=body, tldr="Отклонённая рецензия.",
+                           reviewer="llm", model="gpt-4o-mini", prompt_version="v1", validation="failed",
+                           problems=["число 42 не найдено в тексте статьи"], created_at=at,
+                           grounding=Grounding([number(body, "42", "absent")]).to_json(), moderation="dropped"))
+
+
+DROPPED_BODY = "**TL;DR:** Отклонённая рецензия: точность 42 без источника.\n\n## Суть\n\nОТКЛОНЕНО.\n"
+
+
 def populate(db: Database, *, hostile: bool = True) -> None:
     add_review(db, "2412.06769", title="Training Large Language Models to Reason in a Continuous Latent Space",
-               body=COCONUT_BODY, at=T0, categories=["cs.CL", "cs.AI"],
+               body=COCONUT_BODY, at=T0, categories=["cs.CL", "cs.AI"], grounding=coconut_grounding(),
                authors=["Shibo Hao", "Sainbayar Sukhbaatar", "DiJia Su", "Xian Li", "Zhiting Hu", "Jason Weston",
                         "Yuandong Tian"],
                code_url="https://github.com/facebookresearch/coconut",
@@ -142,8 +196,13 @@ def populate(db: Database, *, hostile: bool = True) -> None:
                notes=["Черновик без LLM: ключевые предложения статьи выбраны автоматически."])
     add_review(db, "hep-th/9901001", title="An Old-Style Identifier Paper", body=ICOT_BODY,
                at=T0 - timedelta(days=40), categories=["hep-th"], withdrawn=True, validation="failed",
-               problems=["число 99 не найдено в тексте статьи"],
+               problems=["число 99 не найдено в тексте статьи"], grounding=failed_grounding(), moderation="waiting",
                notes=["Рецензия не прошла автоматическую проверку: число 99 не найдено в тексте статьи"])
+    # Dropped by an admin: a newer review of Coconut (the page keeps the one above), and the
+    # only review of a paper that the site therefore leaves out.
+    add_dropped_review(db, "2412.06769", body=DROPPED_BODY, at=T0 + timedelta(days=3))
+    add_review(db, "2501.00002", title="A Paper Whose Only Review Was Dropped", body=DROPPED_BODY,
+               at=T0 + timedelta(days=3), validation="failed", moderation="dropped")
     if hostile:
         add_hostile_review(db)
 
@@ -155,7 +214,11 @@ def add_hostile_review(db: Database) -> None:
                authors=[f'<svg onload="{PWN}">', f'Mallory <img src=x onerror="{PWN}">'],
                abstract=f'Abstract <iframe src="javascript:{PWN}"></iframe> <script>{PWN}</script>',
                code_url=f"javascript:{PWN}", notes=[f'<b onmouseover="{PWN}">заметка</b>'],
-               tldr=f'<img src=x onerror="{PWN}"> TL;DR с [ссылкой](javascript:{PWN})')
+               tldr=f'<img src=x onerror="{PWN}"> TL;DR с [ссылкой](javascript:{PWN})',
+               grounding=Grounding([number(XSS_BODY, "3", "found", after="даже", source=Source(
+                   f'<script>{PWN}</script> "3x" <img src=x onerror="{PWN}">', f'<svg onload="{PWN}">', 4)),
+                   number(XSS_BODY, "1", "wrong_arithmetic", after="<circle",
+                          operands=(f"<script>{PWN}</script>",), detail=f"<b>{PWN}</b>")]))
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The built site in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright), served by
 `site serve`'s server: navigation, formulas, search in Russian and English, no console errors,
-no requests to other hosts, no script from hostile data. Saves screenshots to docs/screenshots/.
+no requests to other hosts, no script from hostile data, a number's source shown with and without
+JavaScript. Saves screenshots to docs/screenshots/.
 
 Never run `playwright install`: the browser is the system's. Without /usr/bin/chromium these
 tests are skipped, and pytest's summary says why (.ci/run installs it, so CI always runs them).
@@ -179,6 +180,75 @@ def test_missing_page_shows_the_404_page(watched: Watched) -> None:
     page.get_by_role("link", name="На главную").click()
     page.wait_for_url(watched.base + "index.html")
     assert not watched.foreign
+
+
+def _in_view(page, selector: str) -> bool:  # noqa: ANN001
+    return page.evaluate("""s => { const r = document.querySelector(s).getBoundingClientRect();
+                                   return r.bottom > 0 && r.top < window.innerHeight; }""", selector)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_clicking_a_numbers_reference_shows_the_papers_words(browser, clean_site: Served, javascript: bool) -> None:
+    context = browser.new_context(viewport=VIEWPORTS["desktop"], java_script_enabled=javascript)
+    page = context.new_page()
+    page.goto(clean_site.url + "papers/2412.06769.html")
+    assert "Проверено по тексту статьи: 7 из 7 чисел" in page.locator(".paper-header").inner_text()
+    assert not _in_view(page, "#src-1")
+    page.locator("#ref-1").click()
+    page.wait_for_url(re.compile(r"#src-1$"))
+    assert _in_view(page, "#src-1")
+    note = page.locator("#src-1").inner_text()
+    assert "Coconut (Ours) 34.1 8.2 99.8 9.0 97.0 14.2" in note
+    assert "раздел 4.4 Results and Discussion, стр. 6" in note
+    page.get_by_role("link", name="↩ к числу в тексте").first.click()  # and back to the number
+    page.wait_for_url(re.compile(r"#ref-1$"))
+    assert _in_view(page, "#ref-1")
+    context.close()
+
+
+def test_a_reference_reached_by_keyboard_shows_the_quote_and_leads_to_the_note(browser, clean_site: Served) -> None:
+    context = browser.new_context(viewport=VIEWPORTS["desktop"], java_script_enabled=False)
+    page = context.new_page()
+    page.goto(clean_site.url + "papers/2412.06769.html")
+    reference = page.locator("#ref-2")
+    reference.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")  # focus by keyboard: :focus-visible shows the CSS tooltip
+    tip = page.evaluate("getComputedStyle(document.querySelector('#ref-2'), '::after').content")
+    assert "CoT 42.9 25.0 98.8 92.5 77.5 49.4" in tip and "стр. 6" in tip
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"#src-2$"))
+    assert _in_view(page, "#src-2")
+    context.close()
+
+
+def test_a_failed_reviews_suspect_number_is_marked(browser, clean_site: Served) -> None:
+    context = browser.new_context(viewport=VIEWPORTS["desktop"], java_script_enabled=False)
+    page = context.new_page()
+    page.goto(clean_site.url + "papers/hep-th_9901001.html")
+    header = page.locator(".paper-header").inner_text()
+    assert "не прошла проверку" in header and "Не подтверждены текстом статьи: 99%" in header
+    mark = page.locator("mark.suspect")
+    assert mark.inner_text() == "99%"
+    assert mark.evaluate("m => getComputedStyle(m).backgroundColor") != "rgba(0, 0, 0, 0)"
+    page.get_by_role("link", name="99%").click()
+    assert _in_view(page, "#src-2") and "в тексте статьи такого числа нет" in page.locator("#src-2").inner_text()
+    response = page.goto(clean_site.url + "papers/2501.00002.html")  # dropped by an admin: not published
+    assert response is not None and response.status == 404
+    context.close()
+
+
+def test_screenshot_of_a_numbers_source(browser, clean_site: Served) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.goto(clean_site.url + "papers/2412.06769.html")
+    page.locator("#ref-1").scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, document.querySelector('#ref-1').getBoundingClientRect().top - 260)")
+    page.locator("#ref-1").hover()
+    page.screenshot(path=SCREENSHOTS / "paper-sources.png")
+    context.close()
+    assert (SCREENSHOTS / "paper-sources.png").stat().st_size > 10_000
 
 
 @pytest.mark.parametrize("width", list(VIEWPORTS))

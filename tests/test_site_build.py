@@ -34,8 +34,10 @@ from digest.rebuild import SiteRebuilder
 from digest.serve import make_server, site_address
 from paperdigest.models import Paper, Review
 from paperdigest.settings import Settings
+from summarizer.grounding import Grounding
 from tests.site_fixtures import (  # site_db and site_settings are fixtures, used by name
-    ICOT_BODY, PWN, SITE_URL, T0, add_review, parse_tags, site_db, site_files, site_settings)  # noqa: F401
+    COCONUT_ROW, ICOT_BODY, PWN, SITE_URL, T0, add_review, parse_tags, site_db, site_files,  # noqa: F401
+    site_settings)
 
 EXPECTED_DIR = Path(__file__).parent / "expected_site"
 GENERATED = ("pagefind/", "static/")  # Pagefind's bundle and copies of templates/site/static
@@ -130,12 +132,93 @@ def test_removed_papers_lose_their_pages(site_settings: Settings, site_db) -> No
 def test_full_build_sees_a_review_edited_in_place(site_settings: Settings, site_db) -> None:
     build_site(site_settings)
     with site_db.session() as session, session.begin():
-        review = session.query(Review).filter_by(arxiv_id="2412.06769").one()
+        review = session.query(Review).filter_by(arxiv_id="2412.06769", moderation=None).one()
         review.body = review.body.replace("Coconut подаёт", "Coconut отдаёт")  # same length: the key cannot see it
     assert "papers/2412.06769.html" not in build_site(site_settings).written_paths
     report = build_site(site_settings, full=True)
     assert "papers/2412.06769.html" in report.written_paths
     assert "Coconut отдаёт" in (Path(site_settings.SITE_DIR) / "papers/2412.06769.html").read_text()
+
+
+def test_paper_page_links_each_number_to_its_source(site_settings: Settings, site_db) -> None:
+    site = built(site_settings)
+    coconut = (site / "papers/2412.06769.html").read_text()
+    assert "Проверено по тексту статьи: 7 из 7 чисел" in coconut
+    refs = [attrs["href"] for tag, attrs in parse_tags(coconut).tags
+            if tag == "a" and attrs.get("id", "").startswith("ref-")]
+    assert refs == [f"#src-{k}" for k in range(1, 8)]
+    assert "97.0%<sup" in coconut and 'id="src-7"' in coconut
+    assert coconut.count(COCONUT_ROW.quote) == 3 + 3  # in three notes and three tooltips
+    assert 'раздел <span lang="en">4.4 Results and Discussion</span>, стр. 6' in coconut
+    assert "вычислено из чисел статьи: 97.0 и 77.5" in coconut
+    assert "не прошла проверку" not in coconut and "<mark" not in coconut
+    assert "ОТКЛОНЕНО" not in coconut  # the newer review an admin dropped is not shown
+    assert "Проверено по тексту статьи" not in (site / "papers/2405.14838.html").read_text()  # an offline draft
+    entry = next(e for e in feedparser.parse((site / "feed.xml").read_bytes()).entries if "Continuous" in e.title)
+    content = entry.content[0].value  # in a feed reader the references lead to the page's notes
+    assert f'href="{SITE_URL}/papers/2412.06769.html#src-1"' in content and 'href="#' not in content
+    assert "Проверено по тексту статьи: 7 из 7 чисел" in content
+
+
+def test_a_failed_review_is_marked_and_a_dropped_one_is_not_published(site_settings: Settings, site_db) -> None:
+    site = built(site_settings)
+    page = (site / "papers/hep-th_9901001.html").read_text()
+    header = page.split('<div class="review">')[0]
+    assert '<span class="badge badge-alert">не прошла проверку</span>' in header
+    assert "ждёт решения администратора" in header
+    assert 'Не подтверждены текстом статьи: <a href="#src-2">99%</a>.' in header
+    assert "Проверено по тексту статьи: 1 из 2 чисел" in header
+    assert '<mark class="suspect">99%</mark><sup class="ref ref-suspect"' in page
+    assert "не подтверждено: в тексте статьи такого числа нет" in page
+    # The only review of 2501.00002 was dropped: the paper is nowhere on the site.
+    assert not (site / "papers/2501.00002.html").exists()
+    for path, file in site_files(site).items():
+        if not path.startswith(("pagefind/", "static/")):
+            assert b"2501.00002" not in file.read_bytes() and "ОТКЛОНЕНО".encode() not in file.read_bytes(), path
+
+
+def _set_review(db, arxiv_id: str, **values) -> None:  # noqa: ANN001
+    with db.session() as session, session.begin():
+        review = session.query(Review).filter_by(arxiv_id=arxiv_id).filter(
+            (Review.moderation.is_(None)) | (Review.moderation != "dropped")).one()
+        for name, value in values.items():
+            setattr(review, name, value)
+
+
+def test_an_admins_decision_rebuilds_the_pages_that_show_it(site_settings: Settings, site_db) -> None:
+    build_site(site_settings)
+    site = Path(site_settings.SITE_DIR)
+    _set_review(site_db, "hep-th/9901001", moderation="approved")  # /approve
+    written = set(build_site(site_settings).written_paths)
+    assert {"papers/hep-th_9901001.html", "index.html", "categories/hep-th/index.html"} <= written
+    page = (site / "papers/hep-th_9901001.html").read_text()
+    assert "допустил её к публикации" in page and "ждёт решения" not in page and "не прошла проверку" in page
+    _set_review(site_db, "hep-th/9901001", moderation="dropped")  # /drop: its only review
+    report = build_site(site_settings)
+    assert "papers/hep-th_9901001.html" in report.removed_paths and "feed.xml" in report.written_paths
+    assert "hep-th" not in (site / "index.html").read_text()
+
+
+def test_a_changed_number_check_rebuilds_the_page(site_settings: Settings, site_db) -> None:
+    build_site(site_settings)
+    with site_db.session() as session:
+        record = session.query(Review).filter_by(arxiv_id="2412.06769", moderation=None).one().grounding
+    record["numbers"][0] |= {"status": "mismatch"}  # a longer word: the record's size changes
+    _set_review(site_db, "2412.06769", grounding=record)
+    assert "papers/2412.06769.html" in build_site(site_settings).written_paths
+    page = (Path(site_settings.SITE_DIR) / "papers/2412.06769.html").read_text()
+    assert '<mark class="suspect">97.0%</mark>' in page and "Проверено по тексту статьи: 6 из 7 чисел" in page
+
+
+def test_an_unreadable_number_check_leaves_the_page_as_before(site_settings: Settings, site_db,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    _set_review(site_db, "2412.06769", grounding={"version": 9, "numbers": [{"value": "97.0%"}]})
+    with caplog.at_level(logging.WARNING, logger="digest.load"):
+        site = built(site_settings)
+    page = (site / "papers/2412.06769.html").read_text()
+    assert "97.0% против" in page and "Источники чисел" not in page and "Проверено" not in page
+    assert "number check record unreadable" in caplog.text
+    assert Grounding.from_json(None) is None
 
 
 def test_writer_logs_each_file(site_settings: Settings, site_db, caplog: pytest.LogCaptureFixture) -> None:
