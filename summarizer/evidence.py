@@ -32,7 +32,7 @@ _LABEL_BEFORE = re.compile(
 _CITATION_YEAR = re.compile(r"(?:al\.,?|[A-Z][a-z]+,|\(|;)\s*$")
 _BRACKETED = re.compile(r"\[[\d,;\s–-]+\]")
 _ARXIV_ID = re.compile(r"\b(?:arXiv:)?\d{4}\.\d{4,5}(?:v\d+)?\b|\b[a-z-]+(?:\.[A-Z]{2})?/\d{7}\b")
-_LIST_MARKER = re.compile(r"^\s*(?:\(?\d{1,2}[.)]|\d{1,2}\s)")
+_LIST_MARKER = re.compile(r"^\s*\(?\d{1,2}[.)]\s")
 _EQUATION_NUMBER = re.compile(r"\(\d{1,3}\)")
 _TABLE_CAPTION = re.compile(r"\b(?:Table|Tab\.)\s*\d+[:.]\s")
 _WORD = re.compile(r"[A-Za-zА-Яа-яЁё][\w-]*")
@@ -54,10 +54,16 @@ class Unit:
     norm: str = ""
     near: str = ""
     is_row: bool = False
+    label: str = ""  # a table row's name: the words right before its numbers ("TAPASLARGE inter")
+    table: int = -1  # rows of one flattened table share this number
 
     def __post_init__(self) -> None:
         self.norm = normalize(self.text)
         self.near = normalize(self.neighbours)
+        if self.is_row:
+            words = self.text.split()
+            first = next((i for i, w in enumerate(words) if _NUMERIC_TOKEN.fullmatch(w)), len(words))
+            self.label = normalize(" ".join(words[max(0, first - 3):first]))
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,11 @@ class Evidence:
         for key in keys:
             self.index[key].append(stated)
 
+    def labels(self, name: str) -> bool:
+        """Whether some table row is labelled with this name (a model, in most tables)."""
+        inside, _around = self.hits(name)
+        return any(name in self.units[i].label for i in inside)
+
     def numbers_in(self, position: int) -> list[Written]:
         return self._numbers.get(position, [])
 
@@ -156,7 +167,7 @@ class Evidence:
 
 
 def _units_of(text: str, section: str) -> list[Unit]:
-    units = []
+    units: list[Unit] = []
     for paragraph in re.split(r"\n\s*\n", text):
         paragraph = _repaired(" ".join(paragraph.split()))
         if not paragraph:
@@ -166,7 +177,9 @@ def _units_of(text: str, section: str) -> list[Unit]:
         for i, sentence in enumerate(sentences):
             rows = _rows(sentence)
             if rows:
-                units += [Unit(row, section, f"{section} {caption}", is_row=True) for row in rows]
+                header = rows[0]  # a flattened table starts with its column headers
+                table = hash((section, sentence))
+                units += [Unit(row, section, f"{section} {caption} {header}", is_row=True, table=table) for row in rows]
                 continue
             around = " ".join(sentences[max(0, i - 1):i] + sentences[i + 1:i + 2])
             units.append(Unit(sentence, section, f"{section} {around}"))
