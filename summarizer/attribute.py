@@ -172,7 +172,31 @@ def _check(review: str, mention: _Mention, mentions: list[_Mention], evidence: E
         return NumberCheck(**base, status=MISMATCH, source=source,
                            detail=f"in the paper's table {written.text} belongs to another row; "
                                   f"{name}'s row says «{evidence.units[row].text[:160]}»")
+    dataset = _other_table(review, mention, places, evidence)
+    if dataset is not None:
+        return NumberCheck(**base, status=MISMATCH, source=source,
+                           detail=f"the paper prints {written.text} in a table about another dataset, not {dataset}")
     return NumberCheck(**base, status=FOUND, source=source)
+
+
+_LEAD = re.compile(r"^\s*(?:[-*]\s+)?\*\*([^*\n]+)\*\*", re.MULTILINE)
+
+
+def _other_table(review: str, mention: _Mention, places: list[Stated], evidence: Evidence) -> str | None:
+    """A dataset the review's bullet is about (its bold lead, «**TabFact:**»)
+    that some table's caption names, while every table holding the value has a caption about
+    something else: the number belongs to the other benchmark."""
+    rows = [evidence.units[s.unit] for s in places]
+    if not rows or any(not row.is_row or not row.caption for row in rows):
+        return None
+    line_start = review.rfind("\n", 0, mention.written.start) + 1
+    lead = _LEAD.match(review, line_start)
+    if lead is None:
+        return None
+    for name in _names_in(review, lead.start(1), lead.end(1), evidence):
+        if evidence.captions(name) and not any(name in row.caption or name in row.norm for row in rows):
+            return name
+    return None
 
 
 # Units of time and of training a review names after a number, and how the paper writes them.

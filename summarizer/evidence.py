@@ -56,6 +56,7 @@ class Unit:
     is_row: bool = False
     label: str = ""  # a table row's name: the words right before its numbers ("TAPASLARGE inter")
     table: int = -1  # rows of one flattened table share this number
+    caption: str = ""  # a table row's caption ("Table 6: Results on RealScholarQuery."), normalized
 
     def __post_init__(self) -> None:
         self.norm = normalize(self.text)
@@ -130,6 +131,10 @@ class Evidence:
         inside, _around = self.hits(name)
         return any(name in self.units[i].label for i in inside)
 
+    def captions(self, name: str) -> bool:
+        """Whether some table's caption names this (a dataset, in most captions)."""
+        return any(name in unit.caption for unit in self.units if unit.caption)
+
     def numbers_in(self, position: int) -> list[Written]:
         return self._numbers.get(position, [])
 
@@ -179,7 +184,8 @@ def _units_of(text: str, section: str) -> list[Unit]:
             if rows:
                 header = rows[0]  # a flattened table starts with its column headers
                 table = hash((section, sentence))
-                units += [Unit(row, section, f"{section} {caption} {header}", is_row=True, table=table) for row in rows]
+                units += [Unit(row, section, f"{section} {caption} {header}", is_row=True, table=table,
+                               caption=normalize(caption)) for row in rows]
                 continue
             around = " ".join(sentences[max(0, i - 1):i] + sentences[i + 1:i + 2])
             units.append(Unit(sentence, section, f"{section} {around}"))

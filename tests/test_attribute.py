@@ -133,6 +133,17 @@ def test_a_real_number_given_to_another_model_is_a_mismatch(evidence: Evidence) 
     assert number.status == MISMATCH and "TinyNet" in number.detail
 
 
+def test_a_value_from_another_datasets_table_is_a_mismatch() -> None:
+    paper = Evidence.from_paper(None, [Section("4 Results", "results",
+        "ALL SEQ Q1 TapNet 70.6 43.9 88.1 TabNet 72.4 47.5 89.0 BaseNet 61.1 31.3 80.2 "
+        "Table 1: Results on SQA test set.\n\n"
+        "Dev Test Drop TapNet 81.0 80.6 5.2 TabNet 81.7 81.6 0.1 BaseNet 77.2 76.9 6.3 "
+        "Table 2: Results on TabFact.")])
+    review = "- **TabFact:** TabNet — 81.6 против 80.6 у TapNet; после пертурбации TapNet даёт 70.6.\n"
+    assert statuses(review, paper) == {"81.6": FOUND, "80.6": FOUND, "70.6": MISMATCH}
+    assert statuses(review.replace("TabFact", "SQA"), paper)["70.6"] == FOUND
+
+
 def test_a_value_stated_with_another_unit_is_not_attributed(evidence: Evidence) -> None:
     assert statuses("обучение шло 8 дней", evidence) == {}  # 8 is a small count
     assert statuses("обучение шло 97 часов", evidence) == {"97": ABSENT}  # the paper's 97 is an accuracy
