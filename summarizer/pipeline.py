@@ -268,7 +268,7 @@ class Pipeline:
             input_tokens=budget.tokens if budget else 0, full_tokens=budget.full_tokens if budget else 0,
             cuts=[asdict(c) for c in budget.cuts] if budget else [], notes=notes,
             validation=written.validation, problems=written.problems,
-            grounding=written.grounding.to_json() if written.grounding and written.reviewer == "llm" else None,
+            grounding=written.grounding.to_json() if written.grounding else None,
             moderation="waiting" if written.validation == "failed" else None)
         with self.db.session() as session, session.begin():
             session.add(review)

@@ -117,8 +117,9 @@ class OfflineWriter:
                     on_usage: OnUsage, pages: list[str] | None = None) -> Written:
         budget = fit_budget(sections, budget_tokens=10**9)  # no context to fit: only drops the references
         body = draft_review(meta, budget.sections)
-        # a draft quotes the paper's own sentences: its problems are kept for admins, no grounding is stored
+        # a draft quotes the paper's own sentences: its numbers' sources are shown like a review's
         result = validate_review(body, evidence=Evidence.from_paper(meta, sections, pages), code_url=code_url,
                                  finish_reason="stop", require_russian=False)
         return Written(body=body, reviewer="offline", model=OFFLINE_MODEL, prompt_version="offline",
-                       validation="draft", problems=result.problems, budget=budget, notes=[OFFLINE_NOTE])
+                       validation="draft", problems=result.problems, budget=budget, notes=[OFFLINE_NOTE],
+                       grounding=result.grounding)

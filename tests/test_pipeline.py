@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -15,6 +16,7 @@ from paperdigest.errors import (LlmQuotaExceeded, PaperNotFound, PaperWithdrawn,
 from paperdigest.models import Job, Paper, Usage
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
+from summarizer.grounding import Grounding
 from summarizer.ids import ArxivId
 from tests.fakes.llm import FakeLLM, FakeReply, russian_review
 from tests.fakes.plugin import FAKE_LLM_KEY
@@ -195,6 +197,26 @@ def test_invalid_review_is_retried_with_reasons_then_marked(llm_settings, fake_a
     assert "evil.example" not in marked.markdown and "[ссылка удалена]" in marked.body  # never published
     assert any("не прошла автоматическую проверку" in note for note in marked.notes)
     assert len(fake_llm.requests) == 2
+
+
+def test_review_stores_where_each_number_is_and_a_failing_one_waits(llm_settings, fake_arxiv, fake_llm) -> None:
+    add_paper(fake_arxiv)
+    [review] = run(llm_settings, PAPER_ID)
+    grounding = Grounding.from_json(review.grounding)
+    assert review.validation == "passed" and review.moderation is None
+    assert grounding.checked >= 2 and grounding.confirmed == grounding.checked
+    found = grounding.numbers[0]
+    assert found.source.quote and review.body[found.start:found.end] == found.text
+    assert found.source.page is not None  # the page of the PDF the sentence is on
+
+    fake_llm.reset()
+    fake_llm.responder = lambda request: russian_review(request) + "\n\nТочность выросла до 99.9%."
+    [failed] = run(llm_settings, PAPER_ID, force=True)
+    suspects = Grounding.from_json(failed.grounding).suspects
+    assert failed.validation == "failed" and failed.moderation == "waiting"
+    assert [n.text for n in suspects] == ["99.9%"] and "99.9%" in failed.problems[0]
+    note = next(n for n in failed.notes if "не прошла" in n)
+    assert "99.9%" in note and not re.search(r"[A-Za-z]{4,}", note)  # Russian only, the suspect named
 
 
 def test_two_requests_share_one_job_and_one_llm_call(llm_settings, fake_arxiv, fake_llm) -> None:
