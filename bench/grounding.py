@@ -93,7 +93,7 @@ def run(answers: Path, corpus: Path, runs: int, show: bool) -> None:
         if show:
             for n in grounding.suspects:
                 print(f"honest {arxiv_id}: {n.status} {n.text!r} — {n.sentence[:160]!r} {n.detail}")
-        timings.append(_time_validation(text, paper, runs))
+        timings.append((paper.page_count, _time_validation(text, paper, runs)))
     print_honest(honest_rows)
 
     outcome: dict[str, list[bool]] = {}
@@ -112,9 +112,11 @@ def run(answers: Path, corpus: Path, runs: int, show: bool) -> None:
             seen = ", ".join(f"{c.text}:{c.status}" for c in checks) or "no number checked"
             print(f"missed {mutation['kind']} {mutation['file']}: {mutation['changed'][:120]!r} → {seen}")
     print_mutations(outcome)
-    print(f"\nvalidation of one honest answer (validate_review, evidence built): median "
-          f"{statistics.median(timings) * 1000:.1f} ms, max {max(timings) * 1000:.1f} ms over {len(timings)} papers "
-          f"(median of {runs} runs each)")
+    print(f"\nvalidation of one honest answer (validate_review, paper evidence built), median of {runs} runs each:")
+    for label, chosen in (("papers of up to 25 pages", [t for pages, t in timings if pages <= 25]),
+                          ("all papers", [t for _pages, t in timings])):
+        print(f"- {label} ({len(chosen)}): median {statistics.median(chosen) * 1000:.1f} ms, "
+              f"max {max(chosen) * 1000:.1f} ms")
 
 
 def _time_validation(text: str, paper: Paper, runs: int) -> float:

@@ -230,8 +230,16 @@ def _has_unit(evidence: Evidence, stated: Stated, unit_word: tuple[str, tuple[st
 
 
 def _best_place(review: str, mention: _Mention, places: list[Stated], evidence: Evidence) -> Stated:
-    scores = _scores(_terms(review, mention), evidence)
-    return max(places, key=lambda s: (scores.get(s.unit, 0.0), not s.converted))
+    """The place whose words best match the review sentence's (rare words count more; inside the
+    unit fully, around it half): the source a reader is shown."""
+    terms = [(t, w * evidence.idf(t)) for t, w in _terms(review, mention)]
+
+    def score(stated: Stated) -> tuple[float, bool]:
+        unit = evidence.units[stated.unit]
+        total = sum(w if t in unit.norm else w / 2 if t in unit.near else 0.0 for t, w in terms)
+        return total, not stated.converted
+
+    return max(places, key=score)
 
 
 _CLAUSE_CUT = re.compile(r"[;,()]|\sпротив\s|\sи\s|\sа\s|\sно\s|\svs\.?\s", re.IGNORECASE)
@@ -349,21 +357,6 @@ def _terms(review: str, mention: _Mention) -> list[tuple[str, float]]:
         weight = 1.0 if distance <= 40 else 0.4 if distance <= 100 else 0.15
         terms[word] = max(terms.get(word, 0.0), weight)
     return list(terms.items())
-
-
-def _scores(terms: list[tuple[str, float]], evidence: Evidence) -> dict[int, float]:
-    """Each unit's score for the review's words: inside the unit counts fully, around it half."""
-    scores: dict[int, float] = {}
-    for term, weight in terms:
-        idf = evidence.idf(term)
-        if not idf:
-            continue
-        inside, around = evidence.hits(term)
-        for position in inside:
-            scores[position] = scores.get(position, 0.0) + weight * idf
-        for position in around:
-            scores[position] = scores.get(position, 0.0) + 0.5 * weight * idf
-    return scores
 
 
 # --- derived numbers ----------------------------------------------------------------------

@@ -85,6 +85,7 @@ class Evidence:
     _page_starts: list[int] = field(default_factory=list)
     _hits: dict[str, tuple[frozenset[int], frozenset[int]]] = field(default_factory=dict)
     _numbers: dict[int, list[Written]] = field(default_factory=dict)
+    _joined: dict[str, tuple[str, list[int]]] = field(default_factory=dict)
 
     @classmethod
     def from_paper(cls, meta: PaperMeta | None, sections: list[Section], pages: list[str] | None = None) -> Evidence:
@@ -144,10 +145,25 @@ class Evidence:
     def hits(self, term: str) -> tuple[frozenset[int], frozenset[int]]:
         """The units whose own text holds the term, and those that hold it only around them."""
         if term not in self._hits:
-            inside = frozenset(i for i, unit in enumerate(self.units) if term in unit.norm)
-            around = frozenset(i for i, unit in enumerate(self.units) if i not in inside and term in unit.near)
-            self._hits[term] = (inside, around)
+            inside = self._find(term, "norm")
+            self._hits[term] = (inside, self._find(term, "near") - inside)
         return self._hits[term]
+
+    def _find(self, term: str, field_name: str) -> frozenset[int]:
+        """One scan of all units' text joined (a separator no term holds), not one test per unit."""
+        if field_name not in self._joined:
+            texts = [getattr(unit, field_name) for unit in self.units]
+            starts, offset = [], 0
+            for text in texts:
+                starts.append(offset)
+                offset += len(text) + 1
+            self._joined[field_name] = ("|".join(texts), starts)
+        joined, starts = self._joined[field_name]
+        found, at = set(), joined.find(term)
+        while at >= 0:
+            found.add(bisect.bisect_right(starts, at) - 1)
+            at = joined.find(term, at + 1)
+        return frozenset(found)
 
     def idf(self, term: str) -> float:
         """How telling a term is: rare in the paper's units is telling, absent is useless (0)."""
