@@ -25,7 +25,8 @@ PAPER = [
             "Table 3: Results on the test set."),
     Section("5 Analysis", "discussion",
             "As shown in Figure 17 and Section 14, see Eq. (13), the gain is stable [27, 31]. "
-            "Prior work (Vaswani et al., 2017) reported 3.1. 0 20 40 60 80 100"),
+            "Prior work (Vaswani et al., 2017) reported 3.1. 0 20 40 60 80 100\n\n"
+            "It scales well33 across tasks.\n\n29. The last contribution is a benchmark."),
     Section("References", "references", "[1] A. Author. Widgets. In Proc. 2019, pages 55-89."),
 ]
 PAGES = ["Deep Widgets Ann Lee Abstract Our model reaches 28.4 BLEU on WMT 2014",
@@ -92,6 +93,8 @@ def test_invented_numbers_are_caught_in_every_written_form(invented: str, eviden
     "2019",  # a year in the references, which are not evidence
     "55",  # a page range in the references
     "80",  # an axis tick of 0 20 40 60 80 100
+    "33",  # a footnote marker glued to a word
+    "29",  # a list marker
 ])
 def test_labels_markers_references_and_ticks_are_not_evidence(label: str, evidence: Evidence) -> None:
     assert statuses(f"Модель WidgetNet даёт {label} баллов.", evidence) == {label: ABSENT}
