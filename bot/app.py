@@ -86,8 +86,8 @@ class BotApp:
         service = ReviewService(pipeline, db, self.settings, bot, relay)
         rebuilder = SiteRebuilder(self.settings)
         pipeline.on_stored.append(rebuilder.schedule)  # every new review, the watcher's included
-        inbox = DurableInbox(db)
-        dispatcher = Dispatcher(service=service, db=db, settings=self.settings, relay=relay)
+        inbox = DurableInbox(db, on_error=on_error)
+        dispatcher = Dispatcher(service=service, db=db, settings=self.settings, relay=relay, rebuilder=rebuilder)
         dispatcher.update.outer_middleware(inbox)
         dispatcher.message.middleware(UserContext(self.settings))
         dispatcher.include_routers(*get_routers())

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.format import classic_messages, rich_message, utf16_len
+from bot.trust import for_telegram
 from paperdigest.links import paper_slug, paper_url
 from paperdigest.models import Review
 
@@ -23,8 +24,8 @@ class DryRunPost:
 
 
 def render_post(review: Review, site_url: str) -> tuple[list[str], str]:
-    page = paper_url(site_url, review.arxiv_id)
-    return classic_messages(review.markdown, site_url=page), rich_message(review.markdown, site_url=page).html
+    page, markdown = paper_url(site_url, review.arxiv_id), for_telegram(review, to_requester=False)
+    return classic_messages(markdown, site_url=page), rich_message(markdown, site_url=page).html
 
 
 def write_post(review: Review, site_url: str, out_dir: Path) -> DryRunPost:

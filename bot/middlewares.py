@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
-from aiogram.types import Message, TelegramObject, Update
+from aiogram.types import ErrorEvent, Message, TelegramObject, Update
 from sqlalchemy.exc import OperationalError
 
 from bot import store, texts
@@ -44,8 +44,11 @@ class DurableInbox(BaseMiddleware):
     others. After a crash, `replay()` feeds the updates that were stored but not handled.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_error: Callable[[ErrorEvent], Awaitable[None]] | None = None) -> None:
         self.db = db
+        # Handling runs in a task of its own, past aiogram's errors middleware: a handler's
+        # exception reaches the errors handler (log, one Russian sentence) only through here.
+        self.on_error = on_error
         self._tasks: set[asyncio.Task[None]] = set()
         self._slow_lane = asyncio.Semaphore(SLOW_LANE_HANDLERS)
 
@@ -89,8 +92,10 @@ class DurableInbox(BaseMiddleware):
         try:
             async with lane:
                 await handler(event, data)
-        except Exception as err:  # the errors router answered the user already
+        except Exception as err:  # noqa: BLE001 - recorded on the update; the user gets one sentence
             error = repr(err)
+            if self.on_error is not None:
+                await self.on_error(ErrorEvent(update=event, exception=err))
         with self.db.session() as session, session.begin():
             store.finish_update(session, event.update_id, error)
 

@@ -7,7 +7,9 @@ left, so nothing can be doubled) and turns an `in_flight` one into `unknown` —
 admins in /pending, never blindly repeated (the post may be in the channel already). Flood control: a 429 puts the row back with `not_before` = retry_after
 plus jitter; channel posts are spaced CHANNEL_POST_INTERVAL_S apart, private replies
 CHAT_REPLY_INTERVAL_S per chat. A "can't parse entities" answer falls back to plain text
-(logged), a rich post Telegram refuses falls back to classic HTML.
+(logged), a rich post Telegram refuses falls back to classic HTML. What a review row renders
+is `bot.trust.for_telegram`: the header's count of checked numbers, and for a reply (its
+requester) of a review that failed the check, the warning naming the suspect numbers.
 
 An "edit" row (queued by the watcher) changes a post already in the channel: its
 `message_ids` are the post's messages from the start, `parts_sent` counts those edited,
@@ -34,6 +36,7 @@ from aiogram.types import LinkPreviewOptions
 from bot import store
 from bot.format import classic_messages, plain_text, rich_message
 from bot.post_edit import with_note
+from bot.trust import for_telegram
 from bot.wire import on_wire
 from paperdigest.db import Database
 from paperdigest.links import paper_url
@@ -157,7 +160,7 @@ class OutboxRelay:
                     sent_id = await self._call(message.chat_id, parts[index], formatted=formatted)
             except _FormatRefused as err:
                 log.warning("outbox %d: Telegram refused the formatted text (%s); sending plain text", message.id, err)
-                parts, formatted = plain_text(review.markdown, site_url=self._site(review)), False
+                parts, formatted = plain_text(self._markdown(message, review), site_url=self._site(review)), False
                 index = min(index, len(parts) - 1)  # plain parts are never more than formatted ones
                 continue
             with self.db.session() as session, session.begin():
@@ -172,12 +175,13 @@ class OutboxRelay:
     def _site(self, review: Review) -> str:
         return paper_url(self.settings.SITE_URL, review.arxiv_id)
 
+    def _markdown(self, message: OutboxMessage, review: Review) -> str:
+        return for_telegram(review, to_requester=message.kind == "reply")
+
     def _render(self, message: OutboxMessage, review: Review | None) -> list[object]:
         if review is None:
             return [message.text or ""]
-        if self.settings.POST_FORMAT == "rich":
-            return [rich_message(review.markdown, site_url=self._site(review))]
-        return list(classic_messages(review.markdown, site_url=self._site(review)))
+        return self._render_markdown(self._markdown(message, review), review)
 
     async def _call(self, chat_id: str, part: object, *, formatted: bool) -> int:
         chat = _chat(chat_id)
@@ -204,7 +208,8 @@ class OutboxRelay:
     async def _send_edit(self, message: OutboxMessage, review: Review | None) -> None:
         if review is None:
             raise Unsendable("the review this post showed is gone; nothing to edit it to")
-        markdown = with_note(review.markdown, message.text) if message.text else review.markdown
+        markdown = self._markdown(message, review)
+        markdown = with_note(markdown, message.text) if message.text else markdown
         parts = self._render_markdown(markdown, review)
         pairs = list(zip(message.message_ids, parts))
         if len(parts) > len(pairs):

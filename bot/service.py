@@ -3,7 +3,9 @@
 A request is a row (`chat_requests`) until its requester has the answer. When the pipeline
 stores a review, `_on_stored` — inside the same transaction — writes an outbox reply for
 every waiting requester and, when the review is to be published, the channel post; the
-relay then sends them. A review that was already stored is delivered the same way by
+relay then sends them. A review that failed the check is never posted by itself
+(`may_post_automatically`): its requesters get it with a warning, and it waits in /pending
+for an admin's /approve. A review that was already stored is delivered the same way by
 `_deliver`. After a crash, `recover()` resubmits every waiting request: finished jobs
 deliver at once, unfinished ones resume from their step.
 """
@@ -19,7 +21,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from sqlalchemy.orm import Session
 
-from bot import store
+from bot import store, texts
 from bot.relay import OutboxRelay
 from paperdigest.db import Database
 from paperdigest.errors import PaperdigestError
@@ -27,11 +29,13 @@ from paperdigest.models import ChatRequest, Review, utcnow
 from paperdigest.settings import Settings
 from summarizer.ids import ArxivId
 from summarizer.pipeline import Pipeline
+from summarizer.watch_choose import may_post_automatically
 
 log = logging.getLogger(__name__)
 STEPS = (("metadata", "метаданные"), ("pdf", "PDF"), ("text", "текст"), ("review", "рецензия"), ("stored", "готово"))
 RETRY_TRANSIENT_S = 120.0  # a paper whose arXiv/LLM call failed transiently is tried again after this
 STATUS_EDIT_INTERVAL_S = 1.0
+QUEUED, POSTED, HELD, NO_CHANNEL = "queued", "posted", "held", "no channel"  # what publish() did
 
 
 def status_text(arxiv_id: str, step: str) -> str:
@@ -99,6 +103,7 @@ class ReviewService:
 
     def answer_waiting(self, session: Session, review: Review) -> None:
         publish = False  # only a user's request publishes here; the watcher queues its own posts
+        asked_to_post: list[ChatRequest] = []  # an admin's /post of a paper not reviewed yet
         for request in store.waiting_requests(session, review.arxiv_id):
             if request.version not in (None, review.version):
                 continue
@@ -106,19 +111,28 @@ class ReviewService:
                           version=review.version, review_id=review.id, request_id=request.id)
             request.status, request.answered_at = "answered", utcnow()
             publish = publish or request.publish or self.settings.PUBLISH_USER_REVIEWS
-        if publish:
-            self.publish(session, review)
+            asked_to_post += [request] if request.publish else []
+        if publish and self.publish(session, review) == HELD:
+            log.info("review %d of %s failed the check: not posted, waiting for an admin", review.id, review.arxiv_id)
+            for request in asked_to_post:
+                store.enqueue(session, kind="notice", chat_id=str(request.chat_id), arxiv_id=review.arxiv_id,
+                              request_id=request.id, text=texts.held(review.id, review.arxiv_id))
         self.relay.wake()
 
-    def publish(self, session: Session, review: Review) -> bool:
-        """Queue the channel post of this review's paper version; False if it has one already."""
+    def publish(self, session: Session, review: Review) -> str:
+        """Queue the channel post of this review's paper version: QUEUED, or why not (POSTED: it has
+        one already; HELD: the review failed the check and no admin approved it; NO_CHANNEL)."""
         channel = self.settings.CHANNEL_ID
-        if not channel or store.channel_post_exists(session, channel, review.arxiv_id, review.version):
-            return False
+        if not channel:
+            return NO_CHANNEL
+        if store.channel_post_exists(session, channel, review.arxiv_id, review.version):
+            return POSTED
+        if not may_post_automatically(review.validation, review.moderation):
+            return HELD
         store.enqueue(session, kind="channel", chat_id=channel, arxiv_id=review.arxiv_id, version=review.version,
                       review_id=review.id)
         self.relay.wake()
-        return True
+        return QUEUED
 
     async def _failed(self, arxiv_id: ArxivId, err: PaperdigestError) -> None:
         if err.retryable:

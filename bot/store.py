@@ -100,6 +100,19 @@ def pending_overview(session: Session, limit: int = 20) -> tuple[list[Job], list
     return list(jobs), list(posts)
 
 
+# --- moderation ----------------------------------------------------------------------------
+
+def held_reviews(session: Session, limit: int = 20) -> list[Review]:
+    """Failed reviews waiting for an admin's decision, newest first: each paper's latest review,
+    so one that /regenerate replaced is gone. moderation NULL on a failed review is a review
+    stored before moderation existed: it waits too."""
+    latest = select(func.max(Review.id)).group_by(Review.arxiv_id)
+    query = (select(Review).where(Review.id.in_(latest), Review.validation == "failed",
+                                  Review.moderation.is_(None) | (Review.moderation == "waiting"))
+             .order_by(Review.id.desc()).limit(limit))
+    return list(session.scalars(query))
+
+
 # --- reading -------------------------------------------------------------------------------
 
 def latest_titles(session: Session, limit: int = 10) -> list[tuple[str, str]]:

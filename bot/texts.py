@@ -27,6 +27,31 @@ ERROR = "Что-то пошло не так; попробуйте ещё раз 
 UNKNOWN_TEXT = "Пришлите ссылку на статью arXiv или её номер (например, 2412.06769). Все команды — /help"
 
 
+MODERATION_USAGE = ("Укажите номер рецензии или статью: /{command} 12 или /{command} 2412.06769 "
+                    "(рецензии, ждущие решения, — в /pending).")
+NO_SUCH_REVIEW = "Рецензии #{id} нет; рецензии, ждущие решения, — в /pending."
+NO_REVIEW_OF = "Рецензии на {id} нет."
+NOT_HELD = ("Рецензия #{id} на {arxiv_id} прошла проверку по тексту статьи: решения не требуется. "
+            "Опубликовать её: /post {arxiv_id}")
+APPROVED = "Рецензия #{id} на {arxiv_id} одобрена и поставлена в очередь публикации в канале."
+APPROVED_POSTED = "Рецензия #{id} на {arxiv_id} одобрена; в канале она (v{version}) уже опубликована."
+APPROVED_NO_CHANNEL = "Рецензия #{id} на {arxiv_id} одобрена, но канал не настроен (CHANNEL_ID): публиковать некуда."
+APPROVED_OTHER_VERSION = ("Рецензия #{id} на {arxiv_id} (v{version}) одобрена. В канале уже есть пост этой статьи "
+                          "(v{posted}), второго поста не будет{watching}. Отдельный пост этой версии: "
+                          "/post {arxiv_id}v{version}")
+WATCHER_WILL_EDIT = ": наблюдатель обновит существующий по этой рецензии"
+DROPPED = ("Рецензия #{id} на {arxiv_id} отклонена: в канал она не попадёт, сайт её не покажет. "
+           "Написать заново: /regenerate {arxiv_id}")
+DROP_POSTED = "Рецензия #{id} на {arxiv_id} уже в канале: /drop её оттуда не уберёт, удалите пост вручную."
+
+
+def held(review_id: int, arxiv_id: str) -> str:
+    """Why a review was not posted: it failed the check and waits for an admin."""
+    return (f"Рецензия #{review_id} на {arxiv_id} не прошла проверку по тексту статьи и в канал не отправлена. "
+            f"Опубликовать как есть: /approve {review_id}; написать заново: /regenerate {arxiv_id}; "
+            f"отклонить: /drop {review_id}.")
+
+
 def resets_at(reset: datetime) -> str:
     return reset.astimezone(MOSCOW).strftime("%H:%M по Москве")
 

@@ -1,5 +1,6 @@
-"""The watcher's decisions, pure: which listings are candidates, which are reviewed, what a
-post's note says, when a category looks stale, what the daily digest says.
+"""The watcher's decisions, pure: which listings are candidates, which are reviewed, which
+reviews may be posted, what a post's note says, when a category looks stale, what the daily
+digest says.
 
 Every function here takes plain values and returns plain values; summarizer/watcher.py
 feeds them from arXiv and the database.
@@ -70,6 +71,25 @@ def affordable(count: int, *, used: int, budget: int, per_review: int) -> int:
     if left <= 0:
         return 0
     return min(count, left // max(1, per_review))
+
+
+# --- what may reach the channel ------------------------------------------------------------
+
+def may_post_automatically(validation: str, moderation: str | None) -> bool:
+    """A review that failed validation reaches the channel only once an admin approved it.
+
+    The one gate of every channel post and edit: the watcher's, PUBLISH_USER_REVIEWS, a
+    request's `publish` flag, /post, and the edit of a post to a new version's review.
+    """
+    return validation != "failed" or moderation == "approved"
+
+
+def held_text(arxiv_id: str, review_id: int, suspects: Sequence[str]) -> str:
+    """The admins' notice of a watched paper whose review failed the check and was not posted."""
+    named = f" Сомнительные числа: {', '.join(suspects)}." if suspects else ""
+    return (f"⚠️ Наблюдатель: рецензия #{review_id} на {arxiv_id} не прошла проверку по тексту статьи и "
+            f"не опубликована.{named} Опубликовать как есть: /approve {review_id}; написать заново: "
+            f"/regenerate {arxiv_id}; отклонить: /drop {review_id}.")
 
 
 # --- notes on published posts -------------------------------------------------------------

@@ -7,7 +7,8 @@
   version is reviewed again.
 - Notes: each round, a sent post whose note (watch_choose.post_note) differs from the one
   it carries gets an outbox "edit" row holding the post's message ids: the relay edits the
-  post in place, never posting again.
+  post in place, never posting again. The post shows the newest review that may be posted:
+  a re-review that failed the check waits for an admin like any other.
 - Digest (DAILY_DIGEST=true): one message per announcement once its posts are out.
 - Staleness: an announcement with no papers in a category that usually has many tells the
   admins (once per announcement and category).
@@ -105,7 +106,7 @@ class Follower:
     def _note(self, session: Session, post: OutboxMessage) -> bool:
         """Queue an edit when the post's note should change; True when one was queued."""
         paper = session.get(Paper, post.arxiv_id)
-        review = repo.latest_review(session, post.arxiv_id)
+        review = store.postable_review(session, post.arxiv_id)  # a failed re-review never replaces the post's
         if paper is None or review is None:
             return False
         note = post_note(post_version=post.version or review.version, review_version=review.version,

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from paperdigest import repo
 from paperdigest.models import OutboxMessage, Review, Usage, WatchCandidate, WatchCursor, WatchMark, utcnow
+from summarizer.watch_choose import may_post_automatically
 
-HOLDS_SLOT = ("chosen", "reviewed", "posted")  # counts against WATCH_MAX_PER_DAY
+# held: its review failed the check and waits for an admin; dropped: an admin refused it
+HOLDS_SLOT = ("chosen", "reviewed", "posted", "held", "dropped")  # counts against WATCH_MAX_PER_DAY
 FINAL_SEND = ("sent", "failed", "unknown")
 
 
@@ -59,9 +61,18 @@ def day_candidates(session: Session, day: date, *statuses: str) -> list[WatchCan
 
 
 def reviewed_unposted(session: Session) -> list[WatchCandidate]:
-    """Reviewed but not yet queued for the channel (a stop between the two steps), best first."""
-    return list(session.scalars(select(WatchCandidate).where(WatchCandidate.status == "reviewed")
+    """Reviewed but not yet queued for the channel (a stop between the two steps, or a review
+    held for an admin), best first."""
+    return list(session.scalars(select(WatchCandidate).where(WatchCandidate.status.in_(("reviewed", "held")))
                                 .order_by(WatchCandidate.day, WatchCandidate.rank, WatchCandidate.arxiv_id)))
+
+
+def postable_review(session: Session, arxiv_id: str) -> Review | None:
+    """The paper's newest review that may reach the channel: one that failed the check and was
+    not approved is passed over (summarizer.watch_choose.may_post_automatically)."""
+    reviews = session.scalars(select(Review).where(Review.arxiv_id == arxiv_id)
+                              .order_by(Review.created_at.desc(), Review.id.desc()))
+    return next((r for r in reviews if may_post_automatically(r.validation, r.moderation)), None)
 
 
 def latest_day(session: Session) -> date | None:

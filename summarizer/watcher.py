@@ -4,7 +4,8 @@ One round reads as a pipeline:
 
     collect (arXiv listings newer than each category's cursor)
       → screen (keywords, exclusions, authors) → rank (LLM or TF-IDF) → choose (top N, token budget)
-      → review (Pipeline.review_many) → publish (outbox, rank order, quiet hours)
+      → review (Pipeline.review_many) → publish (outbox, rank order, quiet hours; a review that
+        failed the check is held for an admin)
       → follow (new versions, withdrawals, digest, staleness: summarizer/watch_follow.py)
 
 Every step writes what it decided before the next one starts: the cursor moves in the same
@@ -26,14 +27,17 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from paperdigest import repo
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import Review, WatchCandidate, utcnow
 from paperdigest.settings import Settings
 from summarizer import watch_store as store
+from summarizer.grounding import Grounding
 from summarizer.ids import ArxivId
 from summarizer.paper import PaperMeta
 from summarizer.pipeline import Pipeline
-from summarizer.watch_choose import AUTHOR_BONUS, Screened, affordable, choose, newest, rank_key, screen
+from summarizer.watch_choose import (AUTHOR_BONUS, Screened, affordable, choose, held_text, may_post_automatically,
+                                     newest, rank_key, screen)
 from summarizer.watch_days import announcement_day, last_announcement, quiet_until, submission_window
 from summarizer.watch_feed import ArxivListing, category_query
 from summarizer.watch_follow import Follower
@@ -54,19 +58,20 @@ class RoundReport:
     reviewed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     posted: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # reviews that failed the check: not posted, admins told
     edits: int = 0
     alarms: int = 0
     digest: bool = False
 
     @property
     def queued(self) -> bool:
-        return bool(self.posted or self.edits or self.alarms or self.digest)
+        return bool(self.posted or self.held or self.edits or self.alarms or self.digest)
 
     def summary(self) -> str:
         if self.skipped:
             return f"{self.day}: another watcher is running a round; skipped"
         return (f"{self.day}: {self.found} new listing(s), {self.ranked} ranked, {len(self.reviewed)} reviewed, "
-                f"{len(self.failed)} failed, {len(self.posted)} post(s), {self.edits} edit(s), "
+                f"{len(self.failed)} failed, {len(self.posted)} post(s), {len(self.held)} held, {self.edits} edit(s), "
                 f"{self.alarms} alarm(s){', digest' if self.digest else ''}")
 
 
@@ -253,17 +258,39 @@ class Watcher:
     # --- publish ------------------------------------------------------------------------------
 
     def _publish(self, now: datetime, report: RoundReport) -> None:
-        """Queue a channel post per reviewed candidate, best first; in quiet hours they wait."""
+        """Queue a channel post per reviewed candidate, best first; in quiet hours they wait.
+
+        A review that failed the check is held: admins are told once; it is posted when one
+        approves it (/approve), or by a later round once /regenerate wrote one that passes.
+        """
         channel = self.settings.CHANNEL_ID
         if not channel:
             return
         not_before = quiet_until(now, self.settings.WATCH_QUIET_HOURS)
         with self.db.session() as session, session.begin():
             for row in store.reviewed_unposted(session):
-                post = store.channel_post(session, channel, row.arxiv_id)
+                post = store.channel_post(session, channel, row.arxiv_id)  # an admin's /approve or /post
                 if post is None:
-                    review = session.get(Review, row.review_id)
+                    review = repo.latest_review(session, row.arxiv_id)  # /regenerate may have replaced it
+                    if not may_post_automatically(review.validation, review.moderation):
+                        self._hold(session, row, review, report)
+                        continue
                     post = store.enqueue(session, kind="channel", chat_id=channel, arxiv_id=row.arxiv_id,
                                          version=review.version, review_id=review.id, not_before=not_before)
                     report.posted.append(row.arxiv_id)
                 row.status, row.outbox_id = "posted", post.id
+
+    def _hold(self, session: Session, row: WatchCandidate, review: Review, report: RoundReport) -> None:
+        if review.moderation == "dropped":
+            row.status = "dropped"
+            return
+        if row.status == "held":
+            return  # the admins were told
+        row.status, row.review_id = "held", review.id
+        grounding = Grounding.from_json(review.grounding)
+        suspects = list(dict.fromkeys(n.text for n in grounding.suspects)) if grounding else []
+        text = held_text(row.arxiv_id, review.id, suspects)
+        log.warning("watcher: review %d of %s failed the check; held for an admin", review.id, row.arxiv_id)
+        for admin_id in self.settings.ADMIN_IDS:
+            store.enqueue(session, kind="notice", chat_id=str(admin_id), arxiv_id=row.arxiv_id, text=text)
+        report.held.append(row.arxiv_id)

@@ -315,3 +315,13 @@ async def test_webhook_mode_checks_the_secret_and_answers(bot_settings, fake_tel
 async def test_webhook_without_secret_is_refused(bot_settings) -> None:
     with pytest.raises(ConfigError, match="WEBHOOK_SECRET is not"):
         await BotApp(bot_settings.replace(WEBHOOK_URL="https://bot.example/hook")).run()
+
+
+async def test_a_handler_that_fails_answers_one_russian_sentence(bot_settings, fake_telegram, caplog) -> None:
+    """Handling runs in the durable inbox's own task: its failure still reaches the errors handler."""
+    fake_telegram.fail_next("sendMessage", status=500)  # the answer to /latest is refused
+    async with running(bot_settings):
+        fake_telegram.push_message(ALICE, ALICE, "/latest")
+        [reply] = await eventually(lambda: texts_in(fake_telegram, ALICE))
+    assert reply == "Что-то пошло не так; попробуйте ещё раз чуть позже."
+    assert any("update" in r.message and "failed" in r.message for r in caplog.records if r.levelname == "ERROR")

@@ -1,4 +1,4 @@
-"""Admin commands: /post, /regenerate, /stats, /pending, /candidates. Only ADMIN_IDS may use them."""
+"""Admin commands: /post, /regenerate, /stats, /pending, /candidates, /approve, /drop. Only ADMIN_IDS may use them."""
 
 from __future__ import annotations
 
@@ -9,17 +9,20 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message, Update
 
 from bot import store, texts
+from bot.handlers import moderation
 from bot.handlers.review import parse_argument, request_review
-from bot.service import ReviewService
+from bot.service import HELD, QUEUED, ReviewService
+from digest.rebuild import SiteRebuilder
 from paperdigest import repo
 from paperdigest.db import Database
 from paperdigest.errors import BadArxivId
 from paperdigest.settings import Settings
 from summarizer import watch_store
 
-ADMIN_COMMANDS = ("post", "regenerate", "stats", "pending", "candidates")
+ADMIN_COMMANDS = ("post", "regenerate", "stats", "pending", "candidates", "approve", "drop")
 STATUS_NAMES = {"new": "ждёт", "chosen": "выбрана", "reviewed": "рецензия готова", "posted": "пост в канал",
-                "failed": "сбой", "missed": "не успели", "filtered": "отсеяна"}
+                "failed": "сбой", "missed": "не успели", "filtered": "отсеяна",
+                "held": "не прошла проверку, ждёт решения", "dropped": "отклонена"}
 CANDIDATES_SHOWN = 15
 
 
@@ -30,18 +33,18 @@ def make_router() -> Router:
 
 
 async def admin_gate(message: Message, is_admin: bool, command: CommandObject, event_update: Update,
-                     service: ReviewService, db: Database, settings: Settings) -> None:
+                     service: ReviewService, db: Database, settings: Settings, rebuilder: SiteRebuilder) -> None:
     if not is_admin:
         await message.answer(texts.ADMINS_ONLY)
         return
     handler = {"post": post, "regenerate": regenerate, "stats": stats, "pending": pending,
-               "candidates": candidates}[command.command]
+               "candidates": candidates, "approve": moderation.approve, "drop": moderation.drop}[command.command]
     await handler(message, command.args or "", update_id=event_update.update_id, service=service, db=db,
-                  settings=settings)
+                  settings=settings, rebuilder=rebuilder)
 
 
 async def post(message: Message, args: str, *, update_id: int, service: ReviewService, db: Database,
-               settings: Settings) -> None:
+               settings: Settings, **_: object) -> None:
     if not settings.CHANNEL_ID:
         await message.answer(texts.NO_CHANNEL)
         return
@@ -53,8 +56,10 @@ async def post(message: Message, args: str, *, update_id: int, service: ReviewSe
     with db.session() as session, session.begin():
         review = repo.latest_review(session, arxiv_id.base, arxiv_id.version)
         if review is not None:
-            queued = service.publish(session, review)
-            answer = (texts.POST_QUEUED if queued else texts.ALREADY_POSTED).format(id=arxiv_id, version=review.version)
+            outcome = service.publish(session, review)
+            answer = (texts.held(review.id, review.arxiv_id) if outcome == HELD
+                      else (texts.POST_QUEUED if outcome == QUEUED else texts.ALREADY_POSTED)
+                      .format(id=arxiv_id, version=review.version))
     if review is not None:
         await message.answer(answer)
         return
@@ -63,7 +68,7 @@ async def post(message: Message, args: str, *, update_id: int, service: ReviewSe
 
 
 async def regenerate(message: Message, args: str, *, update_id: int, service: ReviewService, db: Database,
-                     settings: Settings) -> None:
+                     settings: Settings, **_: object) -> None:
     await request_review(message, args, update_id=update_id, service=service, db=db, settings=settings,
                          is_admin=True, force=True)
 
@@ -84,15 +89,17 @@ async def stats(message: Message, args: str, *, db: Database, **_: object) -> No
 async def pending(message: Message, args: str, *, db: Database, **_: object) -> None:
     with db.read() as session:
         jobs, posts = store.pending_overview(session)
-    lines = ["<b>Задачи</b>"] + [
+        held = moderation.held_lines(store.held_reviews(session))
+    lines = ["<b>Ждут решения</b> (не прошли проверку по тексту статьи)", *held] if held else []
+    lines += ["<b>Задачи</b>"] + [
         f"• {html.escape(j.arxiv_id)}: {j.status}, шаг {j.step}" + (f" — {html.escape((j.error or '')[:200])}"
                                                                      if j.error else "") for j in jobs]
     lines += ["<b>Сообщения</b>"] + [
         f"• #{p.id} {p.kind} → {html.escape(p.chat_id)} ({html.escape(p.arxiv_id or '')}): {p.status}"
         + (f" — {html.escape((p.error or '')[:200])}" if p.error else "") for p in posts]
-    if not jobs and not posts:
-        lines = ["Очередь пуста, сбоев нет."]
-    await message.answer("\n".join(lines)[:4000], parse_mode="HTML")
+    if not jobs and not posts and not held:
+        lines = ["Очередь пуста, сбоев нет, решений не ждёт ни одна рецензия."]
+    await message.answer(_fit("\n".join(lines)), parse_mode="HTML")
 
 
 async def candidates(message: Message, args: str, *, db: Database, **_: object) -> None:

@@ -1,0 +1,80 @@
+"""What a Telegram reader is told about a review's numbers: the header's count and the warning.
+
+    for_telegram(review, to_requester=…)   the Markdown the relay renders, from Review.markdown:
+                                           «Проверено по тексту статьи: N из M чисел» as the
+                                           header's last line (every review with a grounding
+                                           record), and for a requester of a review that failed
+                                           the check, the warning quoted under the header (unless the pipeline's
+                                           notes in the Markdown carry it already).
+
+A failed review reaches the channel only once an admin approves it (`/approve`); until then
+it goes only to those who asked, warned. The warning names only the suspect numbers
+(`Grounding.warning_ru`); a failed review without a grounding record (stored before the
+check) gets a general one. Reviews stored before the pipeline's Russian note carry an English
+note ("…не прошла автоматическую проверку: <problems>"): it is cut here, since no reader may
+see English. Pure: the relay does the I/O.
+"""
+
+from __future__ import annotations
+
+from bot.post_edit import with_note
+from paperdigest.models import Review
+from summarizer.grounding import Grounding
+from summarizer.watch_choose import may_post_automatically
+
+GENERIC_WARNING = ("⚠️ Рецензия не прошла автоматическую проверку: прочтите её критически, "
+                   "числа сверьте со статьёй.")
+_PIPELINE_GENERIC = "Рецензия не прошла автоматическую проверку."  # the pipeline's note when it has no better one
+_ENGLISH_NOTE = "> Рецензия не прошла автоматическую проверку: "  # the pipeline's old note, English problems
+
+
+def grounding_of(review: Review) -> Grounding | None:
+    return Grounding.from_json(review.grounding)
+
+
+def warning(review: Review) -> str | None:
+    """The requester's warning, or None when the review may be posted as it is."""
+    if may_post_automatically(review.validation, review.moderation):
+        return None
+    grounding = grounding_of(review)
+    if grounding is not None and grounding.suspects:
+        return grounding.warning_ru()
+    return GENERIC_WARNING
+
+
+def suspect_numbers(review: Review) -> list[str]:
+    grounding = grounding_of(review)
+    return list(dict.fromkeys(n.text for n in grounding.suspects)) if grounding else []
+
+
+def for_telegram(review: Review, *, to_requester: bool) -> str:
+    markdown = without_english_note(review.markdown)
+    grounding = grounding_of(review)
+    if grounding is not None and grounding.checked:
+        markdown = with_header_line(markdown, grounding.header_line())
+    note = warning(review) if to_requester else None
+    if note and not _says_already(markdown, note):
+        markdown = with_note(markdown, note)
+    return markdown
+
+
+def _says_already(markdown: str, note: str) -> bool:
+    """The pipeline's notes (in the Markdown, for every reader) may carry the warning already."""
+    text = " ".join(markdown.split())
+    return " ".join(note.split()) in text or (note == GENERIC_WARNING and f"> {_PIPELINE_GENERIC}" in text)
+
+
+def with_header_line(markdown: str, line: str) -> str:
+    """`line` as the last line of the header (the paragraph of authors and links under the title)."""
+    parts = markdown.split("\n\n", 2)
+    if len(parts) < 2 or not parts[0].startswith("# "):
+        return f"{line}\n\n{markdown}"
+    parts[1] = f"{parts[1].rstrip()}  \n{line}"
+    return "\n\n".join(parts)
+
+
+def without_english_note(markdown: str) -> str:
+    if _ENGLISH_NOTE not in markdown:
+        return markdown
+    kept = [line for line in markdown.split("\n") if not line.startswith(_ENGLISH_NOTE)]
+    return "\n".join(kept).replace("\n\n\n\n", "\n\n")
