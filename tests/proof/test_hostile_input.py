@@ -277,9 +277,8 @@ async def test_injected_paper_publishes_no_foreign_link(bot_settings: Settings, 
     settings = bot_settings.replace(PUBLISH_USER_REVIEWS=True, SITE_DIR=tmp_path / "site")
     async with running(settings):
         fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
-        await eventually(lambda: review_messages(fake_telegram, ALICE) and fake_telegram.messages_in(CHANNEL),
-                         timeout=30)
-        await asyncio.sleep(0.5)
+        await eventually(lambda: review_messages(fake_telegram, ALICE), timeout=30)
+        await asyncio.sleep(0.5)  # a failed review is not posted (it waits for /approve); a passed one is
     obeyed = [r for r in fake_llm.requests if "IGNORE PREVIOUS" in " ".join(str(r.body).split())]
     assert obeyed, "the injected text did not reach the fake LLM: the test proves nothing"
     [review, *_] = rows(settings, Review)
