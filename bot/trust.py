@@ -44,7 +44,7 @@ def warning(review: Review) -> str | None:
 
 def suspect_numbers(review: Review) -> list[str]:
     grounding = grounding_of(review)
-    return list(dict.fromkeys(n.text for n in grounding.suspects)) if grounding else []
+    return list(dict.fromkeys(n.plain for n in grounding.suspects)) if grounding else []
 
 
 def for_telegram(review: Review, *, to_requester: bool) -> str:

@@ -11,6 +11,7 @@ after the number, or after the closing `$` when the number sits inside a formula
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -54,6 +55,12 @@ class NumberCheck:
     def suspect(self) -> bool:
         return self.status in SUSPECT
 
+    @property
+    def plain(self) -> str:
+        """The number for plain text (Telegram, notes): «27,9» for "27{,}9", «3,3 · 10^18» for LaTeX."""
+        text = self.text.replace("{,}", ",").replace("\\cdot", "·").replace("\\times", "×").replace("\\%", "%")
+        return re.sub(r"\^\{(-?\d+)\}", r"^\1", " ".join(text.split()))
+
     def reason_ru(self) -> str:
         """A short Russian reason for a reader; empty for a confirmed number."""
         return _REASONS_RU.get(self.status, "")
@@ -85,7 +92,7 @@ class Grounding:
 
     def warning_ru(self) -> str:
         """What a reader is told about a review that failed the check: only the suspect numbers."""
-        named = ", ".join(dict.fromkeys(n.text for n in self.suspects))
+        named = ", ".join(dict.fromkeys(n.plain for n in self.suspects))
         return (f"⚠️ Рецензия не прошла проверку: не подтверждены текстом статьи — {named}. "
                 "Остальные числа сверены со статьёй; эти проверьте по ней сами.")
 

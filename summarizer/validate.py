@@ -65,7 +65,7 @@ def validate_review(body: ReviewBody, *, evidence: Evidence, code_url: str | Non
     numbers, grounding = check_numbers(body.to_markdown(), evidence)
     problems += numbers
     if grounding.suspects:
-        named = ", ".join(dict.fromkeys(n.text for n in grounding.suspects))
+        named = ", ".join(dict.fromkeys(n.plain for n in grounding.suspects))
         notes.append(f"не подтверждены текстом статьи числа: {named}")
     return Validation(problems, grounding, notes)
 

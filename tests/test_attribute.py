@@ -172,6 +172,12 @@ def test_a_number_inside_a_formula_is_anchored_after_the_formula(evidence: Evide
     assert review[number.anchor - 1] == "$" and number.status == FOUND
 
 
+def test_suspects_are_named_in_plain_text_for_readers(evidence: Evidence) -> None:
+    grounding = attribute("Модель даёт $27{,}9$ BLEU и $4{,}4 \\cdot 10^{18}$ FLOPs.", evidence)
+    assert [n.plain for n in grounding.suspects] == ["27,9", "4,4 · 10^18"]
+    assert "27,9, 4,4 · 10^18" in grounding.warning_ru() and "{" not in grounding.warning_ru()
+
+
 def test_the_record_survives_storage_and_counts_for_the_header(evidence: Evidence) -> None:
     grounding = attribute("WidgetNet: 97.0% и 98.3% на ProsQA.", evidence)
     again = Grounding.from_json(grounding.to_json())
