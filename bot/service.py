@@ -29,7 +29,7 @@ from paperdigest.models import ChatRequest, Review, utcnow
 from paperdigest.settings import Settings
 from summarizer.ids import ArxivId
 from summarizer.pipeline import Pipeline
-from summarizer.watch_choose import may_post_automatically
+from summarizer.grounding import may_post_automatically
 
 log = logging.getLogger(__name__)
 STEPS = (("metadata", "метаданные"), ("pdf", "PDF"), ("text", "текст"), ("review", "рецензия"), ("stored", "готово"))

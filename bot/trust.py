@@ -20,7 +20,7 @@ from __future__ import annotations
 from bot.post_edit import with_note
 from paperdigest.models import Review
 from summarizer.grounding import Grounding
-from summarizer.watch_choose import may_post_automatically
+from summarizer.grounding import may_post_automatically
 
 GENERIC_WARNING = ("⚠️ Рецензия не прошла автоматическую проверку: прочтите её критически, "
                    "числа сверьте со статьёй.")

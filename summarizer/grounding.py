@@ -111,6 +111,15 @@ class Grounding:
         return cls(numbers)
 
 
+def may_post_automatically(validation: str, moderation: str | None) -> bool:
+    """A review that failed validation reaches the channel only once an admin approved it.
+
+    The one gate of every channel post and edit: the watcher's, PUBLISH_USER_REVIEWS, a
+    request's `publish` flag, /post, and the edit of a post to a new version's review.
+    """
+    return validation != "failed" or moderation == "approved"
+
+
 def _numbers_genitive(count: int) -> str:
     """«из 1 числа», «из 21 числа», otherwise «из N чисел»."""
     return "числа" if count % 10 == 1 and count % 100 != 11 else "чисел"

@@ -73,17 +73,6 @@ def affordable(count: int, *, used: int, budget: int, per_review: int) -> int:
     return min(count, left // max(1, per_review))
 
 
-# --- what may reach the channel ------------------------------------------------------------
-
-def may_post_automatically(validation: str, moderation: str | None) -> bool:
-    """A review that failed validation reaches the channel only once an admin approved it.
-
-    The one gate of every channel post and edit: the watcher's, PUBLISH_USER_REVIEWS, a
-    request's `publish` flag, /post, and the edit of a post to a new version's review.
-    """
-    return validation != "failed" or moderation == "approved"
-
-
 def held_text(arxiv_id: str, review_id: int, suspects: Sequence[str]) -> str:
     """The admins' notice of a watched paper whose review failed the check and was not posted."""
     named = f" Сомнительные числа: {', '.join(suspects)}." if suspects else ""

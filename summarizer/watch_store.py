@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from paperdigest import repo
 from paperdigest.models import OutboxMessage, Review, Usage, WatchCandidate, WatchCursor, WatchMark, utcnow
-from summarizer.watch_choose import may_post_automatically
+from summarizer.grounding import may_post_automatically
 
 # held: its review failed the check and waits for an admin; dropped: an admin refused it
 HOLDS_SLOT = ("chosen", "reviewed", "posted", "held", "dropped")  # counts against WATCH_MAX_PER_DAY
@@ -69,7 +69,7 @@ def reviewed_unposted(session: Session) -> list[WatchCandidate]:
 
 def postable_review(session: Session, arxiv_id: str) -> Review | None:
     """The paper's newest review that may reach the channel: one that failed the check and was
-    not approved is passed over (summarizer.watch_choose.may_post_automatically)."""
+    not approved is passed over (summarizer.grounding.may_post_automatically)."""
     reviews = session.scalars(select(Review).where(Review.arxiv_id == arxiv_id)
                               .order_by(Review.created_at.desc(), Review.id.desc()))
     return next((r for r in reviews if may_post_automatically(r.validation, r.moderation)), None)

@@ -32,11 +32,11 @@ from paperdigest.errors import PaperdigestError
 from paperdigest.models import Review, WatchCandidate, utcnow
 from paperdigest.settings import Settings
 from summarizer import watch_store as store
-from summarizer.grounding import Grounding
+from summarizer.grounding import Grounding, may_post_automatically
 from summarizer.ids import ArxivId
 from summarizer.paper import PaperMeta
 from summarizer.pipeline import Pipeline
-from summarizer.watch_choose import (AUTHOR_BONUS, Screened, affordable, choose, held_text, may_post_automatically,
+from summarizer.watch_choose import (AUTHOR_BONUS, Screened, affordable, choose, held_text,
                                      newest, rank_key, screen)
 from summarizer.watch_days import announcement_day, last_announcement, quiet_until, submission_window
 from summarizer.watch_feed import ArxivListing, category_query

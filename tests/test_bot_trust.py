@@ -11,7 +11,7 @@ from paperdigest.errors import BadArxivId
 from paperdigest.models import Review
 from summarizer.grounding import ABSENT, FOUND, MISMATCH, Grounding, NumberCheck, Source
 from summarizer.ids import ArxivId
-from summarizer.watch_choose import may_post_automatically
+from summarizer.grounding import may_post_automatically
 
 MARKDOWN = ("# Attention Is All You Need\n\nAshish Vaswani, Noam Shazeer  \nСтатья: https://arxiv.org/abs/1706.03762\n\n"
             "> Рецензия не прошла автоматическую проверку: number 47.3 not found in the paper\n\n"

@@ -1,6 +1,6 @@
 """/approve and /drop: an admin's decision on a review that failed the check, and its /pending lines.
 
-A failed review is never posted by itself (summarizer.watch_choose.may_post_automatically).
+A failed review is never posted by itself (summarizer.grounding.may_post_automatically).
 `/approve <review id | arxiv id>` posts it to the channel as it is and marks it "approved";
 `/drop` marks it "dropped" (never posted, hidden on the site); `/regenerate <arxiv id>` writes a
 new review, which replaces the waiting one. admin.py checks that the sender is an admin.
