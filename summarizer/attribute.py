@@ -6,7 +6,9 @@ A value is looked up in the paper's evidence (`summarizer.evidence`) in a compat
 - a table value the review's clause gives to another row's model, whose cell in the same
   column of the same table differs, is a MISMATCH (the baseline's score given to the method);
 - so is a value printed only in tables whose captions are about another benchmark than the
-  one the review's bullet leads with («**TabFact:** …» given a number of the SQA table).
+  one the review's bullet leads with («**TabFact:** …» given a number of the SQA table);
+- and a value whose word in the review («3177 test») stands in the paper's sentence next to
+  another value («… and Test (30%, 908)») and never next to this one.
 The source shown is the place whose words best match the review sentence's (Latin-script
 words, rarer ones weighing more). A number the paper does not state is DERIVED when two
 numbers of the same review sentence give it by a difference, sum, product, ratio or relative
@@ -176,11 +178,61 @@ def _check(review: str, mention: _Mention, mentions: list[_Mention], evidence: E
         return NumberCheck(**base, status=MISMATCH, source=source,
                            detail=f"in the paper's table {written.text} belongs to another row; "
                                   f"{name}'s row says «{evidence.units[row].text[:160]}»")
+    label = _label_swap(review, mention, places, evidence)
+    if label is not None:
+        word, other = label
+        return NumberCheck(**base, status=MISMATCH, source=source,
+                           detail=f"in the paper {word} goes with {other}, not with {written.text}")
     dataset = _other_table(review, mention, places, evidence)
     if dataset is not None:
         return NumberCheck(**base, status=MISMATCH, source=source,
                            detail=f"the paper prints {written.text} in a table about another dataset, not {dataset}")
     return NumberCheck(**base, status=FOUND, source=source)
+
+
+def _label_swap(review: str, mention: _Mention, places: list[Stated], evidence: Evidence) -> tuple[str, str] | None:
+    """The word the review ties to the number («3177 test») stands in the paper's sentence next to
+    another value of the same kind («… Test (30%, 908)»), and never next to this one."""
+    word = _attached_word(review, mention)
+    if word is None:
+        return None
+    other = None
+    for stated in places:
+        unit = evidence.units[stated.unit]
+        cells = [n for n in evidence.numbers_in(stated.unit)
+                 if n.start == stated.number.start or _same_kind(mention.written, n, spread=10)]
+        if unit.is_row or len(evidence.numbers_in(stated.unit)) > 8:
+            continue  # a table flattened into one sentence: its words are headers, not neighbours
+        nearest = _nearest_numbers(unit.text, word, cells)
+        if not nearest:
+            continue  # the paper's sentence does not use the word: it says nothing either way
+        if any(n.start == stated.number.start for n in nearest):
+            return None
+        other = nearest[0]
+    return (word, other.text) if other is not None else None
+
+
+def _attached_word(review: str, mention: _Mention) -> str | None:
+    """The Latin word right after the number, or right before it, inside its clause."""
+    left, right = _clause(review, mention)
+    written = mention.written
+    after = _LATIN.match(review[written.end:right].lstrip())
+    if after and review[written.end:right][:1].isspace():
+        return after.group(0).lower()
+    before = re.search(r"([A-Za-z][\w-]*)\s*[:=]?\s*$", review[left:written.start])
+    return before.group(1).lower() if before else None
+
+
+def _nearest_numbers(text: str, word: str, numbers: list[Written]) -> list[Written]:
+    """For each place the word stands in the sentence, the number nearest to it (one after it
+    counts as a little nearer: "Test (30%, 908)")."""
+    found = []
+    for match in re.finditer(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", text, re.IGNORECASE):
+        def distance(number: Written) -> int:
+            return number.start - match.end() - 2 if number.start >= match.end() else match.start() - number.end
+        if numbers:
+            found.append(min(numbers, key=distance))
+    return found
 
 
 _LEAD = re.compile(r"^\s*(?:[-*]\s+)?\*\*([^*\n]+)\*\*", re.MULTILINE)
@@ -314,12 +366,13 @@ def _column(evidence: Evidence, stated: Stated) -> int:
     return next((i for i, cell in enumerate(cells) if cell.start == stated.number.start), -1)
 
 
-def _same_kind(written: Written, other: Written) -> bool:
+def _same_kind(written: Written, other: Written, spread: int = 3) -> bool:
+    """Another value that could stand in the same place: same unit, similar precision and size."""
     mine, theirs = min(written.values), min(other.values)
     if theirs in written.values or mine <= 0 or theirs <= 0:
         return False
     return abs(other.places - written.places) <= 1 and (written.unit == other.unit or not other.unit) \
-        and Decimal("0.33") <= theirs / mine <= 3
+        and 1 / Decimal(spread) <= theirs / mine <= spread
 
 
 def _places_of(written: Written, evidence: Evidence) -> list[Stated]:

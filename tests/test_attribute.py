@@ -136,6 +136,14 @@ def test_a_real_number_given_to_another_model_is_a_mismatch(evidence: Evidence) 
     assert number.status == MISMATCH and "TinyNet" in number.detail
 
 
+def test_a_word_tied_to_another_value_in_the_papers_sentence_is_a_mismatch() -> None:
+    paper = Evidence.from_text("We split all cases into train (70%, 3177 samples), Dev (10%, 454), and Test (30%, 908).")
+    assert statuses("Разбиение: 3177 train, 454 dev, 908 test.", paper) == {
+        "3177": FOUND, "454": FOUND, "908": FOUND}
+    swapped = attribute("Разбиение: 3177 train, 454 dev, 3177 test.", paper).numbers
+    assert [n.status for n in swapped] == [FOUND, FOUND, MISMATCH] and "908" in swapped[2].detail
+
+
 def test_a_value_from_another_datasets_table_is_a_mismatch() -> None:
     paper = Evidence.from_paper(None, [Section("4 Results", "results",
         "ALL SEQ Q1 TapNet 70.6 43.9 88.1 TabNet 72.4 47.5 89.0 BaseNet 61.1 31.3 80.2 "
