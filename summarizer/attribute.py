@@ -51,7 +51,9 @@ _APPROXIMATE = re.compile(r"(?:около|примерно|почти|поряд
                           re.IGNORECASE)
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-@.][A-Za-z0-9]+)*")
 _STOP = frozenset("the and for with from that this than its are was were has have not but all also via per "
-                  "vs et al of in on to by as at is an or be".split())
+                  "vs et al of in on to by as at is an or be while only about over under into reaches achieves "
+                  "obtains gets scores drops".split())
+REACH = 25  # characters within which a paper's word goes with a number
 NEAR_MISS = 0.35  # relative error under which a computed result counts as wrong arithmetic, not absent
 
 
@@ -192,24 +194,33 @@ def _check(review: str, mention: _Mention, mentions: list[_Mention], evidence: E
 
 def _label_swap(review: str, mention: _Mention, places: list[Stated], evidence: Evidence) -> tuple[str, str] | None:
     """The word the review ties to the number («3177 test») stands in the paper's sentence next to
-    another value of the same kind («… Test (30%, 908)»), and never next to this one."""
+    another value of the same kind («… and Test (30%, 908)»), and nowhere next to this one."""
     word = _attached_word(review, mention)
-    if word is None:
+    if word is None or len(word) < 3 or word in _STOP:
         return None
     other = None
     for stated in places:
         unit = evidence.units[stated.unit]
-        cells = [n for n in evidence.numbers_in(stated.unit)
-                 if n.start == stated.number.start or _same_kind(mention.written, n, spread=10)]
-        if unit.is_row or len(evidence.numbers_in(stated.unit)) > 8:
+        numbers = evidence.numbers_in(stated.unit)
+        if unit.is_row or len(numbers) > 8:
             continue  # a table flattened into one sentence: its words are headers, not neighbours
-        nearest = _nearest_numbers(unit.text, word, cells)
-        if not nearest:
+        spots = [m.span() for m in re.finditer(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", unit.text,
+                                                 re.IGNORECASE)]
+        if not spots:
             continue  # the paper's sentence does not use the word: it says nothing either way
-        if any(n.start == stated.number.start for n in nearest):
+        if any(_gap(spot, stated.number) <= REACH for spot in spots):
             return None
-        other = nearest[0]
+        beside = [n for n in numbers if _same_kind(mention.written, n, spread=10)
+                  and any(_gap(spot, n) <= REACH for spot in spots)]
+        if beside:
+            other = min(beside, key=lambda n: min(_gap(spot, n) for spot in spots))
     return (word, other.text) if other is not None else None
+
+
+def _gap(spot: tuple[int, int], number: Written) -> int:
+    """Characters between a word and a number; one after the word a little nearer ("Test (30%, 908)")."""
+    start, end = spot
+    return number.start - end - 2 if number.start >= end else start - number.end
 
 
 def _attached_word(review: str, mention: _Mention) -> str | None:
@@ -221,18 +232,6 @@ def _attached_word(review: str, mention: _Mention) -> str | None:
         return after.group(0).lower()
     before = re.search(r"([A-Za-z][\w-]*)\s*[:=]?\s*$", review[left:written.start])
     return before.group(1).lower() if before else None
-
-
-def _nearest_numbers(text: str, word: str, numbers: list[Written]) -> list[Written]:
-    """For each place the word stands in the sentence, the number nearest to it (one after it
-    counts as a little nearer: "Test (30%, 908)")."""
-    found = []
-    for match in re.finditer(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", text, re.IGNORECASE):
-        def distance(number: Written) -> int:
-            return number.start - match.end() - 2 if number.start >= match.end() else match.start() - number.end
-        if numbers:
-            found.append(min(numbers, key=distance))
-    return found
 
 
 _LEAD = re.compile(r"^\s*(?:[-*]\s+)?\*\*([^*\n]+)\*\*", re.MULTILINE)

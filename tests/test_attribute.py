@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -192,3 +194,19 @@ def test_the_record_survives_storage_and_counts_for_the_header(evidence: Evidenc
     assert again == grounding
     assert again.header_line() == "Проверено по тексту статьи: 1 из 2 чисел"
     assert "98.3%" in again.warning_ru() and "97.0%" not in again.warning_ru()
+
+
+DEMO_PAPERS = sorted((Path(__file__).resolve().parents[1] / "paperdigest" / "demo" / "papers").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", DEMO_PAPERS, ids=[p.stem for p in DEMO_PAPERS])
+def test_every_sentence_of_a_paper_quoted_as_it_is_is_confirmed(path: Path) -> None:
+    """A review that copies the paper's own sentences (the offline draft does) has nothing suspect."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    sections = [Section(title, "results", text) for title, text in data["sections"]]
+    evidence = Evidence.from_paper(None, sections)
+    sentences = [u.text for u in evidence.units if not u.is_row and evidence.numbers_in(evidence.units.index(u))]
+    review = "\n".join(f"- {sentence}" for sentence in sentences)
+    grounding = attribute(review, evidence)
+    assert grounding.checked > 10
+    assert grounding.suspects == [], [(n.text, n.status, n.detail, n.sentence[:80]) for n in grounding.suspects]
