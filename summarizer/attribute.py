@@ -32,6 +32,7 @@ _URL = re.compile(r"(?:https?://|www\.)[^\s)\]>\"'«»]+|\]\([^)]*\)", re.IGNORE
 _CODE = re.compile(r"`[^`]*`")
 _ARXIV_ID = re.compile(r"\b\d{4}\.\d{4,5}(?:v\d+)?\b")
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
+_REFERENCE = re.compile(r"\[\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*\]")
 _LABEL_BEFORE = re.compile(
     r"(?:\b(?:table|tab|figure|fig|section|sec|eq|equation|appendix|algorithm|рис|рисун\w*|таблиц\w*|"
     r"раздел\w*|раздела|параграф\w*|глав\w*|формул\w*|уравнени\w*|приложени\w*|стр|шаг\w*|этап\w*|"
@@ -95,8 +96,9 @@ def _mentions(review: str) -> list[_Mention]:
 
 
 def _mask(review: str) -> str:
+    """Links, code, arXiv ids and reference numbers ("[37]", "[3, 7]") blanked, offsets kept."""
     blank = lambda m: " " * len(m.group(0))  # noqa: E731 - offsets must not move
-    return _ARXIV_ID.sub(blank, _CODE.sub(blank, _URL.sub(blank, review)))
+    return _REFERENCE.sub(blank, _ARXIV_ID.sub(blank, _CODE.sub(blank, _URL.sub(blank, review))))
 
 
 def _as_written(review: str, written: Written) -> Written:

@@ -24,8 +24,7 @@ _ABBREVIATIONS = ("et al.", "e.g.", "i.e.", "Fig.", "Figs.", "Eq.", "Eqs.", "Tab
                   "resp.", "approx.", "Ref.", "Refs.", "etc.", "Inc.", "Dr.", "Mr.", "St.", "al.")
 _LABEL_BEFORE = re.compile(
     r"(?:\b(?:tables?|tab|figures?|figs?|sections?|sec|eqs?|equations?|appendix|appendices|algorithm|alg|"
-    r"theorem|lemma|corollary|proposition|definition|step|line|lines|page|pages|chapter|footnote|"
-    r"listing|stage)\.?\s*|\bpp?\.\s*|§\s*|[Ss]ection\s[A-Z]\.)"
+    r"theorem|lemma|corollary|proposition|definition|page|pages|chapter|footnote|listing)\.?\s*|\bpp?\.\s*|§\s*|[Ss]ection\s[A-Z]\.)"
     r"(?:\d+[.,]?\d*\s*(?:,|and|&|–|-)\s*)*$",
     re.IGNORECASE,
 )
