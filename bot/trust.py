@@ -10,9 +10,10 @@
 A failed review reaches the channel only once an admin approves it (`/approve`); until then
 it goes only to those who asked, warned. The warning names only the suspect numbers
 (`Grounding.warning_ru`); a failed review without a grounding record (stored before the
-check) gets a general one. Reviews stored before the pipeline's Russian note carry an English
-note ("…не прошла автоматическую проверку: <problems>"): it is cut here, since no reader may
-see English. Pure: the relay does the I/O.
+check) gets a general one. The pipeline's own failure note in the Markdown («Рецензия не прошла
+автоматическую проверку: …» — in English problems for reviews stored before the number check)
+is cut here: in Telegram the warning takes its place for requesters, and a post an admin
+approved carries the count line only. Pure: the relay does the I/O.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from summarizer.grounding import may_post_automatically
 
 GENERIC_WARNING = ("⚠️ Рецензия не прошла автоматическую проверку: прочтите её критически, "
                    "числа сверьте со статьёй.")
-_PIPELINE_GENERIC = "Рецензия не прошла автоматическую проверку."  # the pipeline's note when it has no better one
-_ENGLISH_NOTE = "> Рецензия не прошла автоматическую проверку: "  # the pipeline's old note, English problems
+_FAILURE_NOTE = "> Рецензия не прошла автоматическую проверку"  # the pipeline's note, old (English) or new
 
 
 def grounding_of(review: Review) -> Grounding | None:
@@ -48,7 +48,7 @@ def suspect_numbers(review: Review) -> list[str]:
 
 
 def for_telegram(review: Review, *, to_requester: bool) -> str:
-    markdown = without_english_note(review.markdown)
+    markdown = without_failure_note(review.markdown)
     grounding = grounding_of(review)
     if grounding is not None and grounding.checked:
         markdown = with_header_line(markdown, grounding.header_line())
@@ -61,7 +61,7 @@ def for_telegram(review: Review, *, to_requester: bool) -> str:
 def _says_already(markdown: str, note: str) -> bool:
     """The pipeline's notes (in the Markdown, for every reader) may carry the warning already."""
     text = " ".join(markdown.split())
-    return " ".join(note.split()) in text or (note == GENERIC_WARNING and f"> {_PIPELINE_GENERIC}" in text)
+    return " ".join(note.split()) in text
 
 
 def with_header_line(markdown: str, line: str) -> str:
@@ -73,8 +73,8 @@ def with_header_line(markdown: str, line: str) -> str:
     return "\n\n".join(parts)
 
 
-def without_english_note(markdown: str) -> str:
-    if _ENGLISH_NOTE not in markdown:
+def without_failure_note(markdown: str) -> str:
+    if _FAILURE_NOTE not in markdown:
         return markdown
-    kept = [line for line in markdown.split("\n") if not line.startswith(_ENGLISH_NOTE)]
+    kept = [line for line in markdown.split("\n") if not line.startswith(_FAILURE_NOTE)]
     return "\n".join(kept).replace("\n\n\n\n", "\n\n")
