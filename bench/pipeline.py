@@ -92,7 +92,7 @@ def main() -> int:
     ideal = args.papers * args.latency / args.concurrency
     from pypdfium2 import PdfDocument
     pages = len(PdfDocument(pdf))
-    print(f"| measure | value | target |\n|---|---|---|")
+    print("| measure | value | target |\n|---|---|---|")
     print(f"| overhead, {pages}-page paper, zero-latency LLM: first (cold) | {first:.3f} s | |")
     print(f"| overhead, median of {args.runs} forced re-reviews | {statistics.median(warm):.3f} s | ≤ 0.3 s |")
     print(f"| {args.papers} papers, LLM {args.latency:g} s, concurrency {args.concurrency} | {elapsed:.1f} s "

@@ -37,7 +37,7 @@ from paperdigest.settings import Settings
 from summarizer.grounding import Grounding
 from tests.site_fixtures import (  # site_db and site_settings are fixtures, used by name
     COCONUT_ROW, ICOT_BODY, PWN, SITE_URL, T0, add_review, parse_tags, site_db, site_files,  # noqa: F401
-    site_settings)
+    site_settings)  # noqa: F401
 
 EXPECTED_DIR = Path(__file__).parent / "expected_site"
 GENERATED = ("pagefind/", "static/")  # Pagefind's bundle and copies of templates/site/static

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-import resource
 import time
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from hypothesis import HealthCheck, assume, given, settings as hsettings, strate
 
 from bot.handlers.review import parse_argument
 from digest.build import build_site
-from paperdigest.db import Database
 from paperdigest.errors import BadArxivId, PaperdigestError
 from paperdigest.models import Review
 from paperdigest.settings import Settings

@@ -12,7 +12,6 @@ Scripts from hostile data are checked in Chromium by tests/test_site_browser.py
 
 from __future__ import annotations
 
-import html
 import re
 from html.parser import HTMLParser
 from datetime import timedelta
