@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bot.py
 	$(BIN)/python bench/watch.py
 	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/grounding.py
 
 clean:
 	rm -rf $(VENV) data/demo
