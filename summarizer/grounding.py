@@ -2,7 +2,8 @@
 
 Plain records, stored as JSON on the review row (`Review.grounding`) and read back by the
 bot (the header's count, the warning to the requester) and the site (a source note per
-number, suspect numbers marked in place). `summarizer.attribute` makes them.
+number, suspect numbers marked in place). `summarizer.attribute` makes them. Here too is the
+one gate every automatic channel post goes through (`may_post_automatically`).
 
 Offsets (`start`, `end`, `anchor`) index `Review.body`, the Markdown the reviewer wrote.
 `anchor` is where a reference mark may be inserted without breaking the Markdown: right
@@ -101,7 +102,7 @@ class Grounding:
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Grounding | None:
-        """The stored record, or None for reviews stored before the check (and offline drafts)."""
+        """The stored record, or None for reviews stored before the check."""
         if not data:
             return None
         numbers = []
