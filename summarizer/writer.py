@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from paperdigest.errors import LlmContextTooLong
+from summarizer.attribute import attribute
 from summarizer.budget import Budgeted, fit_budget
 from summarizer.evidence import Evidence
 from summarizer.grounding import Grounding
@@ -93,11 +94,15 @@ class LlmWriter:
             on_usage(completion, "retry")
             totals.append(completion)
             body, result = await asyncio.to_thread(self._check, completion, evidence, code_url)
+        published = _without_foreign_links(body, code_url)
+        grounding = result.grounding
+        if published != body:  # the offsets must index the stored text, which lost its foreign links
+            grounding = await asyncio.to_thread(attribute, published.to_markdown(), evidence)
         return Written(
-            body=_without_foreign_links(body, code_url), reviewer="llm", model=completion.model,
+            body=published, reviewer="llm", model=completion.model,
             prompt_version=prompt_version(), validation="failed" if result.problems else "passed",
             problems=result.problems, budget=budget, prompt_tokens=sum(c.prompt_tokens for c in totals),
-            completion_tokens=sum(c.completion_tokens for c in totals), notes=notes, grounding=result.grounding,
+            completion_tokens=sum(c.completion_tokens for c in totals), notes=notes, grounding=grounding,
             reader_reasons=result.reader_reasons)
 
     @staticmethod

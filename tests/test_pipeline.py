@@ -218,6 +218,14 @@ def test_review_stores_where_each_number_is_and_a_failing_one_waits(llm_settings
     note = next(n for n in failed.notes if "не прошла" in n)
     assert "99.9%" in note and not re.search(r"[A-Za-z]{4,}", note)  # Russian only, the suspect named
 
+    fake_llm.reset()  # a foreign link before the numbers is removed from the stored text: offsets follow it
+    fake_llm.responder = lambda request: russian_review(request).replace(
+        "## Суть\n", "## Суть\nСм. https://evil.example/very/long/path/to/somewhere. ", 1)
+    [linked] = run(llm_settings, PAPER_ID, force=True)
+    numbers = Grounding.from_json(linked.grounding).numbers
+    assert "evil.example" not in linked.body and numbers
+    assert all(linked.body[n.start:n.end] == n.text for n in numbers)
+
 
 def test_two_requests_share_one_job_and_one_llm_call(llm_settings, fake_arxiv, fake_llm) -> None:
     add_paper(fake_arxiv)
