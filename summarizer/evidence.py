@@ -249,10 +249,17 @@ def _repaired(text: str) -> str:
     return _LOST_SUPERSCRIPT.sub(r"e\1", _SPLIT_THOUSANDS.sub(",", text))
 
 
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group(0))  # offsets must not move
+
+
 def _stated_numbers(text: str) -> list[Written]:
     """The numbers of a unit that state something (not labels, markers, references or ticks)."""
-    masked = _BRACKETED.sub(lambda m: " " * len(m.group(0)), _ARXIV_ID.sub(lambda m: " " * len(m.group(0)), text))
-    masked = _EQUATION_NUMBER.sub(lambda m: " " * len(m.group(0)), masked)
+    masked = _ARXIV_ID.sub(_blank, text)
+    if "[" in masked:  # most units have no reference or equation number: skip the scans then
+        masked = _BRACKETED.sub(_blank, masked)
+    if "(" in masked:
+        masked = _EQUATION_NUMBER.sub(_blank, masked)
     numbers = []
     for number in scan(masked):
         head = masked[max(0, number.start - 24):number.start]

@@ -68,7 +68,7 @@ def readings(raw: str) -> tuple[set[Decimal], int]:
 
     A comma or point before exactly three digits may be a thousands separator ("33,511",
     "1.000" in Russian); any other comma is a decimal comma ("3,5" is 3.5, never 35)."""
-    compact = re.sub(_SPACE, "", raw)
+    compact = re.sub(_SPACE, "", raw) if not raw.isdigit() else raw
     if compact.count(",") > 1:  # 1,056,768
         compact = compact.replace(",", "")
         return ({Decimal(compact)}, 0) if compact.isdigit() else (set(), 0)

@@ -16,13 +16,13 @@ from summarizer.numbers import PERCENT, Written, scan
 _URL = re.compile(r"(?:https?://|www\.)[^\s)\]>\"'«»]+|\]\([^)]*\)", re.IGNORECASE)
 
 
-_CODE = re.compile(r"`[^`]*`")
+CODE = re.compile(r"`[^`]*`")  # inline code; validate.py uses it too
 
 
 _ARXIV_ID = re.compile(r"\b\d{4}\.\d{4,5}(?:v\d+)?\b")
 
 
-_MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
+MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)  # $…$ and $$…$$
 
 
 _REFERENCE = re.compile(r"\[\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*\]")
@@ -61,9 +61,9 @@ def mentions(review: str) -> list[Mention]:
     masked = _mask(review)
     sentences = _sentence_bounds(review)
     found = []
-    for math in _MATH.finditer(masked):
+    for math in MATH.finditer(masked):
         found += _math_mentions(review, math)
-    prose = _MATH.sub(lambda m: " " * len(m.group(0)), masked)
+    prose = MATH.sub(lambda m: " " * len(m.group(0)), masked)
     for written in scan(prose):
         found.append(Mention(_as_written(review, written), written.end, (0, 0)))
     located = []
@@ -76,7 +76,7 @@ def mentions(review: str) -> list[Mention]:
 def _mask(review: str) -> str:
     """Links, code, arXiv ids and reference numbers ("[37]", "[3, 7]") blanked, offsets kept."""
     blank = lambda m: " " * len(m.group(0))  # noqa: E731 - offsets must not move
-    return _REFERENCE.sub(blank, _ARXIV_ID.sub(blank, _CODE.sub(blank, _URL.sub(blank, review))))
+    return _REFERENCE.sub(blank, _ARXIV_ID.sub(blank, CODE.sub(blank, _URL.sub(blank, review))))
 
 
 def _as_written(review: str, written: Written) -> Written:

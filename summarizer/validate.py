@@ -16,6 +16,7 @@ from summarizer.attribute import attribute
 from summarizer.evidence import Evidence
 from summarizer.grounding import ABSENT, MISMATCH, WRONG_ARITHMETIC, Grounding
 from summarizer.review_format import ReviewBody
+from summarizer.review_numbers import CODE, MATH
 
 MIN_CYRILLIC_SHARE = 0.5
 ALLOWED_HOSTS = ("arxiv.org", "doi.org")
@@ -30,8 +31,6 @@ _TLDS = ("com|org|net|edu|gov|io|ai|ru|su|ua|by|kz|co|uk|us|de|fr|cn|jp|in|eu|me
          "cloud|digital|example|test|invalid|local|onion|to|sh|so|gl|gd|is|vc")
 _BARE_DOMAIN = re.compile(rf"(?<![\w.@-])(?:[a-z0-9-]+\.)+(?:{_TLDS})(?![\w-])(?!\.[a-z0-9])(?:/[^\s)\]>\"'«»]*)?",
                           re.IGNORECASE)
-_MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
-_CODE = re.compile(r"`[^`]*`")
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ def check_sections(body: ReviewBody) -> list[str]:
 
 
 def cyrillic_share(text: str) -> float:
-    prose = _CODE.sub(" ", _MATH.sub(" ", _URL.sub(" ", text)))
+    prose = CODE.sub(" ", MATH.sub(" ", _URL.sub(" ", text)))
     letters = [c for c in prose if c.isalpha()]
     if not letters:
         return 0.0
@@ -114,7 +113,7 @@ def _allowed(url: str, code_url: str | None) -> bool:
 
 def find_links(text: str) -> list[str]:
     found = [m.group(0).rstrip(".,;:!?") for m in _URL.finditer(text)]
-    without_urls = _URL.sub(" ", _MATH.sub(" ", text))
+    without_urls = _URL.sub(" ", MATH.sub(" ", text))
     found += [m.group(0).rstrip(".,;:!?") for m in _BARE_DOMAIN.finditer(without_urls)]
     return found
 
