@@ -176,6 +176,7 @@ class FakeTelegram(FakeServer):
             self._send_rate: float | None = None  # send/edit calls per second; no limit unless limit_sends()
             self._send_times: collections.deque[float] = collections.deque()
             self._delivered: list[Delivery] = []
+            self._refused: list[Delivery] = []  # calls a scripted fault answered (nothing carried out)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -300,6 +301,12 @@ class FakeTelegram(FakeServer):
         with self._state:
             return [d for d in self._delivered if d.method.lower() in wanted]
 
+    def refused(self, *methods: str) -> list[Delivery]:
+        """The calls of these methods that a scripted fault (5xx, 429) answered: not carried out."""
+        wanted = {m.lower() for m in methods}
+        with self._state:
+            return [d for d in self._refused if d.method.lower() in wanted]
+
     @property
     def sent(self) -> list[StoredMessage]:
         """Every message the bot sent, as it was when sent (edits are not applied)."""
@@ -339,6 +346,8 @@ class FakeTelegram(FakeServer):
         self.record(RecordedCall(method, params, time.monotonic()))
         key = method.lower()
         if (fault := self.take(("fail", key))) is not None:
+            with self._state:
+                self._refused.append(Delivery(method, str(params.get("chat_id")), time.monotonic()))
             return _fault(fault)
         if (wait := self._flooded(key)) is not None:
             return _fault(Fault(429, wait))

@@ -29,6 +29,7 @@ from tests.test_pipeline import make_pdf
 CHANNEL = -1001234567890
 ABS_LINK = re.compile(r"arxiv\.org/abs/(\d{4}\.\d{4,5})")
 USERS = tuple(range(2001, 2009))
+SEND_METHODS = ("sendMessage", "sendRichMessage")
 
 
 @cache
@@ -88,18 +89,22 @@ class Figures:
     notices: int = 0
     unknown: int = 0  # outbox rows whose send outcome the bot could not know
     unknown_delivered: int = 0  # ... of which the fake Telegram did receive the message
+    # ... of which the send reached Telegram and was refused (a 5xx), and the process died
+    # between that answer and recording it: by design shown in /pending, not resent
+    unknown_refused: int = 0
     details: list[str] = field(default_factory=list)
 
     def add(self, other: Figures) -> None:
         for name in ("requests", "lost", "duplicate_posts", "answered_twice", "notices", "unknown",
-                     "unknown_delivered"):
+                     "unknown_delivered", "unknown_refused"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.details += other.details
 
     def line(self) -> str:
         return (f"requests {self.requests}, lost {self.lost}, duplicate channel posts {self.duplicate_posts}, "
                 f"answered more than once {self.answered_twice}, failure notices {self.notices}, "
-                f"unknown sends {self.unknown} (delivered {self.unknown_delivered})")
+                f"unknown sends {self.unknown} (delivered {self.unknown_delivered}, "
+                f"refused by Telegram {self.unknown_refused})")
 
 
 def count(fake: FakeTelegram, requests: list[tuple[int, str]], papers: set[str], database_url: str,
@@ -121,10 +126,16 @@ def count(fake: FakeTelegram, requests: list[tuple[int, str]], papers: set[str],
         if posts[arxiv_id] > 1:
             figures.duplicate_posts += posts[arxiv_id] - 1
             figures.details.append(f"{arxiv_id} posted {posts[arxiv_id]} times")
+    refused_chats = {d.chat_id for d in fake.refused(*SEND_METHODS)}
     for row in outbox_rows(database_url):
         if row.status == "unknown":
             figures.unknown += 1
-            figures.unknown_delivered += reviews_in(fake, int(row.chat_id))[row.arxiv_id] > 0
+            delivered = reviews_in(fake, int(row.chat_id))[row.arxiv_id] > 0
+            figures.unknown_delivered += delivered
+            figures.unknown_refused += not delivered and str(row.chat_id) in refused_chats
+            if not delivered:
+                figures.details.append(f"outbox {row.id} to {row.chat_id} ({row.arxiv_id}) unknown, not delivered"
+                                       f"{', a send to it was refused' if str(row.chat_id) in refused_chats else ''}")
     return figures
 
 

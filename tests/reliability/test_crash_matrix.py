@@ -10,7 +10,8 @@ SIGKILL, restart. After the last cycle the restarted process must finish everyth
 Figures (tests/reliability/harness.py): lost requests, duplicate channel posts and
 requesters answered more than once must all be 0. A send killed after the request left is by
 design never repeated and ends `unknown` in the outbox: counted apart, and it must have
-arrived (else it counts as lost too).
+arrived, unless Telegram refused that send (a 5xx) and the kill fell between the answer and
+the relay recording it (a window no design closes; the row waits in /pending).
 """
 
 from __future__ import annotations
@@ -178,7 +179,11 @@ def check(total: Figures) -> None:
     assert total.lost == 0, total.details
     assert total.duplicate_posts == 0, total.details
     assert total.answered_twice == 0, total.details
-    assert total.unknown_delivered == total.unknown, "an unknown send never arrived: " + str(total.details)
+    # An unknown row that never arrived is only right when Telegram refused its send and the
+    # process died before it recorded the refusal; one marked in flight before its request
+    # left would show here with no refused send.
+    assert total.unknown_delivered + total.unknown_refused == total.unknown, \
+        "an unknown send never arrived: " + str(total.details)
 
 
 @pytest.fixture
