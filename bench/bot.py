@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.app import BotApp  # noqa: E402
+from paperdigest.wiring import bot_app  # noqa: E402
 from paperdigest.settings import Settings  # noqa: E402
 from tests.fakes.arxiv import FakeArxiv  # noqa: E402
 from tests.fakes.llm import FakeLLM  # noqa: E402
@@ -52,7 +52,7 @@ async def wait_for(check, timeout: float = 60.0) -> float:
 
 
 async def run_format(settings: Settings, telegram: FakeTelegram, ids: list[str]) -> tuple[list[float], list[float]]:
-    app = BotApp(settings)
+    app = bot_app(settings)
     task = asyncio.create_task(app.run())
     await asyncio.wait_for(app.ready.wait(), 30)
     first, full = [], []

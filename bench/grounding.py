@@ -37,7 +37,7 @@ from summarizer.evidence import Evidence  # noqa: E402
 from summarizer.extract import PdfExtractor  # noqa: E402
 from summarizer.grounding import CONFIRMED, NumberCheck  # noqa: E402
 from summarizer.numbers import scan  # noqa: E402
-from summarizer.paper import PaperMeta  # noqa: E402
+from paperdigest.records import PaperMeta  # noqa: E402
 from summarizer.review_format import parse_body  # noqa: E402
 from summarizer.sections import split_sections  # noqa: E402
 from summarizer.validate import validate_review  # noqa: E402

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from paperdigest.settings import Settings  # noqa: E402
 from paperdigest.wiring import open_pipeline  # noqa: E402
-from summarizer.watch_run import open_watcher  # noqa: E402
+from watcher.run import open_watcher  # noqa: E402
 from tests.fakes.arxiv import FakeArxiv  # noqa: E402
 from tests.fakes.arxiv_days import announce, announcement_at, arxiv_number, submitted_at  # noqa: E402
 from tests.fakes.llm import FakeLLM  # noqa: E402

@@ -1,10 +1,17 @@
-"""`paperdigest bot`: wiring in one place — the pipeline, the Bot, the Dispatcher, the relay."""
+"""`paperdigest bot`: the Bot, the Dispatcher, the relay, the inbox, around a pipeline.
+
+The pipeline and the watcher come from the app layer (paperdigest/wiring.py `bot_app`):
+`open_pipeline` is the context manager that builds and closes one, `run_watcher` runs
+watcher rounds beside it. The bot imports neither, so it sits below the app.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,8 +33,6 @@ from bot.wire import WireAwareSession
 from digest.rebuild import SiteRebuilder
 from paperdigest.errors import ConfigError
 from paperdigest.settings import Settings
-from paperdigest.wiring import open_pipeline
-from summarizer.watch_run import run_watcher
 
 log = logging.getLogger(__name__)
 COMMANDS = [("review", "рецензия на статью"), ("paper", "готовая рецензия"), ("latest", "последние рецензии"),
@@ -55,9 +60,15 @@ def make_bot(settings: Settings) -> Bot:
     return Bot(settings.BOT_TOKEN.get_secret_value(), session=session)
 
 
+OpenPipeline = Callable[[Settings], AbstractAsyncContextManager[Any]]
+RunWatcher = Callable[..., Awaitable[None]]  # (settings, pipeline, stop, *, on_queued)
+
+
 class BotApp:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, open_pipeline: OpenPipeline, run_watcher: RunWatcher | None = None) -> None:
         self.settings = settings
+        self._open_pipeline = open_pipeline
+        self._run_watcher = run_watcher
         self.conflict = False
         self.ready = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -68,7 +79,7 @@ class BotApp:
     async def run(self) -> None:
         bot = make_bot(self.settings)
         try:
-            async with open_pipeline(self.settings) as pipeline:
+            async with self._open_pipeline(self.settings) as pipeline:
                 await self._serve(bot, pipeline)
         finally:
             await bot.session.close()
@@ -96,9 +107,9 @@ class BotApp:
         stop_relay = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop_relay), name="outbox relay")
         watch_task = None
-        if self.settings.WATCH_CATEGORIES:  # the watcher stops with the relay
-            watch_task = asyncio.create_task(run_watcher(self.settings, pipeline, stop_relay, on_queued=relay.wake),
-                                             name="watcher")
+        if self.settings.WATCH_CATEGORIES and self._run_watcher is not None:  # the watcher stops with the relay
+            watch_task = asyncio.create_task(
+                self._run_watcher(self.settings, pipeline, stop_relay, on_queued=relay.wake), name="watcher")
         try:
             await asyncio.to_thread(pipeline.warm_up)
             resumed = await service.recover()
@@ -155,7 +166,3 @@ class BotApp:
             await self._stopped.wait()
         finally:
             await runner.cleanup()
-
-
-def run_bot(settings: Settings) -> None:
-    asyncio.run(BotApp(settings).run())

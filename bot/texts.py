@@ -1,4 +1,4 @@
-"""What the bot says: short Russian sentences, and the help page from paperdigest/templates/telegram/."""
+"""What the bot says: short Russian sentences, and the help page from templates/telegram/."""
 
 from __future__ import annotations
 

@@ -97,3 +97,11 @@ def load_results(demo: Demo, data_dir: Path) -> dict | None:
     """The demo's results, or None when no run has written any."""
     found = find_results(demo, data_dir)
     return found[1] if found else None
+
+
+def demo_url(site_url: str, data_dir: Path, arxiv_id: str) -> str | None:
+    """The demo page of a paper with a local reproduction whose results exist (else no page to link)."""
+    demo = demo_for(arxiv_id)
+    if demo is None or find_results(demo, data_dir) is None:
+        return None
+    return f"{site_url.rstrip('/')}/demos/{demo.name}/"

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from demos.cli import demos_app
-from digest.cli import site_app
 from paperdigest import db as database
+from paperdigest.commands.demos import demos_app
+from paperdigest.commands.errors import err_console, errors_as_one_line, fail
+from paperdigest.commands.site import site_app
 from paperdigest.errors import BadArxivId, PaperdigestError
 from paperdigest.logs import setup_logging
 from paperdigest.models import Review
@@ -32,7 +28,6 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demos_app, name="demos")
 app.add_typer(site_app, name="site")
-err_console = Console(stderr=True)
 STEP_NAMES = {"metadata": "метаданные", "pdf": "PDF", "text": "текст", "review": "рецензия", "stored": "готово"}
 
 
@@ -41,28 +36,6 @@ class State:
 
 
 state = State()
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-@contextmanager
-def errors_as_one_line() -> Iterator[None]:
-    """Domain and database errors become one line and exit 1; a bug says where to look."""
-    try:
-        yield
-    except PaperdigestError as err:
-        raise fail(str(err))
-    except SQLAlchemyError as err:
-        raise fail(f"database error ({type(err).__name__}: {err.args[0] if err.args else err}); "
-                   "check DATABASE_URL and that the file is writable")
-    except OSError as err:
-        raise fail(f"{err.strerror or err} ({err.filename or 'no file'}); check DATA_DIR and permissions")
-    except Exception as err:  # noqa: BLE001 - the edge of the program
-        logging.getLogger(__name__).debug("internal error", exc_info=True)
-        raise fail(f"internal error: {type(err).__name__}: {err} (run with --log-level DEBUG for details)")
 
 
 @app.callback()
@@ -197,7 +170,7 @@ def db_upgrade() -> None:
 @app.command()
 def bot() -> None:
     """Run the Telegram bot (long polling): /review in chat, replies and channel posts through the outbox."""
-    from bot.app import run_bot
+    from paperdigest.wiring import run_bot
 
     with errors_as_one_line():
         run_bot(state.settings)
@@ -206,7 +179,7 @@ def bot() -> None:
 @app.command()
 def watch(once: Annotated[bool, typer.Option("--once", help="Do one round and exit (for cron).")] = False) -> None:
     """Watch WATCH_CATEGORIES on arXiv: rank new papers, review the best, queue their channel posts."""
-    from summarizer.watch_run import run_watch
+    from paperdigest.commands.watch import run_watch
 
     with errors_as_one_line():
         report = run_watch(state.settings, once=once)
@@ -222,7 +195,7 @@ def demo(
 ) -> None:
     """Run the whole product offline on the bundled papers: a local stand-in for arXiv, the real
     pipeline, the offline reviewer, the posts the bot would send, and the digest site."""
-    from paperdigest.demo.run import run_demo
+    from paperdigest.sample.run import run_demo
 
     with errors_as_one_line():
         run_demo(state.settings, serve=serve, port=port)

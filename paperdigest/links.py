@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
-
-from demos.registry import demo_for, find_results
 
 # arXiv category names ("cs.CL", "hep-th", "math.GT") and ids ("2412.06769", "hep-th/9901001")
 # fit this; anything else (a test's hostile metadata) gets a hashed, still unique, name.
@@ -33,15 +30,5 @@ def paper_path(arxiv_id: str) -> str:
     return f"papers/{paper_slug(arxiv_id)}.html"
 
 
-
-
 def paper_url(site_url: str, arxiv_id: str) -> str:
     return f"{site_url.rstrip('/')}/{paper_path(arxiv_id)}"
-
-
-def demo_url(site_url: str, data_dir: Path, arxiv_id: str) -> str | None:
-    """The demo page of a paper with a local reproduction whose results exist (else no page to link)."""
-    demo = demo_for(arxiv_id)
-    if demo is None or find_results(demo, data_dir) is None:
-        return None
-    return f"{site_url.rstrip('/')}/demos/{demo.name}/"

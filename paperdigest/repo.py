@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperdigest.models import ACTIVE, Job, Paper, PaperVersion, Review, Usage, utcnow
-from summarizer.paper import PaperMeta
+from paperdigest.records import PaperMeta
 
 
 def this_worker() -> str:

@@ -13,6 +13,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
+from paperdigest.quiet_hours import parse_quiet_hours
+
 # USD per million tokens (input, output); an operator overrides with LLM_PRICES.
 DEFAULT_PRICES = {
     "gpt-4o-mini": (0.15, 0.60),
@@ -139,8 +141,6 @@ class Settings(BaseSettings):
     @field_validator("WATCH_QUIET_HOURS")
     @classmethod
     def _check_quiet_hours(cls, value: str) -> str:
-        from summarizer.watch_days import parse_quiet_hours  # the format lives with its parser
-
         parse_quiet_hours(value)
         return value
 

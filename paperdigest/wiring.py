@@ -1,7 +1,9 @@
-"""Wiring in one place: builds the engine, HTTP clients and pipeline from Settings, and closes them."""
+"""Wiring in one place: builds the engine, HTTP clients and pipeline from Settings, and closes them;
+and the bot around them (`bot_app`, `run_bot`). App layer: the only place that imports every component."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -57,3 +59,14 @@ async def open_pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
             extractor=extractor, writer=make_writer(settings, llm_client))
         stack.push_async_callback(pipeline.stop)  # first of the callbacks: jobs end before what they use closes
         yield pipeline
+
+
+def bot_app(settings: Settings):  # -> bot.app.BotApp (imported here only: aiogram is not needed elsewhere)
+    from bot.app import BotApp
+    from watcher.run import run_watcher
+
+    return BotApp(settings, open_pipeline=open_pipeline, run_watcher=run_watcher)
+
+
+def run_bot(settings: Settings) -> None:
+    asyncio.run(bot_app(settings).run())

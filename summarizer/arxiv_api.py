@@ -19,7 +19,7 @@ import requests
 
 from paperdigest.errors import ArxivUnavailable, BadArxivId, PaperNotFound
 from summarizer.ids import ArxivId, parse_arxiv_id
-from summarizer.paper import PaperMeta
+from paperdigest.records import PaperMeta
 from summarizer.retry import BackoffPolicy, PacingGate, parse_retry_after, retrying
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from summarizer.paper import Section
+from paperdigest.records import Section
 from summarizer.tokens import count_tokens, head_tokens
 
 NEVER_SENT = {"references", "acknowledgments"}

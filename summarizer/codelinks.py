@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from summarizer.paper import PaperMeta, Section
+from paperdigest.records import PaperMeta, Section
 
 _HOSTS = r"github\.com|gitlab\.com|huggingface\.co"
 _URL = re.compile(

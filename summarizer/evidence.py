@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from summarizer.numbers import PERCENT, Written, scan
-from summarizer.paper import PaperMeta, Section
+from paperdigest.records import PaperMeta, Section
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[\"“])")
 _ABBREVIATIONS = ("et al.", "e.g.", "i.e.", "Fig.", "Figs.", "Eq.", "Eqs.", "Tab.", "vs.", "Sec.", "No.", "cf.",

@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from summarizer.paper import PaperMeta, Section
+from paperdigest.records import PaperMeta, Section
 from summarizer.review_format import SECTION_TITLES, ReviewBody
 
 SKIPPED_KINDS = frozenset({"front", "references", "acknowledgments"})

@@ -21,16 +21,16 @@ from sqlalchemy.orm import Session
 from paperdigest import repo
 from paperdigest.db import Database
 from paperdigest.errors import JobError, PaperdigestError, PaperWithdrawn
-from paperdigest.links import demo_url
 from paperdigest.models import Job, Review
 from paperdigest.settings import Settings
+from demos.registry import demo_url
 from summarizer import tokens
 from summarizer.arxiv_api import ArxivMetadata
 from summarizer.codelinks import find_code_link
 from summarizer.extract import PdfExtractor
 from summarizer.ids import ArxivId
 from summarizer.llm import Completion
-from summarizer.paper import PaperMeta, Section
+from paperdigest.records import PaperMeta, Section
 from summarizer.pdf_fetch import PdfFetcher
 from summarizer.review_format import render_review
 from summarizer.sections import split_sections

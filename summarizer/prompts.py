@@ -1,4 +1,4 @@
-"""The LLM prompts are Jinja templates in paperdigest/templates/prompts/, so an operator can
+"""The LLM prompts are Jinja templates in templates/prompts/, so an operator can
 edit them.
 
 The prompt version is a hash of the template sources: an edited prompt gets a new version
@@ -14,7 +14,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from paperdigest.resources import TEMPLATES_DIR
-from summarizer.paper import PaperMeta, Section
+from paperdigest.records import PaperMeta, Section
 from summarizer.review_format import format_authors
 
 PROMPTS_DIR = TEMPLATES_DIR / "prompts"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from summarizer.paper import PaperMeta
+from paperdigest.records import PaperMeta
 
 SECTION_TITLES = (
     "Суть",

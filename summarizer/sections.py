@@ -34,7 +34,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 
-from summarizer.paper import Section
+from paperdigest.records import Section
 
 # --- line preparation ------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from summarizer.evidence import Evidence
 from summarizer.grounding import Grounding
 from summarizer.llm import Completion, LlmClient
 from summarizer.offline import draft_review
-from summarizer.paper import PaperMeta, Section
+from paperdigest.records import PaperMeta, Section
 from summarizer.prompts import prompt_version, retry_messages, review_messages
 from summarizer.review_format import ReviewBody, parse_body
 from summarizer.tokens import count_tokens

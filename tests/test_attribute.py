@@ -12,7 +12,7 @@ from summarizer.attribute import attribute
 from summarizer.evidence import Evidence
 from summarizer.grounding import ABSENT, DERIVED, FOUND, MISMATCH, WRONG_ARITHMETIC, Grounding
 from summarizer.numbers import PERCENT, POINTS, TIMES, scan
-from summarizer.paper import Section
+from paperdigest.records import Section
 
 PAPER = [
     Section("", "front", "Deep Widgets\n\nAnn Lee 1 , Bo Chen 2\n\n1 Widget Lab 2 Gadget Inc."),

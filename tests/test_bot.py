@@ -16,6 +16,7 @@ from paperdigest.db import Database
 from paperdigest.errors import ConfigError
 from paperdigest.models import ChatRequest, OutboxMessage
 from paperdigest.settings import Settings
+from paperdigest.wiring import bot_app
 from tests.fakes.llm import FakeLLM
 from tests.fakes.plugin import FAKE_LLM_KEY
 from tests.fakes.telegram import FakeTelegram
@@ -37,7 +38,7 @@ def bot_settings(settings: Settings, fake_llm: FakeLLM, fake_telegram: FakeTeleg
 
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[BotApp]:
-    app = BotApp(settings)
+    app = bot_app(settings)
     task = asyncio.create_task(app.run())
     try:
         await asyncio.wait_for(app.ready.wait(), 15)
@@ -281,14 +282,14 @@ async def test_other_updates_run_a_few_at_a_time_and_never_hold_up_start(tmp_pat
 async def test_second_instance_stops_with_a_clear_message(bot_settings, fake_telegram) -> None:
     fake_telegram.conflict_polling()
     with pytest.raises(ConfigError, match="another process is polling"):
-        await asyncio.wait_for(BotApp(bot_settings).run(), 20)
+        await asyncio.wait_for(bot_app(bot_settings).run(), 20)
 
 
 async def test_missing_or_rejected_token_is_a_clear_error(bot_settings) -> None:
     with pytest.raises(ConfigError, match="BOT_TOKEN is not set"):
-        await BotApp(bot_settings.replace(BOT_TOKEN=None)).run()
+        await bot_app(bot_settings.replace(BOT_TOKEN=None)).run()
     with pytest.raises(ConfigError, match="rejected BOT_TOKEN"):
-        await BotApp(bot_settings.replace(BOT_TOKEN="123:wrong")).run()
+        await bot_app(bot_settings.replace(BOT_TOKEN="123:wrong")).run()
 
 
 async def test_webhook_mode_checks_the_secret_and_answers(bot_settings, fake_telegram, free_tcp_port) -> None:
@@ -314,7 +315,7 @@ async def test_webhook_mode_checks_the_secret_and_answers(bot_settings, fake_tel
 
 async def test_webhook_without_secret_is_refused(bot_settings) -> None:
     with pytest.raises(ConfigError, match="WEBHOOK_SECRET is not"):
-        await BotApp(bot_settings.replace(WEBHOOK_URL="https://bot.example/hook")).run()
+        await bot_app(bot_settings.replace(WEBHOOK_URL="https://bot.example/hook")).run()
 
 
 async def test_a_handler_that_fails_answers_one_russian_sentence(bot_settings, fake_telegram, caplog) -> None:

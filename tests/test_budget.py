@@ -1,7 +1,7 @@
 import pytest
 
 from summarizer.budget import fit_budget
-from summarizer.paper import Section
+from paperdigest.records import Section
 from summarizer.tokens import count_tokens, head_tokens
 
 

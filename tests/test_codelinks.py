@@ -1,7 +1,7 @@
 import pytest
 
 from summarizer.codelinks import find_code_link
-from summarizer.paper import PaperMeta, Section
+from paperdigest.records import PaperMeta, Section
 
 
 def meta(abstract: str = "", comment: str = "") -> PaperMeta:

@@ -253,7 +253,7 @@ def test_registry_does_not_need_torch() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; sys.modules['torch'] = None; import demos.registry, demos.cli, demos.paper, "
+    code = ("import sys; sys.modules['torch'] = None; import demos.registry, paperdigest.commands.demos, demos.paper, "
             "demos.prosqa, demos.multiplication, demos.removal; print('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "ok", done.stderr
@@ -264,7 +264,7 @@ def test_run_without_torch_says_how_to_install(tmp_path: Path) -> None:
     import sys
 
     code = ("import sys; sys.modules['torch'] = None\n"
-            "from typer.testing import CliRunner\nfrom demos.cli import demos_app\n"
+            "from typer.testing import CliRunner\nfrom paperdigest.commands.demos import demos_app\n"
             f"r = CliRunner().invoke(demos_app, ['run', 'icot', '--quick', '--out', {str(tmp_path)!r}])\n"
             "print(r.exit_code, r.output)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -322,7 +322,7 @@ def test_icot_findings_and_a_foreign_results_file() -> None:
 def test_show_prints_the_results_and_the_verdicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from demos.cli import demos_app
+    from paperdigest.commands.demos import demos_app
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     missing = CliRunner().invoke(demos_app, ["show", "coconut"])
     assert missing.exit_code == 1 and "no results for coconut yet" in missing.output

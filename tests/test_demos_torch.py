@@ -19,7 +19,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 from demos import coconut, coconut_analysis, coconut_run, icot, icot_run, prosqa  # noqa: E402
 from demos import multiplication as mult  # noqa: E402
-from demos.cli import demos_app  # noqa: E402
+from paperdigest.commands.demos import demos_app  # noqa: E402
 from demos.model import ModelConfig, TinyGPT  # noqa: E402
 from demos.removal import Removal  # noqa: E402
 from demos.training import Optim, greedy_decode  # noqa: E402

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from bot.dryrun import write_post
 from bot.format import MESSAGE_LIMIT
-from paperdigest.demo.papers import load_demo_papers
+from paperdigest.sample.papers import load_demo_papers
 from paperdigest.models import Review
 from summarizer.offline import draft_review
 from summarizer.review_format import render_review

@@ -18,7 +18,7 @@ from summarizer.evidence import Evidence
 from summarizer.extract import PdfExtractor
 from summarizer.grounding import CONFIRMED
 from summarizer.numbers import scan
-from summarizer.paper import PaperMeta
+from paperdigest.records import PaperMeta
 from summarizer.review_format import parse_body
 from summarizer.sections import split_sections
 

@@ -8,9 +8,9 @@ from datetime import datetime
 
 import pytest
 
-from paperdigest.demo.papers import PAPERS_DIR, DemoPaper, load_demo_papers
+from paperdigest.sample.papers import PAPERS_DIR, DemoPaper, load_demo_papers
 from summarizer.offline import NO_LIMITATIONS, TLDR_LEAD, draft_review, split_sentences
-from summarizer.paper import SECTION_KINDS, PaperMeta, Section
+from paperdigest.records import SECTION_KINDS, PaperMeta, Section
 from summarizer.review_format import SECTION_TITLES, parse_body
 
 CODE_LINKS = {

@@ -24,8 +24,9 @@ USE_EVERY_RESOURCE = textwrap.dedent("""
     import sys
     from pathlib import Path
     target, work = Path(sys.argv[1]), Path(sys.argv[2])
-    import paperdigest, summarizer, bot, digest, demos
-    for package in (paperdigest, summarizer, bot, digest, demos):
+    import paperdigest, summarizer, watcher, bot, digest, demos
+    import bot.handlers, paperdigest.commands, watcher.run
+    for package in (paperdigest, summarizer, watcher, bot, bot.handlers, digest, demos, paperdigest.commands):
         assert Path(package.__file__).is_relative_to(target), package.__file__
     from paperdigest.db import Database
     from paperdigest.settings import Settings
@@ -33,6 +34,8 @@ USE_EVERY_RESOURCE = textwrap.dedent("""
     from bot.texts import help_text
     from digest.build import build_site
     from demos.registry import DEMOS, find_results
+    from paperdigest.resources import MIGRATIONS_DIR, TEMPLATES_DIR
+    assert TEMPLATES_DIR.is_relative_to(target) and MIGRATIONS_DIR.is_relative_to(target), (TEMPLATES_DIR, MIGRATIONS_DIR)
     settings = Settings(_env_file=None, DATABASE_URL=f"sqlite:///{work / 'db.sqlite'}", DATA_DIR=work / "data",
                         SITE_DIR=work / "site", SITE_URL="https://digest.example.org")
     Database(settings.DATABASE_URL).close()  # runs the migrations

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperdigest.demo import pdfmake
+from paperdigest.sample import pdfmake
 from summarizer.extract import PdfExtractor, clean_page_text
-from summarizer.paper import SECTION_KINDS
+from paperdigest.records import SECTION_KINDS
 from summarizer.sections import (
     find_references,
     join_paragraphs,

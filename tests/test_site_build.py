@@ -29,7 +29,7 @@ from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from digest.build import build_site
-from digest.cli import site_app
+from paperdigest.commands.site import site_app
 from digest.rebuild import SiteRebuilder
 from digest.serve import make_server, site_address
 from paperdigest.models import Paper, Review
@@ -415,7 +415,7 @@ def test_serve_without_a_site_is_one_clear_line(tmp_path: Path) -> None:
 def test_site_serve_command_prints_its_address(site_settings: Settings, site_db) -> None:
     build_site(site_settings)
     env = {**os.environ, "SITE_DIR": str(site_settings.SITE_DIR), "DATABASE_URL": site_settings.DATABASE_URL}
-    command = [sys.executable, "-c", "from digest.cli import site_app; site_app()", "serve", "--port", "0"]
+    command = [sys.executable, "-c", "from paperdigest.commands.site import site_app; site_app()", "serve", "--port", "0"]
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as server:
         try:
             line = server.stdout.readline()

@@ -22,9 +22,11 @@ from paperdigest.db import Database
 from paperdigest.models import OutboxMessage, PaperVersion, Review, WatchCandidate, WatchMark
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
-from summarizer.watch_days import MOSCOW, announcement_day
-from summarizer.watch_run import open_watcher, run_watch
-from summarizer.watcher import RoundReport
+from paperdigest.quiet_hours import MOSCOW
+from watcher.schedule import announcement_day
+from paperdigest.commands.watch import run_watch
+from watcher.run import open_watcher
+from watcher.report import RoundReport
 from tests.fakes.arxiv_days import announce, announcement_at, arxiv_number, submitted_at
 from tests.fakes.llm import FakeLLM, message_text, russian_review
 from tests.fakes.plugin import FAKE_LLM_KEY

@@ -8,12 +8,12 @@ import pytest
 
 from bot.post_edit import with_note
 from paperdigest.settings import Settings
-from summarizer.paper import PaperMeta
+from paperdigest.records import PaperMeta
 from summarizer.review_format import ReviewBody, render_review
-from summarizer.watch_choose import (affordable, choose, digest_text, DigestItem, is_stale, post_link, post_note,
+from watcher.choosing import (affordable, choose, digest_text, DigestItem, is_stale, post_link, post_note,
                                      screen)
-from summarizer.watch_days import (EASTERN, announcement_day, last_announcement, parse_quiet_hours, quiet_until,
-                                   submission_window)
+from paperdigest.quiet_hours import parse_quiet_hours, quiet_until
+from watcher.schedule import EASTERN, announcement_day, last_announcement, submission_window
 
 UTC = timezone.utc
 

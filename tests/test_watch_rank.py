@@ -9,7 +9,7 @@ import pytest
 from paperdigest.settings import Settings
 from summarizer.llm import LlmClient, make_openai_client
 from summarizer.retry import BackoffPolicy
-from summarizer.watch_rank import Item, Ranker, Score, parse_scores, rank_messages, terms, tfidf_scores
+from watcher.ranking import Item, Ranker, Score, parse_scores, rank_messages, terms, tfidf_scores
 from tests.fakes.llm import FakeLLM, message_text
 from tests.fakes.plugin import FAKE_LLM_KEY
 

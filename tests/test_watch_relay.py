@@ -12,8 +12,8 @@ from bot.relay import OutboxRelay
 from paperdigest.db import Database
 from paperdigest.models import OutboxMessage, Paper, Review
 from paperdigest.settings import Settings
-from summarizer import watch_store
-from summarizer.paper import PaperMeta
+from watcher import store as watch_store
+from paperdigest.records import PaperMeta
 from summarizer.review_format import ReviewBody, render_review
 from tests.fakes.arxiv_days import announce, announcement_at
 from tests.fakes.telegram import FakeTelegram, make_bot

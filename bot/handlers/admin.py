@@ -17,7 +17,7 @@ from paperdigest import repo
 from paperdigest.db import Database
 from paperdigest.errors import BadArxivId
 from paperdigest.settings import Settings
-from summarizer import watch_store
+from watcher import store as watch_store
 
 ADMIN_COMMANDS = ("post", "regenerate", "stats", "pending", "candidates", "approve", "drop")
 STATUS_NAMES = {"new": "ждёт", "chosen": "выбрана", "reviewed": "рецензия готова", "posted": "пост в канал",

@@ -23,7 +23,7 @@ from paperdigest.db import Database
 from paperdigest.errors import BadArxivId
 from paperdigest.models import Review
 from paperdigest.settings import Settings
-from summarizer import watch_store
+from watcher import store as watch_store
 from summarizer.ids import ArxivId, parse_arxiv_id
 
 Decide = Callable[[Session, Review], str]  # records the decision on a failed review, returns the answer

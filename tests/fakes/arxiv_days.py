@@ -2,7 +2,7 @@
 
 arXiv's API shows a paper once it is announced; a test "announces" a day by adding that
 day's papers to the FakeArxiv just before the watcher's round, each submitted inside the
-announcement's submission window (summarizer.watch_days) like real listings::
+announcement's submission window (watcher.schedule) like real listings::
 
     day = announce(fake, date(2025, 1, 6), count=300, categories=["cs.CL", "cs.LG", "cs.AI"],
                    first_number=1, seed=1)
@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
-from summarizer.watch_days import EASTERN, submission_window
+from watcher.schedule import EASTERN, submission_window
 from tests.fakes.arxiv import PLACEHOLDER_PDF, FakeArxiv
 
 FILLER = """galaxy cluster lensing spectra protein folding graph coloring traffic flow wind turbine

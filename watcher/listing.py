@@ -18,7 +18,7 @@ import requests
 
 from paperdigest.errors import ArxivUnavailable, ConfigError
 from summarizer.arxiv_api import ArxivMetadata, to_meta
-from summarizer.paper import PaperMeta
+from paperdigest.records import PaperMeta
 from summarizer.retry import BackoffPolicy, PacingGate, retrying
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from rich.console import Console
 from bot.dryrun import write_post
 from digest.build import build_site
 from digest.serve import serve_site
-from paperdigest.demo.papers import DemoPaper, load_demo_papers
-from paperdigest.demo.pdfmake import write_paper_pdf
+from paperdigest.sample.papers import DemoPaper, load_demo_papers
+from paperdigest.sample.pdfmake import write_paper_pdf
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import Review
 from paperdigest.settings import Settings

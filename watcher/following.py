@@ -5,7 +5,7 @@
   A new version is recorded (a `paper_versions` row; `papers.latest_version` and
   `papers.withdrawn` move, which the site shows); with REVIEW_NEW_VERSIONS=true the new
   version is reviewed again.
-- Notes: each round, a sent post whose note (watch_choose.post_note) differs from the one
+- Notes: each round, a sent post whose note (choosing.post_note) differs from the one
   it carries gets an outbox "edit" row holding the post's message ids: the relay edits the
   post in place, never posting again. The post shows the newest review that may be posted:
   a re-review that failed the check waits for an admin like any other.
@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -28,15 +27,15 @@ from paperdigest.errors import PaperdigestError
 from paperdigest.links import paper_url
 from paperdigest.models import OutboxMessage, Paper, Review, WatchNote
 from paperdigest.settings import Settings
-from summarizer import watch_store as store
+from watcher import store
 from summarizer.ids import ArxivId
-from summarizer.paper import PaperMeta
+from paperdigest.records import PaperMeta
 from summarizer.pipeline import Pipeline
-from summarizer.watch_choose import DigestItem, affordable, digest_text, is_stale, post_link, post_note, stale_text
-from summarizer.watch_days import last_announcement, quiet_until
+from watcher.choosing import DigestItem, affordable, digest_text, is_stale, post_link, post_note, stale_text
+from paperdigest.quiet_hours import quiet_until
+from watcher.report import RoundReport
+from watcher.schedule import last_announcement
 
-if TYPE_CHECKING:
-    from summarizer.watcher import RoundReport
 
 log = logging.getLogger(__name__)
 HISTORY_DAYS = 21

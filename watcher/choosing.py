@@ -2,7 +2,7 @@
 reviews may be posted, what a post's note says, when a category looks stale, what the daily
 digest says.
 
-Every function here takes plain values and returns plain values; summarizer/watcher.py
+Every function here takes plain values and returns plain values; watcher/round.py
 feeds them from arXiv and the database.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from summarizer.paper import PaperMeta
+from paperdigest.records import PaperMeta
 
 AUTHOR_BONUS = 10.0  # a watched author's paper outranks any score (scores are 0…10)
 STALE_HISTORY = 5  # weekday announcements a category's "normal" count is taken over

@@ -1,6 +1,6 @@
 """Ranking candidates by relevance to WATCH_INTEREST: a cheap LLM call per batch, or TF-IDF.
 
-The LLM sees titles and abstracts only (paperdigest/templates/prompts/rank.j2) and answers
+The LLM sees titles and abstracts only (templates/prompts/rank.j2) and answers
 JSON scores 0–10 with a reason; the answer is parsed defensively (code fences, prose around the JSON, a
 reply cut short, ids as numbers or strings). Whatever the LLM did not score — a failed
 call, a missing entry — gets the TF-IDF score, so every candidate always has one.

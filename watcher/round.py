@@ -6,15 +6,15 @@ One round reads as a pipeline:
       → screen (keywords, exclusions, authors) → rank (LLM or TF-IDF) → choose (top N, token budget)
       → review (Pipeline.review_many) → publish (outbox, rank order, quiet hours; a review that
         failed the check is held for an admin)
-      → follow (new versions, withdrawals, digest, staleness: summarizer/watch_follow.py)
+      → follow (new versions, withdrawals, digest, staleness: watcher/following.py)
 
 Every step writes what it decided before the next one starts: the cursor moves in the same
 transaction that stores the candidates it covered, a candidate is `chosen` before its
 review starts and `posted` in the transaction that queues its post. A restart at any point
 therefore repeats nothing and misses nothing: the next round reads where the last stopped.
 A lease row keeps two processes (the bot and a cron `watch --once`) from running rounds
-at the same time. The decisions themselves are pure functions in watch_days.py and
-watch_choose.py; this module only moves data between them, arXiv and the database.
+at the same time. The decisions themselves are pure functions in schedule.py and
+choosing.py; this module only moves data between them, arXiv and the database.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
@@ -31,48 +30,24 @@ from paperdigest import repo
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import Review, WatchCandidate, utcnow
 from paperdigest.settings import Settings
-from summarizer import watch_store as store
+from watcher import store
 from summarizer.grounding import Grounding, may_post_automatically
 from summarizer.ids import ArxivId
-from summarizer.paper import PaperMeta
+from paperdigest.records import PaperMeta
 from summarizer.pipeline import Pipeline
-from summarizer.watch_choose import (AUTHOR_BONUS, Screened, affordable, choose, held_text,
+from watcher.choosing import (AUTHOR_BONUS, Screened, affordable, choose, held_text,
                                      newest, rank_key, screen)
-from summarizer.watch_days import announcement_day, last_announcement, quiet_until, submission_window
-from summarizer.watch_feed import ArxivListing, category_query
-from summarizer.watch_follow import Follower
-from summarizer.watch_rank import Item, Ranker, Score
+from paperdigest.quiet_hours import quiet_until
+from watcher.schedule import announcement_day, last_announcement, submission_window
+from watcher.listing import ArxivListing, category_query
+from watcher.following import Follower
+from watcher.ranking import Item, Ranker, Score
+from watcher.report import RoundReport
 
 log = logging.getLogger(__name__)
 LEASE_S = 3600.0  # a round holding the lease longer than this is presumed dead
 MAX_REVIEW_PASSES = 4  # a failed review frees its slot for the next candidate, a few times per round
 Clock = Callable[[], datetime]
-
-
-@dataclass
-class RoundReport:
-    day: date
-    skipped: bool = False  # another process was running a round
-    found: int = 0  # new listings stored
-    ranked: int = 0
-    reviewed: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    posted: list[str] = field(default_factory=list)
-    held: list[str] = field(default_factory=list)  # reviews that failed the check: not posted, admins told
-    edits: int = 0
-    alarms: int = 0
-    digest: bool = False
-
-    @property
-    def queued(self) -> bool:
-        return bool(self.posted or self.held or self.edits or self.alarms or self.digest)
-
-    def summary(self) -> str:
-        if self.skipped:
-            return f"{self.day}: another watcher is running a round; skipped"
-        return (f"{self.day}: {self.found} new listing(s), {self.ranked} ranked, {len(self.reviewed)} reviewed, "
-                f"{len(self.failed)} failed, {len(self.posted)} post(s), {len(self.held)} held, {self.edits} edit(s), "
-                f"{self.alarms} alarm(s){', digest' if self.digest else ''}")
 
 
 class Watcher:

@@ -12,6 +12,7 @@ import typer
 
 from digest.build import build_site
 from digest.serve import serve_site
+from paperdigest.commands.errors import errors_as_one_line
 from paperdigest.settings import Settings
 
 site_app = typer.Typer(help="The static digest site: build it into SITE_DIR, serve it locally.",
@@ -30,8 +31,6 @@ def build(
     = False,
 ) -> None:
     """Build the site from the stored reviews; only changed pages are written."""
-    from paperdigest.cli import errors_as_one_line  # the one error policy of the CLI
-
     settings = _settings(ctx)
     with errors_as_one_line():
         report = build_site(settings, full=full)
@@ -45,7 +44,5 @@ def serve(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8000,
 ) -> None:
     """Serve the built site on 127.0.0.1 and print its address (Ctrl+C to stop)."""
-    from paperdigest.cli import errors_as_one_line
-
     with errors_as_one_line():
         serve_site(_settings(ctx), port)

@@ -1,16 +1,12 @@
 """Wiring for the watcher: its arXiv listing (on the pipeline's pacing gate), its ranking LLM,
-and the two ways to run it — inside `paperdigest bot` (`run_watcher`) or alone
-(`paperdigest watch [--once]`, `run_watch`).
-
-Alone, the watcher only queues posts in the outbox; the bot process's relay sends them
-(two relays on one outbox could send a row twice, so `watch` never starts one).
+and running it beside a pipeline: inside `paperdigest bot` (`run_watcher`) or alone
+(`paperdigest watch [--once]`: paperdigest/commands/watch.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -19,13 +15,12 @@ from paperdigest.db import Database
 from paperdigest.errors import ConfigError
 from paperdigest.models import utcnow
 from paperdigest.settings import Settings
-from paperdigest.wiring import open_pipeline
 from summarizer.llm import Completion, LlmClient, make_openai_client
 from summarizer.pipeline import Pipeline
 from summarizer.retry import BackoffPolicy, PacingGate
-from summarizer.watch_feed import ArxivListing
-from summarizer.watch_rank import OUTPUT_TOKENS_PER_ITEM, Ranker
-from summarizer.watcher import Clock, RoundReport, Watcher
+from watcher.listing import ArxivListing
+from watcher.ranking import OUTPUT_TOKENS_PER_ITEM, Ranker
+from watcher.round import Clock, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -77,20 +72,3 @@ async def run_watcher(settings: Settings, pipeline: Pipeline, stop: asyncio.Even
     """Inside the bot: rounds until `stop`, posts woken into the bot's relay."""
     async with open_watcher(settings, pipeline, on_queued=on_queued) as watcher:
         await watcher.run(stop)
-
-
-async def watch(settings: Settings, *, once: bool) -> RoundReport | None:
-    """`paperdigest watch`: one round (`once`), or rounds until SIGINT/SIGTERM."""
-    async with open_pipeline(settings) as pipeline, open_watcher(settings, pipeline) as watcher:
-        if once:
-            return await watcher.round()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await watcher.run(stop)
-        return None
-
-
-def run_watch(settings: Settings, *, once: bool = False) -> RoundReport | None:
-    return asyncio.run(watch(settings, once=once))

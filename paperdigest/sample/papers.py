@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from summarizer.paper import PaperMeta, Section
+from paperdigest.records import PaperMeta, Section
 
 PAPERS_DIR = Path(__file__).parent / "papers"
 

@@ -1,0 +1,166 @@
+"""The floor plan (docs/architecture.md): dependencies point down, and no import cycle.
+
+    app         paperdigest.cli, paperdigest.wiring, paperdigest.commands, paperdigest.sample
+    components  summarizer, watcher, bot, digest, demos
+    kernel      the rest of paperdigest (settings, errors, models, db, repo, records, …)
+
+Every import is read from the source (lazy imports inside functions too): the kernel
+imports only the kernel, a component imports the kernel, its own modules and the named
+interfaces of other components, never the app layer.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("paperdigest", "summarizer", "watcher", "bot", "digest", "demos")
+COMPONENTS = ("summarizer", "watcher", "bot", "digest", "demos")
+APP = ("paperdigest.cli", "paperdigest.__main__", "paperdigest.wiring", "paperdigest.commands", "paperdigest.sample")
+# What a component offers the others; anything else in it is its own business.
+INTERFACES = {
+    "summarizer": ("summarizer.pipeline", "summarizer.ids", "summarizer.grounding", "summarizer.review_format",
+                   "summarizer.validate", "summarizer.llm", "summarizer.retry", "summarizer.arxiv_api",
+                   "summarizer.prompts"),
+    "watcher": ("watcher.run", "watcher.store", "watcher.report"),
+    "digest": ("digest.rebuild",),
+    "demos": ("demos.registry", "demos.findings"),
+    "bot": (),
+}
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path, modules: set[str]) -> set[str]:
+    """The modules of the tree a file imports, at any depth of the code. `from pkg import mod`
+    is an import of pkg.mod; `from pkg import name` (a name pkg/__init__.py defines) of pkg."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                child = f"{node.module}.{alias.name}"
+                found.add(child if child in modules else node.module)
+    return found & modules
+
+
+def import_graph(root: Path) -> dict[str, set[str]]:
+    """module → the modules of the tree it imports."""
+    files = {module_name(p, root): p for package in PACKAGES if (root / package).is_dir()
+             for p in (root / package).rglob("*.py")}
+    return {module: imports_of(path, set(files)) - {module} for module, path in files.items()}
+
+
+def within(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def floor(module: str) -> str:
+    if module.split(".")[0] != "paperdigest":
+        return module.split(".")[0]
+    return "app" if within(module, APP) else "kernel"
+
+
+def violations(graph: dict[str, set[str]]) -> list[str]:
+    found = []
+    for module, targets in sorted(graph.items()):
+        here = floor(module)
+        for target in sorted(targets):
+            there = floor(target)
+            if here == "app" or there == here or (there == "kernel"):
+                continue
+            if here == "kernel":
+                found.append(f"kernel module {module} imports {target} ({there})")
+            elif there == "app":
+                found.append(f"component module {module} imports the app layer: {target}")
+            elif not within(target, INTERFACES[there]):
+                found.append(f"{module} imports {target}, not one of {there}'s interfaces {INTERFACES[there]}")
+    return found
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected group of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def test_dependencies_point_down() -> None:
+    assert violations(import_graph(ROOT)) == []
+
+
+def test_no_import_cycle() -> None:
+    assert cycles(import_graph(ROOT)) == []
+
+
+def test_every_component_is_a_package_of_the_tree() -> None:
+    for package in COMPONENTS:
+        assert (ROOT / package / "__init__.py").is_file(), package
+
+
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+BASE = {"paperdigest/__init__.py": "", "paperdigest/models.py": "", "paperdigest/cli.py": "import bot.app\n",
+        "bot/__init__.py": "", "bot/app.py": "from paperdigest import models\n",
+        "summarizer/__init__.py": "", "summarizer/pipeline.py": "", "summarizer/budget.py": "",
+        "digest/__init__.py": "", "digest/rebuild.py": ""}
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ({"paperdigest/repo.py": "def f():\n    from summarizer.pipeline import Pipeline\n"},
+     "kernel module paperdigest.repo imports summarizer.pipeline (summarizer)"),
+    ({"bot/relay.py": "from paperdigest.cli import app\n"},
+     "component module bot.relay imports the app layer: paperdigest.cli"),
+    ({"bot/relay.py": "from summarizer.budget import fit\n"},
+     "bot.relay imports summarizer.budget, not one of summarizer's interfaces"),
+])
+def test_the_rules_catch_an_upward_or_inner_import(tmp_path: Path, extra: dict[str, str], expected: str) -> None:
+    write_tree(tmp_path, BASE | extra)
+    found = violations(import_graph(tmp_path))
+    assert len(found) == 1 and found[0].startswith(expected), found
+
+
+def test_a_cycle_is_found_even_through_a_lazy_import(tmp_path: Path) -> None:
+    write_tree(tmp_path, BASE | {"digest/cli.py": "def f():\n    import digest.rebuild\n",
+                                 "digest/rebuild.py": "from digest import cli\n"})
+    assert cycles(import_graph(tmp_path)) == [["digest.cli", "digest.rebuild"]]
