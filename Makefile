@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint bench install clean
+.PHONY: demo test check lint bench install clean sample-pdfs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# The offline demo's PDFs, written again from paperdigest/sample/papers/*.json.
+sample-pdfs: $(STAMP)
+	$(BIN)/python -m tests.support.sample_pdfs
 
 # The long reliability suites (crash and fault matrices, 1,000 hostile inputs, load).
 check: $(STAMP)

@@ -15,7 +15,7 @@ from fpdf import FPDF
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paperdigest.sample import pdfmake
+from tests.support import pdfmake
 from paperdigest.errors import PdfCorrupt, PdfEncrypted, PdfExtractionFailed, PdfNoText
 from summarizer.extract import ExtractedText, PdfExtractor
 

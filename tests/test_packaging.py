@@ -65,3 +65,11 @@ def test_a_wheel_install_works_without_the_checkout(tmp_path: Path) -> None:
                             timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
+    # The offline demo from the wheel: its stand-in arXiv and sample PDFs are shipped code and files.
+    demo_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BOT_", "DATABASE_URL"))}
+    demo = subprocess.run([sys.executable, "-m", "paperdigest", "demo", "--no-serve"], cwd=work,
+                          env={**demo_env, "PYTHONPATH": str(target)}, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-3000:]
+    assert "2412.06769 — offline, draft" in demo.stdout
+    assert (work / "data" / "demo" / "site" / "index.html").is_file()

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from paperdigest.sample.pdfmake import write_paper_pdf
+from tests.support.pdfmake import write_paper_pdf
 from paperdigest.errors import (LlmQuotaExceeded, PaperNotFound, PaperWithdrawn, PdfDownloadError)
 from paperdigest.models import Job, Paper, Usage
 from paperdigest.settings import Settings

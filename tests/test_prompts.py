@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperdigest.sample.pdfmake import write_paper_pdf
+from tests.support.pdfmake import write_paper_pdf
 from paperdigest.records import PaperMeta, Section
 from summarizer.prompts import retry_messages, review_messages
 from tests.test_pipeline import PAPER_ID, SECTIONS, add_paper, llm_settings, llm_user_prompts, run  # noqa: F401

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperdigest.sample import pdfmake
+from tests.support import pdfmake
 from summarizer.extract import PdfExtractor, clean_page_text
 from paperdigest.records import SECTION_KINDS
 from summarizer.sections import (

@@ -1,10 +1,10 @@
-"""The offline demo: the bundled papers, served by the same stand-in for arXiv the tests use,
-go through the real pipeline over HTTP and the offline reviewer, into ./data/demo."""
+"""The offline demo: the bundled papers, served by a stand-in for arXiv on 127.0.0.1 (the
+tests' fake extends the same server), go through the real pipeline over HTTP and the offline
+reviewer, into ./data/demo."""
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -12,15 +12,14 @@ from rich.console import Console
 from bot.dryrun import write_post
 from digest.build import build_site
 from digest.serve import serve_site
+from paperdigest.sample.arxiv import StandInArxiv
 from paperdigest.sample.papers import DemoPaper, load_demo_papers
-from paperdigest.sample.pdfmake import write_paper_pdf
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import Review
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
 from summarizer.ids import ArxivId
 
-ROOT = Path(__file__).resolve().parents[2]
 console = Console()
 
 
@@ -35,16 +34,12 @@ def demo_settings(settings: Settings, api_url: str, pdf_url_template: str) -> Se
 
 
 def paper_pdf(paper: DemoPaper) -> bytes:
-    return write_paper_pdf(paper.meta.title, paper.meta.authors, paper.sections, abstract=paper.meta.abstract,
-                           references=paper.references, appendix=paper.appendix)
+    """The paper's PDF, built from its JSON once (tests/support/sample_pdfs.py) and shipped."""
+    return paper.pdf_path.read_bytes()
 
 
-def start_stand_in(papers: list[DemoPaper]):  # -> tests.fakes.arxiv.FakeArxiv
-    if str(ROOT) not in sys.path:  # the stand-in lives with the tests, in the checkout
-        sys.path.insert(0, str(ROOT))
-    from tests.fakes.arxiv import FakeArxiv
-
-    fake = FakeArxiv()
+def start_stand_in(papers: list[DemoPaper]) -> StandInArxiv:
+    fake = StandInArxiv()
     fake.start()
     for paper in papers:
         meta = paper.meta

@@ -1,4 +1,4 @@
-"""Make realistic single-column paper PDFs with fpdf2, for tests and the offline demo.
+"""Make realistic single-column paper PDFs with fpdf2, for tests and the offline demo's files.
 
     write_paper_pdf("Coconut", ["A. Author"], [("1 Introduction", "..."), ("3.1 Setup", "...")],
                     abstract="...", references=["Vaswani et al. Attention ..."],

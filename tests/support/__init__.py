@@ -1,0 +1,1 @@
+"""Helpers the tests share (fixtures, PDFs, processes); no test lives here."""
