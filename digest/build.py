@@ -5,7 +5,7 @@
     sitemap → search bundles → delete what is gone, save the manifest
 
 A page whose input key is unchanged is not rendered; a rendered page whose bytes are
-unchanged is not written (see writer.py).
+unchanged is not written (see files.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from digest.load import Entry, ReviewText, load_entries, load_texts
 from digest.sitemap import sitemap_xml
 from digest.sources import ReviewView, review_view
 from digest.templating import TEMPLATES_DIR
-from digest.writer import SiteWriter
+from digest.files import SiteWriter
 from paperdigest.db import Database
 from paperdigest.settings import Settings
 

@@ -18,7 +18,7 @@ from summarizer.llm import LlmClient, make_openai_client
 from summarizer.pdf_fetch import PdfFetcher
 from summarizer.pipeline import Pipeline
 from summarizer.retry import BackoffPolicy, PacingGate
-from summarizer.writer import LlmWriter, OfflineWriter
+from summarizer.reviewer import LlmWriter, OfflineWriter
 
 USER_AGENT = "paperdigest/0.1 (arXiv review bot)"
 

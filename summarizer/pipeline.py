@@ -35,7 +35,7 @@ from summarizer.pdf_fetch import PdfFetcher
 from summarizer.review_format import render_review
 from summarizer.sections import split_sections
 from summarizer.validate import strip_foreign_links
-from summarizer.writer import LlmWriter, OfflineWriter, Written
+from summarizer.reviewer import LlmWriter, OfflineWriter, Written
 
 log = logging.getLogger(__name__)
 OnStep = Callable[[ArxivId, str], None]

@@ -128,6 +128,17 @@ def test_no_import_cycle() -> None:
     assert cycles(import_graph(ROOT)) == []
 
 
+def test_shipped_code_never_imports_the_tests_or_benches() -> None:
+    reaching = []
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                reaching += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in ("tests", "bench")]
+    assert reaching == []
+
+
 def test_every_component_is_a_package_of_the_tree() -> None:
     for package in COMPONENTS:
         assert (ROOT / package / "__init__.py").is_file(), package

@@ -222,7 +222,7 @@ def test_an_unreadable_number_check_leaves_the_page_as_before(site_settings: Set
 
 
 def test_writer_logs_each_file(site_settings: Settings, site_db, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="digest.writer"):
+    with caplog.at_level(logging.INFO, logger="digest.files"):
         report = build_site(site_settings)
     writes = {r.getMessage() for r in caplog.records if r.getMessage().startswith("Writing ")}
     site = Path(site_settings.SITE_DIR)
