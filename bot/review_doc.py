@@ -7,8 +7,9 @@ renderer turns spans into escaped Telegram HTML and can cut a block anywhere bet
 characters with every tag still balanced, because tags are written only at render time.
 
 Parsing is markdown-it-py's ``js-default`` token stream (raw HTML off: an LLM's ``<b>``
-stays text and is escaped later). Formulas are cut out before Markdown runs, as
-``digest/markdown.py`` does, so ``_`` and ``*`` inside ``$…$`` are not read as emphasis.
+stays text and is escaped later). Formulas are cut out before Markdown runs, with the scan
+the site uses too (summarizer/review_format.py), so ``_`` and ``*`` inside ``$…$`` are not
+read as emphasis.
 """
 
 from __future__ import annotations
@@ -19,24 +20,15 @@ from dataclasses import dataclass, field, replace
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from summarizer.review_format import HEADER_LABELS, MATH_FORMS, MATH_OR_CODE, prose_pieces
+
 Mark = tuple[str, str]  # (tag, attribute): ("b", ""), ("a", "https://…"), ("code", "")
 MAX_FORMULA_CHARS = 2000  # a longer "formula" is a stray dollar sign
 MAX_LIST_DEPTH = 3
-HEADER_LABELS = ("Статья", "Код", "Демо")
 DEMO_TEXT = "локальное демо"
 
 _OPEN, _CLOSE = "\ue000", "\ue001"  # private-use: Markdown leaves them alone
 _PLACEHOLDER = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
-_MATH_OR_CODE = re.compile(  # the same scan as digest/markdown.py
-    r"(?P<fence>^[ \t]*(?P<ticks>```+|~~~+)[^\n]*\n.*?(?:^[ \t]*(?P=ticks)[ \t]*$|\Z))"
-    r"|(?P<code>(?<!`)(?P<run>`+)(?!`).+?(?<!`)(?P=run)(?!`))"
-    r"|(?P<escaped>\\\$)"
-    r"|\$\$(?P<display>.+?)\$\$"
-    r"|\\\[(?P<bracket>.+?)\\\]"
-    r"|\\\((?P<paren>.+?)\\\)"
-    r"|(?<![\\$\w])\$(?P<inline>[^\s$](?:[^$\n]*?[^\s\\$])?)\$(?![\d$])",
-    re.DOTALL | re.MULTILINE,
-)
 # C0 controls and lone surrogates: never meant, and Telegram or the HTTP layer refuses them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _HEADER_LINK = re.compile(rf"^({'|'.join(HEADER_LABELS)}):\s*(https?://\S+)\s*$")
@@ -102,17 +94,17 @@ def protect_math(markdown: str) -> tuple[str, list[Formula]]:
     formulas: list[Formula] = []
 
     def replace(match: re.Match[str]) -> str:
-        if match["fence"] or match["code"] or match["escaped"]:
+        if match["code"] or match["escaped"]:
             return match[0]
-        for name, display in (("display", True), ("bracket", True), ("paren", False),
-                              ("inline", False)):
+        for name, display in MATH_FORMS:
             latex = match[name]
             if latex is not None and len(latex) <= MAX_FORMULA_CHARS and latex.strip():
                 formulas.append(Formula(latex.strip(), display, match[0]))
                 return f"{_OPEN}{len(formulas) - 1}{_CLOSE}"
         return match[0]
 
-    return _MATH_OR_CODE.sub(replace, markdown), formulas
+    text = "".join(piece if fence else MATH_OR_CODE.sub(replace, piece) for _offset, piece, fence in prose_pieces(markdown))
+    return text, formulas
 
 
 def _restore_source(text: str, formulas: list[Formula]) -> str:

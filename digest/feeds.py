@@ -15,6 +15,7 @@ from feedgen.feed import FeedGenerator
 from digest import paths
 from digest.load import Entry
 from digest.sources import ReviewView
+from summarizer.review_format import PAPER_LABEL
 
 FEED_ENTRIES = 50
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -24,7 +25,7 @@ def entry_html(entry: Entry, review: ReviewView, site_url: str) -> str:
     """The entry's content: the header of the review (authors, links, the number check), then the
     review itself. Its links to its own notes (#src-1) point at the page, not at the feed."""
     page_url = escape(paths.pretty_url(site_url, entry.path))
-    links = [f'Статья: <a href="{escape(paths.abs_url(entry.arxiv_id))}">arxiv.org/abs/{escape(entry.arxiv_id)}</a>']
+    links = [f'{PAPER_LABEL}: <a href="{escape(paths.abs_url(entry.arxiv_id))}">arxiv.org/abs/{escape(entry.arxiv_id)}</a>']
     if entry.code_url and entry.code_url.startswith(("https://", "http://")):
         links.append(f'Код: <a href="{escape(entry.code_url)}">{escape(entry.code_url)}</a>')
     links.append(f'На сайте: <a href="{page_url}">полная страница</a>')

@@ -30,6 +30,8 @@ from latex2mathml.converter import convert as latex_to_mathml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from summarizer.review_format import LINK_HOSTS, MATH_FORMS, MATH_OR_CODE, prose_pieces
+
 log = logging.getLogger(__name__)
 
 MAX_FORMULA_CHARS = 2000  # a longer "formula" is most likely a stray dollar sign
@@ -38,21 +40,7 @@ MAX_FORMULA_CHARS = 2000  # a longer "formula" is most likely a stray dollar sig
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _PLACEHOLDER = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
 
-# Fenced code is cut out first; in the rest, one scan finds inline code (kept as is, so `$`
-# inside code is not math) and the four math forms. Every alternative starts with ` \ or $,
-# which lets the regex engine jump between candidates instead of trying each position.
-# Inline `$…$`: no space just inside the dollars and no digit right after the closing one,
-# so "from $5 to $10" stays text.
-_FENCE = re.compile(r"^[ \t]*(```+|~~~+)[^\n]*\n.*?(?:^[ \t]*\1[ \t]*$|\Z)", re.DOTALL | re.MULTILINE)
-_MATH_OR_CODE = re.compile(
-    r"(?P<code>(?P<run>`+).+?(?<!`)(?P=run)(?!`))"
-    r"|(?P<escaped>\\\$)"
-    r"|\\\[(?P<bracket>.+?)\\\]"
-    r"|\\\((?P<paren>.+?)\\\)"
-    r"|\$\$(?P<display>.+?)\$\$"
-    r"|\$(?<![\\\w$]\$)(?P<inline>[^\s$](?:[^$\n]*?[^\s\\$])?)\$(?![\d$])",
-    re.DOTALL,
-)
+# Code and formulas are found by the review document's one scan (summarizer/review_format.py).
 
 MATHML_TAGS = {
     "math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "mfrac", "msqrt",
@@ -69,10 +57,6 @@ HTML_TAGS = {
     "p", "br", "hr", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li", "strong", "em", "s", "del",
     "code", "pre", "a", "table", "thead", "tbody", "tr", "th", "td", "sub", "sup",
 }
-
-
-# Where a review may link: the paper (arxiv.org, doi.org) and its code (summarizer/codelinks.py hosts).
-LINK_HOSTS = ("arxiv.org", "doi.org", "github.com", "gitlab.com", "huggingface.co")
 
 
 def _only_web_links(tag: str, attribute: str, value: str) -> str | None:
@@ -135,26 +119,15 @@ def formula_html(latex: str, *, display: bool) -> str:
         return f'<code class="tex">{html.escape(source)}</code>'
 
 
-_MATH_FORMS = (("display", True), ("bracket", True), ("paren", False), ("inline", False))
 
 
 def _has_math(markdown: str) -> bool:
     return "$" in markdown or "\\(" in markdown or "\\[" in markdown
 
 
-def _prose(markdown: str) -> list[tuple[int, str, bool]]:
-    """The text cut at fenced code blocks: (offset, piece, is a fence), in order."""
-    pieces, last = [], 0
-    for fence in _FENCE.finditer(markdown) if ("```" in markdown or "~~~" in markdown) else ():
-        pieces += [(last, markdown[last:fence.start()], False), (fence.start(), fence.group(0), True)]
-        last = fence.end()
-    pieces.append((last, markdown[last:], False))
-    return pieces
-
-
 def _formula(match: re.Match[str]) -> tuple[str, bool] | None:
     """(LaTeX, display) of a formula match; None for inline code and escaped dollars."""
-    for name, display in _MATH_FORMS:
+    for name, display in MATH_FORMS:
         latex = match.group(name)
         if latex is not None:
             return latex, display
@@ -174,8 +147,8 @@ def protect_math(markdown: str) -> tuple[str, list[str]]:
         formulas.append(formula_html(formula[0], display=formula[1]))
         return f"{_OPEN}{len(formulas) - 1}{_CLOSE}"
 
-    return "".join(piece if fence else _MATH_OR_CODE.sub(replace, piece)
-                   for _offset, piece, fence in _prose(markdown)), formulas
+    return "".join(piece if fence else MATH_OR_CODE.sub(replace, piece)
+                   for _offset, piece, fence in prose_pieces(markdown)), formulas
 
 
 def formula_spans(markdown: str) -> list[tuple[int, int]]:
@@ -186,8 +159,8 @@ def formula_spans(markdown: str) -> list[tuple[int, int]]:
     if not _has_math(markdown):
         return []
     return [(offset + match.start(), offset + match.end())
-            for offset, piece, fence in _prose(markdown) if not fence
-            for match in _MATH_OR_CODE.finditer(piece) if _formula(match) is not None]
+            for offset, piece, fence in prose_pieces(markdown) if not fence
+            for match in MATH_OR_CODE.finditer(piece) if _formula(match) is not None]
 
 
 def _demote_headings(tokens: list[Token]) -> None:

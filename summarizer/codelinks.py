@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 
 from paperdigest.records import PaperMeta, Section
+from summarizer.review_format import CODE_HOSTS
 
-_HOSTS = r"github\.com|gitlab\.com|huggingface\.co"
+_HOSTS = "|".join(re.escape(host) for host in CODE_HOSTS)
 _URL = re.compile(
     rf"(?:https?://)?(?:www\.)?(?P<host>{_HOSTS})/"
     r"(?P<path>[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+){1,3})",

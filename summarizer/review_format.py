@@ -1,7 +1,9 @@
-"""The shape of a review: a TL;DR and five Russian sections, plus the header built from metadata.
+"""The review document: a TL;DR and five Russian sections, plus the header built from metadata.
 
 The LLM (or the offline reviewer) writes only the body; the header — title, authors,
-links — comes from arXiv metadata, so it cannot be invented.
+links — comes from arXiv metadata, so it cannot be invented. Everything both readers of a
+stored review (the bot's renderers, the site) must agree on lives here: the header labels,
+the hosts a review may link to, and the one scan that finds code and formulas in it.
 """
 
 from __future__ import annotations
@@ -20,9 +22,42 @@ SECTION_TITLES = (
 )
 TLDR_LABEL = "TL;DR"
 MAX_HEADER_AUTHORS = 8
+PAPER_LABEL, CODE_LABEL, DEMO_LABEL = HEADER_LABELS = ("Статья", "Код", "Демо")
+# Where a review may link: the paper itself, and its code (codelinks.py finds it on these hosts).
+REFERENCE_HOSTS = ("arxiv.org", "doi.org")
+CODE_HOSTS = ("github.com", "gitlab.com", "huggingface.co")
+LINK_HOSTS = REFERENCE_HOSTS + CODE_HOSTS
+
+# Code and formulas in a review's Markdown. Fenced blocks are cut out first (`prose_pieces`);
+# in the rest, one scan finds inline code (kept as is, so `$` inside code is not math),
+# escaped dollars and the four math forms. Every alternative starts with ` \ or $, which
+# lets the regex engine jump between candidates instead of trying each position. Inline
+# `$…$`: no space just inside the dollars and no digit right after the closing one, so
+# "from $5 to $10" stays text.
+FENCE = re.compile(r"^[ \t]*(```+|~~~+)[^\n]*\n.*?(?:^[ \t]*\1[ \t]*$|\Z)", re.DOTALL | re.MULTILINE)
+MATH_OR_CODE = re.compile(
+    r"(?P<code>(?P<run>`+).+?(?<!`)(?P=run)(?!`))"
+    r"|(?P<escaped>\\\$)"
+    r"|\\\[(?P<bracket>.+?)\\\]"
+    r"|\\\((?P<paren>.+?)\\\)"
+    r"|\$\$(?P<display>.+?)\$\$"
+    r"|\$(?<![\\\w$]\$)(?P<inline>[^\s$](?:[^$\n]*?[^\s\\$])?)\$(?![\d$])",
+    re.DOTALL,
+)
+MATH_FORMS = (("display", True), ("bracket", True), ("paren", False), ("inline", False))  # group, is display
 
 _HEADING = re.compile(r"^#{1,3}\s*\**\s*(?P<title>[^#*\n]+?)\s*\**\s*:?\s*$", re.MULTILINE)
 _TLDR = re.compile(r"^\s*\**\s*TL;?DR\s*\**\s*[:.—–-]?\s*\**\s*", re.IGNORECASE)
+
+
+def prose_pieces(markdown: str) -> list[tuple[int, str, bool]]:
+    """The text cut at fenced code blocks: (offset, piece, is a fence), in order."""
+    pieces, last = [], 0
+    for fence in FENCE.finditer(markdown) if ("```" in markdown or "~~~" in markdown) else ():
+        pieces += [(last, markdown[last:fence.start()], False), (fence.start(), fence.group(0), True)]
+        last = fence.end()
+    pieces.append((last, markdown[last:], False))
+    return pieces
 
 
 @dataclass
@@ -83,11 +118,11 @@ def format_authors(authors: list[str]) -> str:
 
 def header_lines(meta: PaperMeta, code_url: str | None, demo_url: str | None) -> list[str]:
     """The review header of review-style.md, as plain lines (renderers add markup)."""
-    lines = [meta.title, format_authors(meta.authors), f"Статья: {meta.abs_url}"]
+    lines = [meta.title, format_authors(meta.authors), f"{PAPER_LABEL}: {meta.abs_url}"]
     if code_url:
-        lines.append(f"Код: {code_url}")
+        lines.append(f"{CODE_LABEL}: {code_url}")
     if demo_url:
-        lines.append(f"Демо: {demo_url}")
+        lines.append(f"{DEMO_LABEL}: {demo_url}")
     return lines
 
 

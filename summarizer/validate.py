@@ -15,11 +15,10 @@ from urllib.parse import urlparse
 from summarizer.attribute import attribute
 from summarizer.evidence import Evidence
 from summarizer.grounding import ABSENT, MISMATCH, WRONG_ARITHMETIC, Grounding
-from summarizer.review_format import ReviewBody
+from summarizer.review_format import REFERENCE_HOSTS, ReviewBody
 from summarizer.review_numbers import CODE, MATH
 
 MIN_CYRILLIC_SHARE = 0.5
-ALLOWED_HOSTS = ("arxiv.org", "doi.org")
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s)\]>\"'«»]+", re.IGNORECASE)
 # A bare host name (no scheme) counts as a link when its last label is a top-level domain
@@ -101,7 +100,7 @@ def check_russian(text: str) -> list[str]:
 def _allowed(url: str, code_url: str | None) -> bool:
     candidate = url if "://" in url else "https://" + url
     host = (urlparse(candidate).hostname or "").lower()
-    if any(host == h or host.endswith("." + h) for h in ALLOWED_HOSTS):
+    if any(host == h or host.endswith("." + h) for h in REFERENCE_HOSTS):
         return True
     if code_url:
         code = urlparse(code_url)
