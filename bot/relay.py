@@ -11,6 +11,11 @@ CHAT_REPLY_INTERVAL_S per chat. A "can't parse entities" answer falls back to pl
 is `bot.trust.for_telegram`: the header's count of checked numbers, and for a reply (its
 requester) of a review that failed the check, the warning naming the suspect numbers.
 
+Channel rows (posts, edits) go through the posting gate again when they are sent
+(`may_post_automatically`): a row queued before the gate existed, or whose review an admin
+dropped after it was queued, becomes `held` (in /pending, logged) instead of reaching the
+channel; /approve or /post puts a held post back in the queue.
+
 An "edit" row (queued by the watcher) changes a post already in the channel: its
 `message_ids` are the post's messages from the start, `parts_sent` counts those edited,
 `text` is the note put on top of the review (bot/post_edit.py). The same guarantees hold:
@@ -34,6 +39,7 @@ from aiogram.exceptions import (ClientDecodeError, TelegramBadRequest, TelegramF
 from aiogram.types import LinkPreviewOptions
 
 from bot import store
+from bot.store import DROPPED, HELD
 from bot.format import classic_messages, plain_text, rich_message
 from bot.post_edit import with_note
 from bot.trust import for_telegram
@@ -42,6 +48,7 @@ from paperdigest.db import Database
 from paperdigest.links import paper_url
 from paperdigest.models import OutboxMessage, Review, utcnow
 from paperdigest.settings import Settings
+from summarizer.grounding import may_post_automatically
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -107,6 +114,8 @@ class OutboxRelay:
         with self.db.read() as session:
             message = session.get(OutboxMessage, message_id)
             review = session.get(Review, message.review_id) if message.review_id else None
+        if message.kind in CHANNEL_KINDS and review is not None and not self._may_post(message, review):
+            return
         try:
             if message.kind == "edit":
                 await self._send_edit(message, review)
@@ -134,6 +143,22 @@ class OutboxRelay:
         finally:
             self._next_at[message.chat_id] = max(self._next_at.get(message.chat_id, 0.0),
                                                  self._clock() + self._interval(message))
+
+    def _may_post(self, message: OutboxMessage, review: Review) -> bool:
+        """The posting gate again, at send time: a row queued before the gate existed, or whose
+        review an admin dropped since, is held (status "held", shown in /pending), not posted.
+        /approve or /post puts it back (ReviewService.publish)."""
+        if may_post_automatically(review.validation, review.moderation):
+            return True
+        if review.moderation == DROPPED:
+            why = f"review {review.id} was dropped by an admin"
+            why += f"; /regenerate {review.arxiv_id}, then /post it" if message.kind == "channel" else ""
+        else:
+            why = f"review {review.id} failed the number check and no admin approved it (/approve {review.id})"
+        log.warning("outbox %d (%s, %s) not sent to %s: %s", message.id, message.kind, message.arxiv_id,
+                    message.chat_id, why)
+        self._update(message.id, status=HELD, error=f"not posted: {why}")
+        return False
 
     def _interval(self, message: OutboxMessage) -> float:
         if message.kind in CHANNEL_KINDS:

@@ -3,7 +3,7 @@
 A Russian word changes its ending with case and number ("рассуждение", "рассуждения",
 "рассуждений"), so each query word is cut to a stem: it matches any word that starts with
 it. The stem keeps the first len-2 letters of long words (at least 4), which covers the
-common endings without a morphology library. The latest review of each paper is scanned in
+common endings without a morphology library. The latest review of each paper (not one an admin dropped) is scanned in
 Python, streamed from the database in chunks (bench/memory.py: loading all 10,000 reviews at
 once cost the bot 240 MB); the site has its own full index.
 """
@@ -15,6 +15,7 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.store import not_dropped
 from paperdigest.models import Paper, Review
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -31,11 +32,12 @@ def matches(document: str, query_stems: list[str]) -> bool:
 
 
 def search_reviews(session: Session, query: str, *, limit: int = 10) -> list[tuple[str, str]]:
-    """(title, arxiv id) of the newest reviews whose paper or review text matches every query word."""
+    """(title, arxiv id) of the newest reviews whose paper or review text matches every query word.
+    A review an admin dropped is not searched: each paper's newest other review is."""
     query_stems = stems(query)
     if not query_stems:
         return []
-    newest = select(func.max(Review.id).label("review_id")).group_by(Review.arxiv_id).subquery()
+    newest = select(func.max(Review.id).label("review_id")).where(not_dropped()).group_by(Review.arxiv_id).subquery()
     rows = session.execute(
         select(Paper.title, Paper.arxiv_id, Paper.authors, Paper.abstract, Review.body)
         .join(Review, Review.arxiv_id == Paper.arxiv_id).join(newest, Review.id == newest.c.review_id)

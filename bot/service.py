@@ -121,16 +121,25 @@ class ReviewService:
 
     def publish(self, session: Session, review: Review) -> str:
         """Queue the channel post of this review's paper version: QUEUED, or why not (POSTED: it has
-        one already; HELD: the review failed the check and no admin approved it; NO_CHANNEL)."""
+        one already; HELD: the review failed the check and no admin approved it; NO_CHANNEL).
+
+        A post of this version that the relay held back (its review failed the gate at send time)
+        is queued again with this review, not doubled: one post per paper version."""
         channel = self.settings.CHANNEL_ID
         if not channel:
             return NO_CHANNEL
-        if store.channel_post_exists(session, channel, review.arxiv_id, review.version):
+        post = store.channel_post(session, channel, review.arxiv_id, review.version)
+        if post is not None and post.status != store.HELD:
             return POSTED
         if not may_post_automatically(review.validation, review.moderation):
             return HELD
-        store.enqueue(session, kind="channel", chat_id=channel, arxiv_id=review.arxiv_id, version=review.version,
-                      review_id=review.id)
+        if post is not None:
+            log.info("outbox %d (channel, %s): held post queued again with review %d", post.id, review.arxiv_id,
+                     review.id)
+            post.status, post.review_id, post.error, post.not_before = "pending", review.id, None, None
+        else:
+            store.enqueue(session, kind="channel", chat_id=channel, arxiv_id=review.arxiv_id,
+                          version=review.version, review_id=review.id)
         self.relay.wake()
         return QUEUED
 

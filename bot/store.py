@@ -9,6 +9,9 @@ from sqlalchemy.orm import Session
 
 from paperdigest.models import ChatRequest, InboxUpdate, Job, OutboxMessage, Paper, Review, Usage, utcnow
 
+DROPPED = "dropped"  # Review.moderation of a failed review an admin refused (/drop)
+HELD = "held"  # OutboxMessage.status of a channel row the relay would not post: its review may not reach it
+
 
 def day_start(now: datetime | None = None) -> datetime:
     now = now or utcnow()
@@ -69,10 +72,23 @@ def enqueue(session: Session, **fields: object) -> OutboxMessage:
     return message
 
 
-def channel_post_exists(session: Session, chat_id: str, arxiv_id: str, version: int) -> bool:
-    return session.scalar(select(OutboxMessage.id).where(
+def channel_post(session: Session, chat_id: str, arxiv_id: str, version: int) -> OutboxMessage | None:
+    """The channel post of this paper version (one at most: ux_outbox_channel_post), whatever its status."""
+    return session.scalar(select(OutboxMessage).where(
         OutboxMessage.kind == "channel", OutboxMessage.chat_id == chat_id,
-        OutboxMessage.arxiv_id == arxiv_id, OutboxMessage.version == version)) is not None
+        OutboxMessage.arxiv_id == arxiv_id, OutboxMessage.version == version))
+
+
+def channel_post_exists(session: Session, chat_id: str, arxiv_id: str, version: int) -> bool:
+    """A channel post of this version is queued, sent or on its way; one the relay held back does not count."""
+    post = channel_post(session, chat_id, arxiv_id, version)
+    return post is not None and post.status != HELD
+
+
+def channel_post_left(session: Session, chat_id: str, arxiv_id: str, version: int) -> bool:
+    """Some of this version's channel post may be in the channel already (too late to hold it back)."""
+    post = channel_post(session, chat_id, arxiv_id, version)
+    return post is not None and (post.parts_sent > 0 or post.status in ("sending", "in_flight", "sent", "unknown"))
 
 
 def next_sendable(session: Session, now: datetime, busy_chats: set[str]) -> OutboxMessage | None:
@@ -95,18 +111,32 @@ def mark_interrupted_sends(session: Session) -> int:
 def pending_overview(session: Session, limit: int = 20) -> tuple[list[Job], list[OutboxMessage]]:
     jobs = session.scalars(select(Job).where(Job.status.in_(("pending", "running", "failed")))
                            .order_by(Job.updated_at.desc()).limit(limit)).all()
-    posts = session.scalars(select(OutboxMessage).where(OutboxMessage.status.in_(("pending", "unknown", "failed")))
+    shown = ("pending", "unknown", "failed", HELD)
+    posts = session.scalars(select(OutboxMessage).where(OutboxMessage.status.in_(shown))
                             .order_by(OutboxMessage.id.desc()).limit(limit)).all()
     return list(jobs), list(posts)
 
 
 # --- moderation ----------------------------------------------------------------------------
 
+def not_dropped():  # -> a SQL condition on Review
+    return Review.moderation.is_(None) | (Review.moderation != DROPPED)
+
+
+def current_review(session: Session, arxiv_id: str, version: int | None = None) -> Review | None:
+    """The paper's newest review an admin did not drop: the one the bot gives out and the site
+    shows (digest/load.py). None when there is none, or when every review of it was dropped."""
+    query = select(Review).where(Review.arxiv_id == arxiv_id, not_dropped())
+    if version is not None:
+        query = query.where(Review.version == version)
+    return session.scalar(query.order_by(Review.created_at.desc(), Review.id.desc()).limit(1))
+
+
 def held_reviews(session: Session, limit: int = 20) -> list[Review]:
-    """Failed reviews waiting for an admin's decision, newest first: each paper's latest review,
-    so one that /regenerate replaced is gone. moderation NULL on a failed review is a review
-    stored before moderation existed: it waits too."""
-    latest = select(func.max(Review.id)).group_by(Review.arxiv_id)
+    """Failed reviews waiting for an admin's decision, newest first: each paper's current review
+    (its newest not dropped, as the site shows it), so one that /regenerate replaced is gone.
+    moderation NULL on a failed review is a review stored before moderation existed: it waits too."""
+    latest = select(func.max(Review.id)).where(not_dropped()).group_by(Review.arxiv_id)
     query = (select(Review).where(Review.id.in_(latest), Review.validation == "failed",
                                   Review.moderation.is_(None) | (Review.moderation == "waiting"))
              .order_by(Review.id.desc()).limit(limit))
@@ -123,6 +153,14 @@ def latest_titles(session: Session, limit: int = 10) -> list[tuple[str, str]]:
     query = (select(Paper.title, Paper.arxiv_id).join(newest, Paper.arxiv_id == newest.c.arxiv_id)
              .order_by(newest.c.reviewed_at.desc()).limit(limit))
     return [(title, arxiv_id) for title, arxiv_id in session.execute(query)]
+
+
+def with_a_current_review(session: Session, arxiv_ids: list[str]) -> set[str]:
+    """Those of these papers that have a review an admin did not drop (reads only their reviews)."""
+    if not arxiv_ids:
+        return set()
+    return set(session.scalars(select(Review.arxiv_id).where(Review.arxiv_id.in_(arxiv_ids), not_dropped())
+                               .distinct()))
 
 
 def newest_review_id(session: Session) -> int:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from paperdigest.db import Database
-from paperdigest.models import OutboxMessage, Review, WatchCandidate
+from paperdigest.models import OutboxMessage, Review, WatchCandidate, utcnow
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
 from summarizer.grounding import ABSENT, FOUND, Grounding, NumberCheck
@@ -146,12 +146,15 @@ async def test_the_warning_names_the_recorded_suspect_numbers(bot_settings, fake
            moderation="waiting")
     async with running(bot_settings.replace(PUBLISH_USER_REVIEWS=True)):
         fake_telegram.push_message(BOB, BOB, PAPER_ID)  # a stored review comes back at once
+        fake_telegram.push_message(ALICE, ALICE, f"/paper {PAPER_ID}")  # and to /paper, warned the same
         [reply] = await eventually(lambda: review_messages(fake_telegram, BOB))
+        [read] = await eventually(lambda: review_messages(fake_telegram, ALICE))
         waiting = await answer_to(fake_telegram, ADMIN, "/pending")
         await asyncio.sleep(0.5)
     text = shown(reply)
     assert ("не подтверждены текстом статьи — 99,9 %, в 3,5 раза. Остальные числа сверены со статьёй" in text)
     assert "Проверено по тексту статьи: 1 из 3 чисел" in text
+    assert shown(read) == text
     assert "сомнительные числа: 99,9 %, в 3,5 раза" in waiting
     assert fake_telegram.messages_in(CHANNEL) == []
 
@@ -214,6 +217,97 @@ async def test_regenerate_replaces_the_waiting_review(bot_settings, fake_telegra
     assert "Ждут решения" not in pending
     assert passed.startswith(f"Рецензия #{second.id} на {PAPER_ID} прошла проверку")
     assert len(channel_rows(bot_settings)) == 1
+
+
+async def test_a_dropped_review_is_never_given_out_again(bot_settings, fake_telegram, fake_llm) -> None:
+    """/paper says it was withdrawn, /latest and /search pass it over, /review writes a new one."""
+    fake_llm.responder = invents
+    async with running(bot_settings):
+        fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
+        await eventually(lambda: review_messages(fake_telegram, ALICE), timeout=20)
+        [dropped] = reviews(bot_settings)
+        assert "отклонена" in await answer_to(fake_telegram, ADMIN, f"/drop {dropped.id}")
+        answers = [await answer_to(fake_telegram, BOB, command) for command in (
+            f"/paper {PAPER_ID}", "/latest", "/search Training Large Language Models")]
+        calls = len(fake_llm.requests)
+        fake_llm.responder = russian_review  # the new review is honest
+        fake_telegram.push_message(BOB, BOB, f"/review {PAPER_ID}")
+        [fresh] = await eventually(lambda: review_messages(fake_telegram, BOB), timeout=20)
+        fake_telegram.push_message(BOB, BOB, f"/paper {PAPER_ID}")
+        await eventually(lambda: len(review_messages(fake_telegram, BOB)) == 2)
+        latest = await answer_to(fake_telegram, BOB, "/latest")
+    withdrawn, no_latest, not_found = answers
+    assert withdrawn == (f"Рецензия на {PAPER_ID} снята: она не прошла проверку по тексту статьи, и администратор "
+                         f"её отклонил. Новую можно запросить командой /review {PAPER_ID}")
+    assert no_latest.startswith("Рецензий пока нет") and not_found.startswith("Ничего не нашлось")
+    assert len(fake_llm.requests) > calls  # a new review was written, not the dropped one handed back
+    first, second = reviews(bot_settings)
+    assert (first.moderation, second.validation, second.moderation) == ("dropped", "passed", None)
+    assert WARNED not in shown(fresh) and "99,9" not in shown(fresh)
+    assert shown(review_messages(fake_telegram, BOB)[1]) == shown(fresh)  # /paper now gives the new one
+    assert "Training Large Language Models" in latest and f"/paper {PAPER_ID}" in latest
+
+
+async def test_a_channel_post_queued_before_the_gate_is_held_until_approved(bot_settings, fake_telegram,
+                                                                            fake_llm) -> None:
+    fake_llm.responder = invents
+    stored = await stored_review(bot_settings)
+    db = Database(bot_settings.DATABASE_URL)
+    with db.session() as session, session.begin():  # as an older bot left it: no moderation, post queued
+        session.get(Review, stored.id).moderation = None
+        session.add(OutboxMessage(kind="channel", chat_id=str(CHANNEL), arxiv_id=PAPER_ID, version=stored.version,
+                                  review_id=stored.id))
+    db.close()
+    async with running(bot_settings):
+        [held] = await eventually(lambda: [r for r in channel_rows(bot_settings) if r.status == "held"])
+        pending = await answer_to(fake_telegram, ADMIN, "/pending")
+        assert fake_telegram.messages_in(CHANNEL) == []
+        approved = await answer_to(fake_telegram, ADMIN, f"/approve {stored.id}")
+        [post] = await eventually(lambda: fake_telegram.messages_in(CHANNEL))
+        await asyncio.sleep(0.5)
+    assert f"#{stored.id} {PAPER_ID}v{stored.version}" in pending  # the review waits for a decision
+    assert f"#{held.id} channel → {CHANNEL} ({PAPER_ID}): held — not posted: review {stored.id} failed" in pending
+    assert "одобрена и поставлена в очередь" in approved and "Training Large Language Models" in shown(post)
+    [row] = channel_rows(bot_settings)
+    assert (row.id, row.status) == (held.id, "sent") and len(fake_telegram.messages_in(CHANNEL)) == 1
+
+
+async def test_a_review_dropped_after_its_post_was_queued_is_not_posted(bot_settings, fake_telegram,
+                                                                        fake_llm) -> None:
+    """Approved, queued for later (quiet hours), then dropped: the relay holds the post; the
+    regenerated review replaces the dropped one and /post sends that one."""
+    fake_llm.responder = invents
+    stored = await stored_review(bot_settings)
+    db = Database(bot_settings.DATABASE_URL)
+    with db.session() as session, session.begin():
+        session.get(Review, stored.id).moderation = "approved"
+        queued = OutboxMessage(kind="channel", chat_id=str(CHANNEL), arxiv_id=PAPER_ID, version=stored.version,
+                               review_id=stored.id, not_before=utcnow() + timedelta(hours=1))
+        session.add(queued)
+        session.flush()
+        post_id = queued.id
+    async with running(bot_settings):
+        dropped = await answer_to(fake_telegram, ADMIN, f"/drop {stored.id}")
+        with db.session() as session, session.begin():  # the morning comes
+            session.get(OutboxMessage, post_id).not_before = None
+        await eventually(lambda: channel_rows(bot_settings)[0].status == "held")
+        pending = await answer_to(fake_telegram, ADMIN, "/pending")
+        fake_llm.responder = russian_review
+        fake_telegram.push_message(ADMIN, ADMIN, f"/regenerate {PAPER_ID}")
+        await eventually(lambda: review_messages(fake_telegram, ADMIN), timeout=20)
+        await asyncio.sleep(0.5)
+        assert fake_telegram.messages_in(CHANNEL) == []
+        queued_again = await answer_to(fake_telegram, ADMIN, f"/post {PAPER_ID}")
+        [post] = await eventually(lambda: fake_telegram.messages_in(CHANNEL))
+        await asyncio.sleep(0.5)
+    db.close()
+    old, new = reviews(bot_settings)
+    assert dropped.startswith(f"Рецензия #{old.id} на {PAPER_ID} отклонена")  # still queued: not "already posted"
+    assert f"held — not posted: review {old.id} was dropped by an admin" in pending and "Ждут решения" not in pending
+    assert queued_again.startswith(f"Рецензия на {PAPER_ID} поставлена в очередь")
+    assert "99,9" not in shown(post) and WARNED not in shown(post)
+    [row] = channel_rows(bot_settings)
+    assert (row.id, row.status, row.review_id, new.validation) == (post_id, "sent", new.id, "passed")
 
 
 async def test_watcher_holds_a_failed_review_until_an_admin_approves(watch_settings, fake_arxiv, fake_llm,

@@ -34,8 +34,8 @@ def db(settings: Settings) -> Database:
 
 def queue(db: Database, **fields) -> int:
     with db.session() as session, session.begin():
-        row = store.enqueue(session, kind="reply", chat_id=str(CHAT), arxiv_id="2412.06769", version=1,
-                            review_id=1, **fields)
+        row = store.enqueue(session, **{"kind": "reply", "chat_id": str(CHAT), "arxiv_id": "2412.06769",
+                                        "version": 1, "review_id": 1, **fields})
         session.flush()
         return row.id
 
@@ -147,3 +147,45 @@ async def test_a_request_that_left_is_marked_in_flight_before_its_answer(db, set
         await asyncio.sleep(0.02)
     await sending
     assert row(db, row_id).status == "sent" and len(fake_telegram.messages_in(CHAT)) == 1
+
+
+def set_review(db: Database, **columns) -> None:
+    with db.session() as session, session.begin():
+        review = session.get(Review, 1)
+        for name, value in columns.items():
+            setattr(review, name, value)
+
+
+@pytest.mark.parametrize(("moderation", "why"), [
+    (None, "review 1 failed the number check and no admin approved it (/approve 1)"),  # queued before the gate
+    ("waiting", "review 1 failed the number check and no admin approved it (/approve 1)"),
+    ("dropped", "review 1 was dropped by an admin; /regenerate 2412.06769, then /post it"),  # dropped once queued
+])
+async def test_a_channel_post_whose_review_may_not_be_posted_is_held_at_send_time(
+        db, settings, fake_telegram, telegram_bot, caplog, moderation, why) -> None:
+    channel = "-100777"
+    fake_telegram.add_chat(int(channel), type="channel", title="Digest")
+    fake_telegram.add_chat(CHAT, type="private")
+    post = queue(db, kind="channel", chat_id=channel)
+    reply = queue(db)  # the requester's copy of the same review still goes out (warned: bot/trust.py)
+    set_review(db, validation="failed", moderation=moderation)
+    relay = OutboxRelay(telegram_bot, db, settings)
+    assert await relay.send_due() == 2
+    held = row(db, post)
+    assert (held.status, held.error, held.message_ids) == ("held", f"not posted: {why}", [])
+    assert fake_telegram.messages_in(int(channel)) == [] and row(db, reply).status == "sent"
+    assert f"outbox {post} (channel, 2412.06769) not sent to {channel}: {why}" in caplog.text
+    with db.read() as session:
+        assert post in [p.id for p in store.pending_overview(session)[1]]  # /pending lists it
+        assert not store.channel_post_exists(session, channel, "2412.06769", 1)  # /drop, /post: not in the channel
+    await relay.send_due()
+    assert row(db, post).status == "held"  # never picked up again by itself
+
+
+async def test_an_approved_failed_review_is_posted(db, settings, fake_telegram, telegram_bot) -> None:
+    channel = "-100777"
+    fake_telegram.add_chat(int(channel), type="channel", title="Digest")
+    post = queue(db, kind="channel", chat_id=channel)
+    set_review(db, validation="failed", moderation="approved")
+    await OutboxRelay(telegram_bot, db, settings).send_due()
+    assert row(db, post).status == "sent" and len(fake_telegram.messages_in(int(channel))) == 1

@@ -1,4 +1,8 @@
-"""/paper, /latest and /search: reading what is stored, for everyone, at no cost."""
+"""/paper, /latest and /search: reading what is stored, for everyone, at no cost.
+
+A review an admin dropped is never given out: /paper gives the paper's newest other review, or
+says the review was withdrawn and how to ask for a new one; /latest and /search pass it over.
+"""
 
 from __future__ import annotations
 
@@ -36,9 +40,10 @@ async def paper_command(message: Message, command: CommandObject, db: Database, 
         await message.answer(err.user_message if command.args else texts.NEED_ID.replace("/review", "/paper"))
         return
     with db.session() as session, session.begin():
-        review = repo.latest_review(session, arxiv_id.base, arxiv_id.version)
-        if review is None:
-            await message.answer(texts.NO_REVIEW_YET.format(id=arxiv_id))
+        review = store.current_review(session, arxiv_id.base, arxiv_id.version)
+        if review is None:  # none yet, or an admin dropped every review of it: never given out again
+            dropped = repo.latest_review(session, arxiv_id.base, arxiv_id.version) is not None
+            await message.answer((texts.REVIEW_DROPPED if dropped else texts.NO_REVIEW_YET).format(id=arxiv_id))
             return
         store.enqueue(session, kind="reply", chat_id=str(message.chat.id), arxiv_id=review.arxiv_id,
                       version=review.version, review_id=review.id)
@@ -51,7 +56,10 @@ def _line(title: str, arxiv_id: str, settings: Settings) -> str:
 
 
 class LatestCommand:
-    """/latest: its rows are read again only when a review was stored since (by any process)."""
+    """/latest: its rows are read again only when a review was stored since (by any process).
+
+    A paper whose every review an admin dropped is left out. /drop stores no review, so that is
+    checked at each answer, on the few papers about to be shown (their rows alone are read)."""
 
     def __init__(self) -> None:
         self._newest_review = -1
@@ -61,8 +69,9 @@ class LatestCommand:
         with db.read() as session:
             newest = store.newest_review_id(session)
             if newest != self._newest_review:
-                self._rows, self._newest_review = store.latest_titles(session, LATEST), newest
-        return self._rows
+                self._rows, self._newest_review = store.latest_titles(session, 2 * LATEST), newest
+            current = store.with_a_current_review(session, [arxiv_id for _, arxiv_id in self._rows])
+        return [row for row in self._rows if row[1] in current][:LATEST]
 
     async def answer(self, message: Message, db: Database, settings: Settings) -> None:
         rows = self.rows(db)

@@ -1,9 +1,11 @@
 """/approve and /drop: an admin's decision on a review that failed the check, and its /pending lines.
 
 A failed review is never posted by itself (summarizer.grounding.may_post_automatically).
-`/approve <review id | arxiv id>` posts it to the channel as it is and marks it "approved";
-`/drop` marks it "dropped" (never posted, hidden on the site); `/regenerate <arxiv id>` writes a
-new review, which replaces the waiting one. admin.py checks that the sender is an admin.
+`/approve <review id | arxiv id>` posts it to the channel as it is and marks it "approved" (a post
+the relay held back is queued again); `/drop` marks it "dropped": never posted (a post still in
+the queue is held back by the relay), hidden on the site, never given out by the bot again;
+`/regenerate <arxiv id>` writes a new review, which replaces the waiting one (in /pending, on the
+site), and `/post` then queues it. admin.py checks that the sender is an admin.
 """
 
 from __future__ import annotations
@@ -91,8 +93,8 @@ async def drop(message: Message, args: str, *, db: Database, settings: Settings,
     def decide(session: Session, review: Review) -> str:
         fields = {"id": review.id, "arxiv_id": review.arxiv_id}
         channel = settings.CHANNEL_ID
-        if channel and store.channel_post_exists(session, channel, review.arxiv_id, review.version):
-            return texts.DROP_POSTED.format(**fields)
+        if channel and store.channel_post_left(session, channel, review.arxiv_id, review.version):
+            return texts.DROP_POSTED.format(**fields)  # a post still queued is held back by the relay
         review.moderation = "dropped"
         return texts.DROPPED.format(**fields)
 

@@ -1,4 +1,9 @@
-"""/review and pasted links: a stored review at once, otherwise a durable request and a status line."""
+"""/review and pasted links: a stored review at once, otherwise a durable request and a status line.
+
+The stored review given out is the paper's newest one an admin did not drop (`store.current_review`,
+as on the site); one that failed the check goes with the same warning its first requester got
+(bot/trust.py). When an admin dropped every review of the paper, a new one is written.
+"""
 
 from __future__ import annotations
 
@@ -66,7 +71,12 @@ async def request_review(message: Message, text: str, *, update_id: int | None, 
         return
     user = message.from_user
     with db.session() as session, session.begin():
-        stored = None if force else repo.latest_review(session, arxiv_id.base, arxiv_id.version)
+        stored = None if force else store.current_review(session, arxiv_id.base, arxiv_id.version)
+        if stored is None and not force and repo.latest_review(session, arxiv_id.base, arxiv_id.version):
+            # An admin dropped every review of it: a new one is written (the pipeline would hand
+            # the stored one back), paid for like any new review.
+            log.info("every review of %s was dropped by an admin: writing a new one", arxiv_id)
+            force = True
         if stored is None and not is_admin:
             refusal, budget_spent = _refusal(session, settings, user.id if user else 0)
             if refusal:
