@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint bench install clean sample-pdfs
+.PHONY: demo test check lint format bench install clean sample-pdfs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
+# ruff (lint rules and import order in pyproject.toml) and mypy (pyproject.toml says which
+# modules are enforced); `make format` rewrites the code in the one style.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --select I --fix .
+	$(BIN)/ruff format .
 
 # The offline demo's PDFs, written again from paperdigest/sample/papers/*.json.
 sample-pdfs: $(STAMP)

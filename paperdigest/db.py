@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 from pathlib import Path
 
 from alembic import command
@@ -21,7 +22,7 @@ BUSY_TIMEOUT_MS = 10_000
 _UPGRADE_LOCK = threading.Lock()
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -30,7 +31,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+def _begin(connection: Any) -> None:
     # Writers take the lock at BEGIN, so two writers queue on busy_timeout instead of one
     # failing later with "database is locked" when it upgrades a read transaction.
     # Readers (Database.reads) begin deferred and never block anyone under WAL.

@@ -169,4 +169,4 @@ def usage_since(session: Session, since: datetime | None = None) -> tuple[int, i
     if since is not None:
         query = query.where(Usage.created_at >= since)
     prompt, completion, cost = session.execute(query).one()
-    return int(prompt), int(completion), float(cost)
+    return int(prompt), int(completion), float(cost or 0.0)

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
 
     def replace(self, **changes: object) -> Settings:
         """A validated copy with some values changed (pydantic's model_copy skips validation)."""
-        return type(self)(_env_file=None, **{**self.model_dump(), **changes})
+        return type(self)(_env_file=None, **{**self.model_dump(), **changes})  # type: ignore[call-arg]
 
     @property
     def llm_enabled(self) -> bool:

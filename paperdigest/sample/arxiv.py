@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from fnmatch import fnmatch
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
@@ -313,7 +313,7 @@ class StandInArxiv(LocalServer):
     # state
 
     def add_paper(self, arxiv_id: str, *, title: str, authors: list[str], abstract: str,
-                  categories: list[str] = ("cs.CL",), primary_category: str | None = None,
+                  categories: Sequence[str] = ("cs.CL",), primary_category: str | None = None,
                   comment: str = "", journal_ref: str = "", doi: str = "",
                   published: datetime = DEFAULT_PUBLISHED, updated: datetime | None = None,
                   versions: dict[int, bytes] | None = None, withdrawn: bool = False) -> Paper:
@@ -409,7 +409,8 @@ async def _send(request: web.Request, body: Body, keep: int | None) -> web.Strea
     for chunk in body.chunks():
         if keep is not None and sent + len(chunk) >= keep:
             await response.write(chunk[:keep - sent])
-            request.transport.close()
+            if request.transport is not None:
+                request.transport.close()
             return response
         await response.write(chunk)
         sent += len(chunk)

@@ -12,7 +12,7 @@ from rich.console import Console
 from bot.dryrun import write_post
 from digest.build import build_site
 from digest.serve import serve_site
-from paperdigest.sample.arxiv import StandInArxiv
+from paperdigest.sample.arxiv import DEFAULT_PUBLISHED, StandInArxiv
 from paperdigest.sample.papers import DemoPaper, load_demo_papers
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import Review
@@ -45,7 +45,8 @@ def start_stand_in(papers: list[DemoPaper]) -> StandInArxiv:
         meta = paper.meta
         fake.add_paper(meta.arxiv_id, title=meta.title, authors=meta.authors, abstract=meta.abstract,
                        categories=meta.categories, primary_category=meta.primary_category, comment=meta.comment,
-                       published=meta.published, updated=meta.updated, versions={meta.version: paper_pdf(paper)})
+                       published=meta.published or DEFAULT_PUBLISHED, updated=meta.updated,
+                       versions={meta.version: paper_pdf(paper)})
     return fake
 
 

@@ -81,11 +81,14 @@ class LocalServer:
             self._call(_cancel_leftovers())
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
+            if self._thread is not None:
+                self._thread.join(timeout=5)
             self._loop.close()
             self._loop = self._thread = self._runner = None
 
     def _call(self, coro: Any, timeout: float = 10) -> Any:
+        if self._loop is None:
+            raise RuntimeError(f"{type(self).__name__} is not running")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def __enter__(self) -> Self:
