@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from digest import feeds, pages, paths, search
 from digest.demos import find_demos
-from digest.load import Entry, ReviewText, load_entries, load_texts
+from digest.load import Entry, ReviewText, load_check_lines, load_entries, load_texts
 from digest.sitemap import sitemap_xml
 from digest.sources import ReviewView, review_view
 from digest.templating import TEMPLATES_DIR
@@ -128,7 +128,7 @@ def _build(settings: Settings, session: Session, writer: SiteWriter, per_page: i
     search.remove_leftovers(site_dir)
     entries = load_entries(session)
     data = pages.SiteData(entries, fingerprint(settings), settings.SITE_URL, find_demos(Path(settings.DATA_DIR)),
-                          per_page)
+                          per_page, pages.Cards(lambda ids: load_check_lines(session, ids)))
     feed_plan = _feed_plan(data)
     wanted = list({e.review_id: e for _, _, _, shown in feed_plan for e in shown}.values())
     html = ReviewHtml(session, Path(settings.DATA_DIR) / "cache" / "site", data.fingerprint, wanted,

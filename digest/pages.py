@@ -54,15 +54,32 @@ class Listing:
 
 class Cards:
     """A review's card, rendered once per build: the front page, category pages and their
-    numbered pages show the same card (with one of two link prefixes) up to four times."""
+    numbered pages show the same card (with one of two link prefixes) up to four times.
 
-    def __init__(self) -> None:
+    A card says what the number check found, as the paper page does: «Проверено по тексту
+    статьи: N из M чисел» (and the «не прошла проверку» badge). Those lines come from the
+    review's check record, a large column: `load_lines` reads them for the entries of the
+    lists being rendered only (`lines`), once per build. Without it cards show no line."""
+
+    def __init__(self, load_lines: Callable[[list[int]], dict[int, str]] | None = None) -> None:
         self._cache: dict[tuple[int, str], Markup] = {}
+        self._load_lines = load_lines
+        self._lines: dict[int, str] = {}
+        self._read: set[int] = set()
+
+    def lines(self, entries: Sequence[Entry]) -> dict[int, str]:
+        """Each entry's check line ("" without a record or numbers), by review id."""
+        missing = [e.review_id for e in entries if e.grounding_chars and e.review_id not in self._read]
+        if missing and self._load_lines is not None:
+            self._lines.update(self._load_lines(missing))
+            self._read.update(missing)
+        return {e.review_id: self._lines.get(e.review_id, "") for e in entries}
 
     def __call__(self, entry: Entry, root: str) -> Markup:
         key = (entry.review_id, root)
         if key not in self._cache:
-            self._cache[key] = Markup(environment().get_template("_macros.html").module.card(entry, root))
+            line = self.lines([entry])[entry.review_id]
+            self._cache[key] = Markup(environment().get_template("_macros.html").module.card(entry, root, line))
         return self._cache[key]
 
 
@@ -129,6 +146,7 @@ def listing_outputs(data: SiteData, path_of: Callable[[int | None], str], headin
 
         def make(listing: Listing = listing, path: str = path) -> bytes:
             root = paths.root_of(path)
+            data.cards.lines(listing.entries)  # the page's check lines in one query
             return _html("list.html", path, heading=heading, section=section, listing=listing, intro=intro, card=data.cards,
                          feed=feed, newer_url=_page_url(path_of, listing.newer, root),
                          older_url=_page_url(path_of, listing.older, root), title=heading)
@@ -171,7 +189,8 @@ def archive_outputs(data: SiteData) -> list[Output]:
         path = paths.month_path(month)
         outputs.append(Output(path, key_of(data.fingerprint, path, _card_stamps(entries)),
                               lambda p=path, m=month, e=entries: _html("month.html", p, title=f"Архив: {m}",
-                                                                       section="archive", month=m, entries=e)))
+                                                                       section="archive", month=m, entries=e,
+                                                                       checks=data.cards.lines(e))))
     years: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for month, entries in months.items():
         years[month[:4]].append((month, len(entries)))

@@ -1,6 +1,7 @@
 """Each number of a review linked to the paper's words: references, highlights, notes, the header's line.
 
-Pure rendering: a body and a number-check record in, the HTML a reader sees out.
+Pure rendering: a body and a number-check record in, the HTML a reader sees out; at the end, the
+check's line on the list pages' cards, built from the fixture database.
 """
 
 from __future__ import annotations
@@ -9,10 +10,16 @@ from dataclasses import replace
 
 import pytest
 
+from digest.build import build_site
+from digest.load import Entry
 from digest.markdown import formula_spans, render_markdown
+from digest.pages import Cards
 from digest.sources import ReviewView, review_view
+from paperdigest.models import Review
+from paperdigest.settings import Settings
 from summarizer.grounding import Grounding, NumberCheck, Source
-from tests.site_fixtures import PWN, number, parse_tags
+from tests.site_fixtures import (  # site_db and site_settings are fixtures, used by name
+    PWN, number, parse_tags, site_db, site_settings)  # noqa: F401
 
 ROW = Source("Coconut (Ours) 34.1 8.2 99.8 9.0 97.0 14.2", "4.4 Results and Discussion", 6)
 
@@ -207,3 +214,65 @@ def test_the_header_names_each_suspect_number_once() -> None:
 def test_formula_spans_match_what_the_renderer_treats_as_math() -> None:
     body = "a $x$ b $$y$$ c \\(z\\) `$code$` от $5 до $10\n```\n$fenced$\n```\n"
     assert [body[s:e] for s, e in formula_spans(body)] == ["$x$", "$$y$$", "\\(z\\)"]
+
+
+# --- the check's line on the lists' cards ------------------------------------------------------
+
+COCONUT, OLD = "papers/2412.06769.html", "papers/hep-th_9901001.html"
+
+
+def item_of(page: str, paper: str, tag: str) -> str:
+    """The card (`article`) or month-list item (`li`) of a paper on a built list page."""
+    return next(part.split(f"</{tag}>")[0] for part in page.split(f"<{tag}")[1:] if paper in part)
+
+
+def test_list_cards_say_what_the_number_check_found(site_settings: Settings, site_db) -> None:
+    build_site(site_settings)
+    site = site_settings.SITE_DIR
+    lists = {"index.html": "article", "categories/cs.CL/index.html": "article",
+             "categories/hep-th/index.html": "article", "archive/2024-12/index.html": "li",
+             "archive/2024-11/index.html": "li"}
+    cards = {}
+    for path, tag in lists.items():
+        page = (site / path).read_text()
+        cards |= {(path, paper): item_of(page, paper, tag) for paper in (COCONUT, OLD) if paper in page}
+    assert len(cards) == 6  # both on the front page, each on its category and month pages
+    for (path, paper), card in cards.items():
+        if paper == COCONUT:  # its newer, dropped review is not what the card counts
+            assert '<p class="card-check">Проверено по тексту статьи: 7 из 7 чисел</p>' in card, path
+            assert "не прошла проверку" not in card, path
+        else:
+            assert '<p class="card-check">Проверено по тексту статьи: 1 из 2 чисел</p>' in card, path
+            assert '<span class="badge badge-alert">не прошла проверку</span>' in card, path
+            assert "ждёт решения администратора" in card, path
+    draft = item_of((site / "index.html").read_text(), "papers/2405.14838.html", "article")
+    assert "card-check" not in draft  # an offline draft has no check record
+
+
+def test_a_changed_number_check_rewrites_the_cards_that_show_it(site_settings: Settings, site_db) -> None:
+    build_site(site_settings)
+    with site_db.session() as session, session.begin():
+        review = session.query(Review).filter_by(arxiv_id="2412.06769", moderation=None).one()
+        record = dict(review.grounding)
+        record["numbers"] = [record["numbers"][0] | {"status": "absent"}, *record["numbers"][1:]]
+        review.grounding = record
+    written = set(build_site(site_settings).written_paths)
+    assert {"index.html", "categories/cs.CL/index.html", "archive/2024-12/index.html"} <= written
+    card = item_of((site_settings.SITE_DIR / "index.html").read_text(), COCONUT, "article")
+    assert "Проверено по тексту статьи: 6 из 7 чисел" in card
+
+
+def test_cards_read_the_check_records_of_the_entries_they_show_once() -> None:
+    asked: list[list[int]] = []
+
+    def load(ids: list[int]) -> dict[int, str]:
+        asked.append(sorted(ids))
+        return {i: f"строка {i}" for i in ids if i != 2}
+
+    cards = Cards(load)
+    entries = [Entry.__new__(Entry) for _ in range(3)]
+    for review_id, entry in enumerate(entries, 1):
+        entry.review_id, entry.grounding_chars = review_id, 0 if review_id == 3 else 100
+    assert cards.lines(entries) == {1: "строка 1", 2: "", 3: ""}
+    assert cards.lines(entries[:2]) == {1: "строка 1", 2: ""}
+    assert asked == [[1, 2]]  # no record (3) is not asked for; nothing is asked for twice
