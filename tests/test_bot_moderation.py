@@ -205,14 +205,19 @@ async def test_regenerate_replaces_the_waiting_review(bot_settings, fake_telegra
     async with running(bot_settings.replace(PUBLISH_USER_REVIEWS=True)):
         fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
         await eventually(lambda: review_messages(fake_telegram, ALICE), timeout=20)
+        [held] = reviews(bot_settings)
+        offered = await answer_to(fake_telegram, ADMIN, "/pending")
+        missing = await answer_to(fake_telegram, ADMIN, "/regenerate 999")
         fake_llm.responder = russian_review  # the second try is honest
-        fake_telegram.push_message(ADMIN, ADMIN, f"/regenerate {PAPER_ID}")
+        fake_telegram.push_message(ADMIN, ADMIN, f"/regenerate {held.id}")  # by its number, as /pending offers
         [fresh] = await eventually(lambda: review_messages(fake_telegram, ADMIN), timeout=20)
         [post] = await eventually(lambda: fake_telegram.messages_in(CHANNEL))  # it passed: PUBLISH_USER_REVIEWS
         pending = await answer_to(fake_telegram, ADMIN, "/pending")
         passed = await answer_to(fake_telegram, ADMIN, f"/approve {PAPER_ID}")
     first, second = reviews(bot_settings)
-    assert (first.validation, second.validation) == ("failed", "passed")
+    assert f"/approve {held.id} · /regenerate {held.id} · /drop {held.id}" in offered
+    assert missing.startswith("Рецензии #999 нет")
+    assert (first.validation, second.validation, second.version) == ("failed", "passed", held.version)
     assert WARNED not in shown(fresh) and WARNED not in shown(post)
     assert "Ждут решения" not in pending
     assert passed.startswith(f"Рецензия #{second.id} на {PAPER_ID} прошла проверку")

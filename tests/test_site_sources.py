@@ -7,6 +7,7 @@ check's line on the list pages' cards, built from the fixture database.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -19,7 +20,7 @@ from paperdigest.models import Review
 from paperdigest.settings import Settings
 from summarizer.grounding import Grounding, NumberCheck, Source
 from tests.site_fixtures import (  # site_db and site_settings are fixtures, used by name
-    PWN, number, parse_tags, site_db, site_settings)  # noqa: F401
+    ICOT_BODY, PWN, T0, add_review, coconut_grounding, number, parse_tags, site_db, site_settings)  # noqa: F401
 
 ROW = Source("Coconut (Ours) 34.1 8.2 99.8 9.0 97.0 14.2", "4.4 Results and Discussion", 6)
 
@@ -276,3 +277,20 @@ def test_cards_read_the_check_records_of_the_entries_they_show_once() -> None:
     assert cards.lines(entries) == {1: "строка 1", 2: "", 3: ""}
     assert cards.lines(entries[:2]) == {1: "строка 1", 2: ""}
     assert asked == [[1, 2]]  # no record (3) is not asked for; nothing is asked for twice
+
+
+def test_a_regenerated_review_replaces_the_held_one_on_its_page_and_cards(site_settings: Settings, site_db) -> None:
+    build_site(site_settings)
+    # /regenerate: a new review of the held paper, which passes the check.
+    add_review(site_db, "hep-th/9901001", title="An Old-Style Identifier Paper", body=ICOT_BODY,
+               at=T0 + timedelta(days=5), categories=["hep-th"], withdrawn=True, grounding=coconut_grounding())
+    written = set(build_site(site_settings).written_paths)
+    assert {OLD, "index.html", "categories/hep-th/index.html", "archive/2024-11/index.html"} <= written
+    site = site_settings.SITE_DIR
+    page = (site / OLD).read_text()
+    assert "не прошла проверку" not in page and "ждёт решения" not in page and "<mark" not in page
+    for path, tag in (("index.html", "article"), ("categories/hep-th/index.html", "article"),
+                      ("archive/2024-11/index.html", "li")):
+        card = item_of((site / path).read_text(), OLD, tag)
+        assert "не прошла проверку" not in card and "ждёт решения" not in card, path
+        assert "Проверено по тексту статьи: 7 из 7 чисел" in card, path

@@ -69,6 +69,15 @@ async def post(message: Message, args: str, *, update_id: int, service: ReviewSe
 
 async def regenerate(message: Message, args: str, *, update_id: int, service: ReviewService, db: Database,
                      settings: Settings, **_: object) -> None:
+    """/regenerate <arxiv id | review id>: a new review of the paper (of the review's version), as /pending offers."""
+    word = args.split()[0] if args.split() else ""
+    if word.removeprefix("#").isdigit():  # a review number, as /approve and /drop take
+        with db.read() as session:
+            review = moderation.find_review(session, int(word.removeprefix("#")))
+            if isinstance(review, str):
+                await message.answer(review)
+                return
+            args = f"{review.arxiv_id}v{review.version}"
     await request_review(message, args, update_id=update_id, service=service, db=db, settings=settings,
                          is_admin=True, force=True)
 

@@ -113,5 +113,5 @@ def held_lines(reviews: list[Review]) -> list[str]:
         else:
             why = "без записи проверки чисел"
         lines.append(f"• #{review.id} <code>{html.escape(review.arxiv_id)}v{review.version}</code> — {why} · "
-                     f"/approve {review.id} · /drop {review.id}")
+                     f"/approve {review.id} · /regenerate {review.id} · /drop {review.id}")
     return lines
