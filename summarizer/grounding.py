@@ -116,9 +116,10 @@ def may_post_automatically(validation: str, moderation: str | None) -> bool:
     """A review that failed validation reaches the channel only once an admin approved it.
 
     The one gate of every channel post and edit: the watcher's, PUBLISH_USER_REVIEWS, a
-    request's `publish` flag, /post, and the edit of a post to a new version's review.
+    request's `publish` flag, /post, and the edit of a post to a new version's review. A
+    review an admin dropped is never posted, whatever its check said.
     """
-    return validation != "failed" or moderation == "approved"
+    return moderation != "dropped" and (validation != "failed" or moderation == "approved")
 
 
 def _numbers_genitive(count: int) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from bot.relay import OutboxRelay
 from paperdigest.db import Database
-from paperdigest.models import OutboxMessage, PaperVersion, Review, WatchCandidate, WatchMark
+from paperdigest.models import OutboxMessage, Paper, PaperVersion, Review, WatchCandidate, WatchMark
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
 from paperdigest.quiet_hours import MOSCOW
@@ -280,6 +280,31 @@ async def test_daily_digest_and_staleness_alarm(watch_settings, fake_arxiv, fake
     await relay_all(settings, telegram_bot)
     [alarm] = [m.text for m in fake_telegram.messages_in(ADMIN)]
     assert "cs.AI" in alarm and "2025-01-15" in alarm
+
+
+async def test_the_digest_leaves_out_a_post_the_relay_held(watch_settings, fake_arxiv, fake_llm, telegram_bot,
+                                                          fake_telegram) -> None:
+    """A review dropped after its post was queued is held at send time: the day's digest
+    still comes, without it (it used to wait for that post forever)."""
+    settings = watch_settings.replace(DAILY_DIGEST=True, WATCH_MAX_PER_DAY=2, OPENAI_BASE_URL=None, OPENAI_API_KEY=None)
+    announce(fake_arxiv, THU, count=30, categories=CATS, first_number=100, seed=3)
+    relevant(fake_arxiv, THU, 190, "Latent Reasoning Kept")
+    relevant(fake_arxiv, THU, 191, "Latent Reasoning Dropped")
+    await round_at(settings, announcement_at(THU) + timedelta(hours=1))
+    db = Database(settings.DATABASE_URL)
+    try:
+        with db.session() as session, session.begin():
+            dropped = session.scalars(select(Review).join(Review.paper)
+                                      .where(Paper.title == "Latent Reasoning Dropped")).one()
+            dropped.moderation = "dropped"
+    finally:
+        db.close()
+    await relay_all(settings, telegram_bot)
+    await round_at(settings, announcement_at(THU) + timedelta(hours=1, minutes=5))
+    await relay_all(settings, telegram_bot)
+    [digest] = [m.text for m in fake_telegram.messages_in(CHANNEL) if (m.text or "").startswith("Обзоры дня")]
+    assert "Latent Reasoning Kept" in digest and "Latent Reasoning Dropped" not in digest
+    assert {r.status for r in rows(settings, OutboxMessage) if r.kind == "channel"} == {"sent", "held"}
 
 
 async def test_new_version_is_reviewed_again_when_asked(watch_settings, fake_arxiv, fake_llm, telegram_bot,

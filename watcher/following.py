@@ -148,7 +148,8 @@ class Follower:
         if not posted or any(post.status not in store.FINAL_SEND for _, post in posted):
             return None
         return [DigestItem(row.title, post_link(channel, post.message_ids[0]) if post.message_ids else None,
-                           paper_url(self.settings.SITE_URL, row.arxiv_id)) for row, post in posted]
+                           paper_url(self.settings.SITE_URL, row.arxiv_id)) for row, post in posted
+                if post.status != "held"]  # a post an admin must decide on is not the day's news
 
     # --- the staleness alarm ------------------------------------------------------------------
 

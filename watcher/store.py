@@ -20,7 +20,7 @@ from summarizer.grounding import may_post_automatically
 
 # held: its review failed the check and waits for an admin; dropped: an admin refused it
 HOLDS_SLOT = ("chosen", "reviewed", "posted", "held", "dropped")  # counts against WATCH_MAX_PER_DAY
-FINAL_SEND = ("sent", "failed", "unknown")
+FINAL_SEND = ("sent", "failed", "unknown", "held")  # held: the relay kept it from the channel
 
 
 def as_utc(value: datetime | None) -> datetime | None:
