@@ -38,12 +38,13 @@ from aiogram.exceptions import (ClientDecodeError, TelegramBadRequest, TelegramF
                                 TelegramNetworkError, TelegramRetryAfter, TelegramServerError)
 from aiogram.types import LinkPreviewOptions
 
-from bot import store
-from bot.store import DROPPED, HELD
+from bot.store import DROPPED
+from paperdigest.outbox import HELD
 from bot.format import classic_messages, plain_text, rich_message
 from bot.post_edit import with_note
 from bot.trust import for_telegram
 from bot.wire import on_wire
+from paperdigest import outbox
 from paperdigest.db import Database
 from paperdigest.links import paper_url
 from paperdigest.models import OutboxMessage, Review, utcnow
@@ -81,7 +82,7 @@ class OutboxRelay:
 
     def recover(self) -> int:
         with self.db.session() as session, session.begin():
-            return store.mark_interrupted_sends(session)
+            return outbox.mark_interrupted_sends(session)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -104,7 +105,7 @@ class OutboxRelay:
                 return handled
             busy = {chat for chat, at in self._next_at.items() if at > now}
             with self.db.read() as session:
-                message = store.next_sendable(session, utcnow(), busy)
+                message = outbox.next_sendable(session, utcnow(), busy)
             if message is None:
                 return handled
             await self.send(message.id)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot import store, texts
 from bot.relay import OutboxRelay
+from paperdigest import outbox
 from paperdigest.db import Database
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import ChatRequest, Review, utcnow
@@ -107,7 +108,7 @@ class ReviewService:
         for request in store.waiting_requests(session, review.arxiv_id):
             if request.version not in (None, review.version):
                 continue
-            store.enqueue(session, kind="reply", chat_id=str(request.chat_id), arxiv_id=review.arxiv_id,
+            outbox.enqueue(session, kind="reply", chat_id=str(request.chat_id), arxiv_id=review.arxiv_id,
                           version=review.version, review_id=review.id, request_id=request.id)
             request.status, request.answered_at = "answered", utcnow()
             publish = publish or request.publish or self.settings.PUBLISH_USER_REVIEWS
@@ -115,7 +116,7 @@ class ReviewService:
         if publish and self.publish(session, review) == HELD:
             log.info("review %d of %s failed the check: not posted, waiting for an admin", review.id, review.arxiv_id)
             for request in asked_to_post:
-                store.enqueue(session, kind="notice", chat_id=str(request.chat_id), arxiv_id=review.arxiv_id,
+                outbox.enqueue(session, kind="notice", chat_id=str(request.chat_id), arxiv_id=review.arxiv_id,
                               request_id=request.id, text=texts.held(review.id, review.arxiv_id))
         self.relay.wake()
 
@@ -128,8 +129,8 @@ class ReviewService:
         channel = self.settings.CHANNEL_ID
         if not channel:
             return NO_CHANNEL
-        post = store.channel_post(session, channel, review.arxiv_id, review.version)
-        if post is not None and post.status != store.HELD:
+        post = outbox.channel_post(session, channel, review.arxiv_id, review.version)
+        if post is not None and post.status != outbox.HELD:
             return POSTED
         if not may_post_automatically(review.validation, review.moderation):
             return HELD
@@ -138,7 +139,7 @@ class ReviewService:
                      review.id)
             post.status, post.review_id, post.error, post.not_before = "pending", review.id, None, None
         else:
-            store.enqueue(session, kind="channel", chat_id=channel, arxiv_id=review.arxiv_id,
+            outbox.enqueue(session, kind="channel", chat_id=channel, arxiv_id=review.arxiv_id,
                           version=review.version, review_id=review.id)
         self.relay.wake()
         return QUEUED
@@ -152,7 +153,7 @@ class ReviewService:
         with self.db.session() as session, session.begin():
             for request in store.waiting_requests(session, arxiv_id.base):
                 request.status, request.error, request.answered_at = "failed", str(err), utcnow()
-                store.enqueue(session, kind="notice", chat_id=str(request.chat_id), arxiv_id=arxiv_id.base,
+                outbox.enqueue(session, kind="notice", chat_id=str(request.chat_id), arxiv_id=arxiv_id.base,
                               request_id=request.id, text=f"❌ {arxiv_id}: {err.user_message}")
         self.relay.wake()
 

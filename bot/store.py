@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from paperdigest.outbox import HELD
 from paperdigest.models import ChatRequest, InboxUpdate, Job, OutboxMessage, Paper, Review, Usage, utcnow
 
 DROPPED = "dropped"  # Review.moderation of a failed review an admin refused (/drop)
-HELD = "held"  # OutboxMessage.status of a channel row the relay would not post: its review may not reach it
 
 
 def day_start(now: datetime | None = None) -> datetime:
@@ -64,49 +64,7 @@ def tokens_today(session: Session) -> int:
     return int(total or 0)
 
 
-# --- outbox --------------------------------------------------------------------------------
-
-def enqueue(session: Session, **fields: object) -> OutboxMessage:
-    message = OutboxMessage(**fields)
-    session.add(message)
-    return message
-
-
-def channel_post(session: Session, chat_id: str, arxiv_id: str, version: int) -> OutboxMessage | None:
-    """The channel post of this paper version (one at most: ux_outbox_channel_post), whatever its status."""
-    return session.scalar(select(OutboxMessage).where(
-        OutboxMessage.kind == "channel", OutboxMessage.chat_id == chat_id,
-        OutboxMessage.arxiv_id == arxiv_id, OutboxMessage.version == version))
-
-
-def channel_post_exists(session: Session, chat_id: str, arxiv_id: str, version: int) -> bool:
-    """A channel post of this version is queued, sent or on its way; one the relay held back does not count."""
-    post = channel_post(session, chat_id, arxiv_id, version)
-    return post is not None and post.status != HELD
-
-
-def channel_post_left(session: Session, chat_id: str, arxiv_id: str, version: int) -> bool:
-    """Some of this version's channel post may be in the channel already (too late to hold it back)."""
-    post = channel_post(session, chat_id, arxiv_id, version)
-    return post is not None and (post.parts_sent > 0 or post.status in ("sending", "in_flight", "sent", "unknown"))
-
-
-def next_sendable(session: Session, now: datetime, busy_chats: set[str]) -> OutboxMessage | None:
-    query = (select(OutboxMessage).where(OutboxMessage.status == "pending")
-             .where((OutboxMessage.not_before.is_(None)) | (OutboxMessage.not_before <= now))
-             .order_by(OutboxMessage.id).limit(50))
-    return next((m for m in session.scalars(query) if m.chat_id not in busy_chats), None)
-
-
-def mark_interrupted_sends(session: Session) -> int:
-    """After a crash: a row left 'sending' never had its request leave the process, so it is
-    sent again; one left 'in_flight' may be in the chat already, so it is never resent
-    blindly. Returns how many became 'unknown'."""
-    session.execute(update(OutboxMessage).where(OutboxMessage.status == "sending").values(status="pending"))
-    result = session.execute(update(OutboxMessage).where(OutboxMessage.status == "in_flight").values(
-        status="unknown", error="the process stopped while sending; check the chat before resending"))
-    return result.rowcount or 0
-
+# --- outbox (the queue itself: paperdigest/outbox.py) ----------------------------------------
 
 def pending_overview(session: Session, limit: int = 20) -> tuple[list[Job], list[OutboxMessage]]:
     jobs = session.scalars(select(Job).where(Job.status.in_(("pending", "running", "failed")))

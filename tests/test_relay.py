@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot import relay as relay_module
 from bot import store
 from bot.relay import OutboxRelay
+from paperdigest import outbox
 from paperdigest.db import Database
 from paperdigest.models import OutboxMessage, Paper, Review
 from paperdigest.settings import Settings
@@ -34,7 +35,7 @@ def db(settings: Settings) -> Database:
 
 def queue(db: Database, **fields) -> int:
     with db.session() as session, session.begin():
-        row = store.enqueue(session, **{"kind": "reply", "chat_id": str(CHAT), "arxiv_id": "2412.06769",
+        row = outbox.enqueue(session, **{"kind": "reply", "chat_id": str(CHAT), "arxiv_id": "2412.06769",
                                         "version": 1, "review_id": 1, **fields})
         session.flush()
         return row.id
@@ -79,7 +80,7 @@ async def test_a_429_pauses_every_send_not_only_that_chats(db, settings, fake_te
     fake_telegram.flood_next("sendRichMessage", retry_after=30)
     first = queue(db)
     with db.session() as session, session.begin():
-        queued = store.enqueue(session, kind="reply", chat_id=str(other), arxiv_id="2412.06769", version=1,
+        queued = outbox.enqueue(session, kind="reply", chat_id=str(other), arxiv_id="2412.06769", version=1,
                                review_id=1)
         session.flush()
         second = queued.id
@@ -177,7 +178,7 @@ async def test_a_channel_post_whose_review_may_not_be_posted_is_held_at_send_tim
     assert f"outbox {post} (channel, 2412.06769) not sent to {channel}: {why}" in caplog.text
     with db.read() as session:
         assert post in [p.id for p in store.pending_overview(session)[1]]  # /pending lists it
-        assert not store.channel_post_exists(session, channel, "2412.06769", 1)  # /drop, /post: not in the channel
+        assert not outbox.channel_post_exists(session, channel, "2412.06769", 1)  # /drop, /post: not in the channel
     await relay.send_due()
     assert row(db, post).status == "held"  # never picked up again by itself
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 
 from bot.relay import OutboxRelay
+from paperdigest import outbox
 from paperdigest.db import Database
 from paperdigest.models import OutboxMessage, Paper, Review
 from paperdigest.settings import Settings
-from watcher import store as watch_store
 from paperdigest.records import PaperMeta
 from summarizer.review_format import ReviewBody, render_review
 from tests.fakes.arxiv_days import announce, announcement_at
@@ -46,15 +46,15 @@ def posted_review(db: Database, body: str = "Метод прост.") -> int:
                         model="offline", prompt_version="x", validation="draft")
         session.add(review)
         session.flush()
-        watch_store.enqueue(session, kind="channel", chat_id=str(CHANNEL), arxiv_id=meta.arxiv_id, version=1,
+        outbox.enqueue(session, kind="channel", chat_id=str(CHANNEL), arxiv_id=meta.arxiv_id, version=1,
                             review_id=review.id)
         return review.id
 
 
 def queue_edit(db: Database, review_id: int, note: str = NOTE) -> int:
     with db.session() as session, session.begin():
-        post = watch_store.channel_post(session, str(CHANNEL), "2501.00001")
-        return watch_store.enqueue(session, kind="edit", chat_id=str(CHANNEL), arxiv_id="2501.00001", version=2,
+        post = outbox.channel_post(session, str(CHANNEL), "2501.00001")
+        return outbox.enqueue(session, kind="edit", chat_id=str(CHANNEL), arxiv_id="2501.00001", version=2,
                                    review_id=review_id, text=note, message_ids=list(post.message_ids)).id
 
 

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from paperdigest import outbox
 from paperdigest import repo
 from paperdigest.errors import PaperdigestError
 from paperdigest.links import paper_url
@@ -55,7 +56,7 @@ class Follower:
         with self.db.read() as session:
             if not channel or store.has_mark(session, key):
                 return
-            ids = [ArxivId(p.arxiv_id) for p in store.tracked_posts(session, channel, self._track_since(now))]
+            ids = [ArxivId(p.arxiv_id) for p in outbox.sent_channel_posts(session, channel, self._track_since(now))]
         if ids:
             try:
                 found = await self.pipeline.metadata.fetch(ids)
@@ -98,7 +99,7 @@ class Follower:
         if not channel:
             return
         with self.db.session() as session, session.begin():
-            for post in store.tracked_posts(session, channel, self._track_since(now)):
+            for post in outbox.sent_channel_posts(session, channel, self._track_since(now)):
                 if post.message_ids and self._note(session, post):
                     report.edits += 1
 
@@ -113,7 +114,7 @@ class Follower:
         row = session.get(WatchNote, post.arxiv_id) or WatchNote(arxiv_id=post.arxiv_id, post_id=post.id)
         if note is None or (note == row.note and review.id == row.review_id):
             return False
-        edit = store.enqueue(session, kind="edit", chat_id=post.chat_id, arxiv_id=post.arxiv_id,
+        edit = outbox.enqueue(session, kind="edit", chat_id=post.chat_id, arxiv_id=post.arxiv_id,
                              version=paper.latest_version, review_id=review.id, text=note,
                              message_ids=list(post.message_ids))
         row.note, row.review_id, row.edit_id = note, review.id, edit.id
@@ -134,7 +135,7 @@ class Follower:
             items = self._digest_items(session, report.day, channel)
             if items is None:
                 return
-            store.enqueue(session, kind="digest", chat_id=channel, text=digest_text(report.day, items),
+            outbox.enqueue(session, kind="digest", chat_id=channel, text=digest_text(report.day, items),
                           not_before=quiet_until(now, self.settings.WATCH_QUIET_HOURS))
             store.set_mark(session, key)
             report.digest = True
@@ -145,7 +146,7 @@ class Follower:
         if any(r.status in ("chosen", "reviewed") for r in rows):
             return None
         posted = [(r, session.get(OutboxMessage, r.outbox_id)) for r in rows if r.status == "posted" and r.outbox_id]
-        if not posted or any(post.status not in store.FINAL_SEND for _, post in posted):
+        if not posted or any(post.status not in outbox.FINAL_SEND for _, post in posted):
             return None
         return [DigestItem(row.title, post_link(channel, post.message_ids[0]) if post.message_ids else None,
                            paper_url(self.settings.SITE_URL, row.arxiv_id)) for row, post in posted
@@ -172,7 +173,7 @@ class Follower:
     def _alarm(self, session: Session, text: str) -> None:
         log.warning("watcher: %s", text)
         for admin_id in self.settings.ADMIN_IDS:
-            store.enqueue(session, kind="notice", chat_id=str(admin_id), text=text)
+            outbox.enqueue(session, kind="notice", chat_id=str(admin_id), text=text)
 
 
 def _record(session: Session, meta: PaperMeta) -> None:

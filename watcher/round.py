@@ -26,6 +26,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from paperdigest import outbox
 from paperdigest import repo
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import Review, WatchCandidate, utcnow
@@ -244,13 +245,13 @@ class Watcher:
         not_before = quiet_until(now, self.settings.WATCH_QUIET_HOURS)
         with self.db.session() as session, session.begin():
             for row in store.reviewed_unposted(session):
-                post = store.channel_post(session, channel, row.arxiv_id)  # an admin's /approve or /post
+                post = outbox.channel_post(session, channel, row.arxiv_id)  # an admin's /approve or /post
                 if post is None:
                     review = repo.latest_review(session, row.arxiv_id)  # /regenerate may have replaced it
                     if not may_post_automatically(review.validation, review.moderation):
                         self._hold(session, row, review, report)
                         continue
-                    post = store.enqueue(session, kind="channel", chat_id=channel, arxiv_id=row.arxiv_id,
+                    post = outbox.enqueue(session, kind="channel", chat_id=channel, arxiv_id=row.arxiv_id,
                                          version=review.version, review_id=review.id, not_before=not_before)
                     report.posted.append(row.arxiv_id)
                 row.status, row.outbox_id = "posted", post.id
@@ -267,5 +268,5 @@ class Watcher:
         text = held_text(row.arxiv_id, review.id, suspects)
         log.warning("watcher: review %d of %s failed the check; held for an admin", review.id, row.arxiv_id)
         for admin_id in self.settings.ADMIN_IDS:
-            store.enqueue(session, kind="notice", chat_id=str(admin_id), arxiv_id=row.arxiv_id, text=text)
+            outbox.enqueue(session, kind="notice", chat_id=str(admin_id), arxiv_id=row.arxiv_id, text=text)
         report.held.append(row.arxiv_id)

@@ -1,8 +1,8 @@
 """The watcher's queries: cursors, candidates, notes, once-only marks, the round lease.
 
-Channel posts and admin notices are rows of the shared `outbox` table, written here in the
-transaction that decides them; the bot's relay sends them (the watcher knows nothing of
-Telegram).
+Channel posts, edits and admin notices go through the one outbox (paperdigest/outbox.py),
+queued in the transaction that decides them; the bot's relay sends them (the watcher knows
+nothing of Telegram).
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from paperdigest import repo
-from paperdigest.models import OutboxMessage, Review, Usage, WatchCandidate, WatchCursor, WatchMark, utcnow
+from paperdigest.models import Review, Usage, WatchCandidate, WatchCursor, WatchMark, utcnow
 from summarizer.grounding import may_post_automatically
 
 # held: its review failed the check and waits for an admin; dropped: an admin refused it
 HOLDS_SLOT = ("chosen", "reviewed", "posted", "held", "dropped")  # counts against WATCH_MAX_PER_DAY
-FINAL_SEND = ("sent", "failed", "unknown", "held")  # held: the relay kept it from the channel
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -138,30 +137,3 @@ def tokens_per_review(session: Session, default: int) -> int:
     recent = session.scalars(select(Review.prompt_tokens + Review.completion_tokens)
                              .where(Review.reviewer == "llm").order_by(Review.id.desc()).limit(10)).all()
     return int(sum(recent) / len(recent)) if recent else default
-
-
-# --- the outbox -----------------------------------------------------------------------------
-
-def enqueue(session: Session, **fields: object) -> OutboxMessage:
-    row = OutboxMessage(**fields)
-    session.add(row)
-    session.flush()
-    return row
-
-
-def channel_post(session: Session, channel: str, arxiv_id: str) -> OutboxMessage | None:
-    """The paper's first channel post, whatever version it showed: a paper is posted once."""
-    return session.scalar(select(OutboxMessage).where(
-        OutboxMessage.kind == "channel", OutboxMessage.chat_id == channel, OutboxMessage.arxiv_id == arxiv_id)
-        .order_by(OutboxMessage.id).limit(1))
-
-
-def tracked_posts(session: Session, channel: str, since: datetime) -> list[OutboxMessage]:
-    """Sent channel posts young enough to follow for new versions, one per paper."""
-    rows = session.scalars(select(OutboxMessage).where(
-        OutboxMessage.kind == "channel", OutboxMessage.chat_id == channel, OutboxMessage.status == "sent",
-        OutboxMessage.created_at >= since).order_by(OutboxMessage.id))
-    first: dict[str, OutboxMessage] = {}
-    for row in rows:
-        first.setdefault(row.arxiv_id, row)
-    return list(first.values())

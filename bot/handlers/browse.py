@@ -15,6 +15,7 @@ from aiogram.types import Message
 from bot import store, texts
 from bot.relay import OutboxRelay
 from bot.search import search_reviews
+from paperdigest import outbox
 from paperdigest import repo
 from paperdigest.db import Database
 from paperdigest.errors import BadArxivId
@@ -45,7 +46,7 @@ async def paper_command(message: Message, command: CommandObject, db: Database, 
             dropped = repo.latest_review(session, arxiv_id.base, arxiv_id.version) is not None
             await message.answer((texts.REVIEW_DROPPED if dropped else texts.NO_REVIEW_YET).format(id=arxiv_id))
             return
-        store.enqueue(session, kind="reply", chat_id=str(message.chat.id), arxiv_id=review.arxiv_id,
+        outbox.enqueue(session, kind="reply", chat_id=str(message.chat.id), arxiv_id=review.arxiv_id,
                       version=review.version, review_id=review.id)
     relay.wake()
 

@@ -16,16 +16,16 @@ from collections.abc import Callable
 from aiogram.types import Message
 from sqlalchemy.orm import Session
 
-from bot import store, texts
+from bot import texts
 from bot.service import NO_CHANNEL, POSTED, ReviewService
 from bot.trust import grounding_of, suspect_numbers
 from digest.rebuild import SiteRebuilder
+from paperdigest import outbox
 from paperdigest import repo
 from paperdigest.db import Database
 from paperdigest.errors import BadArxivId
 from paperdigest.models import Review
 from paperdigest.settings import Settings
-from watcher import store as watch_store
 from summarizer.ids import ArxivId, parse_arxiv_id
 
 Decide = Callable[[Session, Review], str]  # records the decision on a failed review, returns the answer
@@ -76,7 +76,7 @@ async def approve(message: Message, args: str, *, service: ReviewService, db: Da
         review.moderation = "approved"
         fields = {"id": review.id, "arxiv_id": review.arxiv_id, "version": review.version}
         channel = settings.CHANNEL_ID
-        posted = watch_store.channel_post(session, channel, review.arxiv_id) if channel else None
+        posted = outbox.channel_post(session, channel, review.arxiv_id) if channel else None
         if posted is not None and posted.version != review.version:  # a paper is posted once; the watcher edits
             watching = texts.WATCHER_WILL_EDIT if settings.WATCH_CATEGORIES else ""
             return texts.APPROVED_OTHER_VERSION.format(**fields, posted=posted.version, watching=watching)
@@ -93,7 +93,7 @@ async def drop(message: Message, args: str, *, db: Database, settings: Settings,
     def decide(session: Session, review: Review) -> str:
         fields = {"id": review.id, "arxiv_id": review.arxiv_id}
         channel = settings.CHANNEL_ID
-        if channel and store.channel_post_left(session, channel, review.arxiv_id, review.version):
+        if channel and outbox.channel_post_left(session, channel, review.arxiv_id, review.version):
             return texts.DROP_POSTED.format(**fields)  # a post still queued is held back by the relay
         review.moderation = "dropped"
         return texts.DROPPED.format(**fields)
