@@ -3,8 +3,9 @@
 The review's numbers (`summarizer.review_numbers`) are looked up in the paper's evidence
 (`summarizer.evidence`) in a compatible unit («в 3,5 раза» is not "3.5 days"); then the claim
 is checked, not only the value (`summarizer.claims`: unit word, table row and column, the
-benchmark's table, the word a value goes with). The source shown is the place whose words
-best match the review sentence's (Latin-script words, rarer ones weighing more).
+benchmark's table or column group, the words a value goes with, one value given to two names).
+The source shown is the place whose words best match the review sentence's (Latin-script
+words, rarer ones weighing more).
 
 A number the paper does not state is DERIVED when two numbers of the same review sentence
 give it by a difference, sum, product, ratio or relative change to the precision written,
@@ -18,7 +19,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, DivisionByZero, InvalidOperation
 
-from summarizer.claims import has_unit, label_swap, other_table, swapped_cell, unit_word
+from summarizer.claims import (given_twice, has_unit, label_swap, other_table, swapped_cell, unit_word,
+                               wrong_neighbour)
 from summarizer.evidence import Evidence, Stated, normalize
 from summarizer.grounding import (ABSENT, DERIVED, FOUND, MISMATCH, WRONG_ARITHMETIC, Grounding, NumberCheck,
                                   Source)
@@ -85,6 +87,17 @@ def _check(review: str, mention: Mention, mentions: list[Mention], evidence: Evi
     if dataset is not None:
         return NumberCheck(**base, status=MISMATCH, source=source,
                            detail=f"the paper prints {written.text} in a table about another dataset, not {dataset}")
+    neighbour = wrong_neighbour(review, mention, places, evidence)
+    if neighbour is not None:
+        words, other = neighbour
+        return NumberCheck(**base, status=MISMATCH, source=source,
+                           detail=f"in the paper's sentence {words} go with {other}, not with {written.text}")
+    twice = given_twice(review, mention, mentions, places, evidence)
+    if twice is not None:
+        mine, theirs = twice
+        return NumberCheck(**base, status=MISMATCH, source=source,
+                           detail=f"the review gives {written.text} to both {mine} and {theirs}; "
+                                  f"the paper states it once")
     return NumberCheck(**base, status=FOUND, source=source)
 
 

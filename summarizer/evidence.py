@@ -4,7 +4,9 @@ Each unit keeps its section and (found lazily) its page, and only the numbers th
 something: page numbers, footnote and list markers, equation, figure, table and section
 numbers, reference numbers, citation years and axis ticks are left out, as is the
 references section. The index maps a value, at every precision a review may round it
-to, to the units that state it.
+to, to the units that state it. A flattened table becomes one unit per row, with its
+caption and header row kept (also when the extraction printed each row as a paragraph of
+its own); a row's cells and a unit's words are read once, when a claim check first asks.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ _LIST_MARKER = re.compile(r"^\s*\(?\d{1,2}[.)](?:\s|$)")
 _EQUATION_NUMBER = re.compile(r"\(\d{1,3}\)")
 _TABLE_CAPTION = re.compile(r"\b(?:Table|Tab\.)\s*\d+[:.]\s")
 _WORD = re.compile(r"[A-Za-zА-Яа-яЁё][\w-]*")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
 MAX_PLACES = 6
 
 
@@ -56,6 +59,7 @@ class Unit:
     label: str = ""  # a table row's name: the words right before its numbers ("TAPASLARGE inter")
     table: int = -1  # rows of one flattened table share this number
     caption: str = ""  # a table row's caption ("Table 6: Results on RealScholarQuery."), normalized
+    header: str = ""  # a table row's header row as printed (the table's first row: column names, then values)
 
     def __post_init__(self) -> None:
         self.norm = normalize(self.text)
@@ -85,6 +89,9 @@ class Evidence:
     _hits: dict[str, tuple[frozenset[int], frozenset[int]]] = field(default_factory=dict)
     _numbers: dict[int, list[Written]] = field(default_factory=dict)
     _joined: dict[str, tuple[str, list[int]]] = field(default_factory=dict)
+    _words: dict[int, list[tuple[str, int, int]]] = field(default_factory=dict)
+    _cells: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    name: str = ""  # the paper's own name, normalized: the title's head before a colon ("TableFormer: …")
 
     @classmethod
     def from_paper(cls, meta: PaperMeta | None, sections: list[Section], pages: list[str] | None = None) -> Evidence:
@@ -99,6 +106,7 @@ class Evidence:
                 continue
             units += _units_of(section.text, section.title)
         evidence = cls(units, list(pages or []))
+        evidence.name = _own_name(meta.title) if meta is not None else ""
         evidence._build_index()
         return evidence
 
@@ -129,11 +137,28 @@ class Evidence:
     def labels(self, name: str) -> bool:
         """Whether some table row is labelled with this name (a model, in most tables)."""
         inside, _around = self.hits(name)
-        return any(name in self.units[i].label for i in inside)
+        return any(name in self.units[i].label and len(self.numbers_in(i)) >= 2 for i in inside)
 
     def captions(self, name: str) -> bool:
         """Whether some table's caption names this (a dataset, in most captions)."""
         return any(name in unit.caption for unit in self.units if unit.caption)
+
+    def words_in(self, position: int) -> list[tuple[str, int, int]]:
+        """The unit's words, lower case, with their offsets (read once per unit, when first asked)."""
+        words = self._words.get(position)
+        if words is None:
+            words = [(m.group(0).lower(), m.start(), m.end()) for m in _LATIN_WORD.finditer(self.units[position].text)]
+            self._words[position] = words
+        return words
+
+    def cells_in(self, position: int) -> list[tuple[int, int]]:
+        """A table row's cells after its label, as offsets: numbers and the dashes of missing values."""
+        cells = self._cells.get(position)
+        if cells is None:
+            text = self.units[position].text
+            cells = [m.span() for m in re.finditer(r"\S+", text) if _NUMERIC_TOKEN.fullmatch(m.group(0))]
+            self._cells[position] = cells
+        return cells
 
     def numbers_in(self, position: int) -> list[Written]:
         return self._numbers.get(position, [])
@@ -186,9 +211,47 @@ class Evidence:
         return bisect.bisect_right(self._page_starts, found) if found >= 0 else None
 
 
+def _own_name(title: str) -> str:
+    """"TableFormer: Robust Transformer Modeling…" → "tableformer"; a title without a short head → ""."""
+    head, colon, _rest = title.partition(":")
+    return normalize(head) if colon and 0 < len(head.split()) <= 2 else ""
+
+
+def _paragraphs(text: str) -> list[str]:
+    """The text's paragraphs, with a table printed one row per paragraph joined back into one
+    ("Method Precision Recall F1 GPT-4o 0.96 0.69 0.80", "Qwen-2.5-7b 1.0 0.38 0.55", …)."""
+    paragraphs: list[str] = []
+    in_table = False
+    for paragraph in re.split(r"\n\s*\n", text):
+        row = _row_like(paragraph)
+        if row and in_table:
+            paragraphs[-1] += " " + paragraph
+        else:
+            paragraphs.append(paragraph)
+        in_table = row
+    return paragraphs
+
+
+_CAPTION_WORDS = frozenset(("Table", "Tab.", "Figure", "Fig."))
+
+
+def _row_like(paragraph: str) -> bool:
+    """A short paragraph of a label and a run of two or more numbers ("PaSa-7b-Selector 0.95 0.78 0.85")."""
+    tokens = paragraph.split()
+    if not 3 <= len(tokens) <= 30:
+        return False
+    numeric = [bool(_NUMERIC_TOKEN.fullmatch(t)) for t in tokens]
+    first = next((i for i, n in enumerate(numeric) if n), len(tokens))
+    if not (0 < first <= 8 and first + 1 < len(tokens) and numeric[first + 1]):
+        return False
+    end = next((i for i in range(first, len(tokens)) if not numeric[i]), len(tokens))
+    # one row only: after its values at most a caption ("Table 7: Selector Evaluation.")
+    return not any(numeric[i] and tokens[i - 1] not in _CAPTION_WORDS for i in range(end, len(tokens)))
+
+
 def _units_of(text: str, section: str) -> list[Unit]:
     units: list[Unit] = []
-    for paragraph in re.split(r"\n\s*\n", text):
+    for paragraph in _paragraphs(text):
         paragraph = _repaired(" ".join(paragraph.split()))
         if not paragraph:
             continue
@@ -200,7 +263,7 @@ def _units_of(text: str, section: str) -> list[Unit]:
                 header = rows[0]  # a flattened table starts with its column headers
                 table = hash((section, sentence))
                 units += [Unit(row, section, f"{section} {caption} {header}", is_row=True, table=table,
-                               caption=normalize(caption)) for row in rows]
+                               caption=normalize(caption), header=header) for row in rows]
                 continue
             around = " ".join(sentences[max(0, i - 1):i] + sentences[i + 1:i + 2])
             units.append(Unit(sentence, section, f"{section} {around}"))

@@ -12,7 +12,8 @@ from summarizer.attribute import attribute
 from summarizer.evidence import Evidence
 from summarizer.grounding import ABSENT, DERIVED, FOUND, MISMATCH, WRONG_ARITHMETIC, Grounding
 from summarizer.numbers import PERCENT, POINTS, TIMES, scan
-from paperdigest.records import Section
+from summarizer.vocabulary import find, lookup, terms
+from paperdigest.records import PaperMeta, Section
 
 PAPER = [
     Section("", "front", "Deep Widgets\n\nAnn Lee 1 , Bo Chen 2\n\n1 Widget Lab 2 Gadget Inc."),
@@ -157,6 +158,95 @@ def test_a_value_from_another_datasets_table_is_a_mismatch() -> None:
     assert statuses(review.replace("TabFact", "SQA"), paper)["70.6"] == FOUND
 
 
+@pytest.mark.parametrize(("review", "expected"), [
+    # the sentence's model before a list of metric values is the owner of each («PRIMERA — R-1 …, R-2 …»)
+    ("WidgetNet — BLEU 41.8, ROUGE 25.17.", {"41.8": FOUND, "25.17": MISMATCH}),
+    ("WidgetNet — BLEU 41.8, ROUGE 53.73; BaseNet — 26.36 / 25.17.", {"41.8": FOUND, "53.73": FOUND,
+                                                                      "26.36": FOUND, "25.17": FOUND}),
+    # the far side of a comparison is somebody else's, whoever the sentence began with
+    ("WidgetNet — ROUGE 53.73 против 25.17.", {"53.73": FOUND, "25.17": FOUND}),
+    # a bullet's bold lead names the model when the clause names nobody
+    ("- **TinyNet:** BLEU 20.1; ROUGE 25.17.", {"20.1": FOUND, "25.17": MISMATCH}),
+    ("- **TinyNet:** BLEU 20.1; ROUGE 18.5.", {"20.1": FOUND, "18.5": FOUND}),
+])
+def test_a_value_given_to_the_model_the_sentence_is_about_is_checked_against_its_row(
+        review: str, expected: dict[str, str], evidence: Evidence) -> None:
+    assert statuses(review, evidence) == expected
+
+
+def test_a_clause_that_names_nobody_is_about_the_papers_own_method() -> None:
+    TABLE = "Model BLEU ROUGE BaseNet 26.36 25.17 TinyNet 20.1 18.5 WidgetNet 41.8 53.73\n\nTable 3: Results."
+    meta = PaperMeta("2401.00001", 1, "WidgetNet: Deep Widgets", [], "")
+    paper = Evidence.from_paper(meta, [Section("4 Results", "results", TABLE)])
+    assert statuses("Модель получает SOTA (BLEU 26.36).", paper) == {"26.36": MISMATCH}
+    assert statuses("Модель получает SOTA (BLEU 41.8).", paper) == {"41.8": FOUND}
+    assert statuses("Модель получает SOTA: BLEU 41.8 против 26.36.", paper) == {"41.8": FOUND, "26.36": FOUND}
+    untitled = Evidence.from_paper(None, [Section("4 Results", "results", TABLE)])
+    assert statuses("Модель получает SOTA (BLEU 26.36).", untitled) == {"26.36": FOUND}  # no own name known
+
+
+def test_a_table_printed_one_row_per_paragraph_is_one_table() -> None:
+    paper = Evidence.from_text("Method Precision Recall F1 GPT-4o 0.96 0.69 0.80\n\nQwen-2.5-7b 1.0 0.38 0.55\n\n"
+                               "OurSelector 0.95 0.78 0.85 Table 7: Selector Evaluation.")
+    rows = [u for i, u in enumerate(paper.units) if u.is_row and paper.numbers_in(i)]
+    assert len(rows) == 3 and len({u.table for u in rows}) == 1 and rows[2].label == "ourselector"
+    assert statuses("- **OurSelector:** F1 0.85 против 0.80 у GPT-4o; precision 0.96.", paper)["0.96"] == MISMATCH
+    assert statuses("- **OurSelector:** F1 0.85 против 0.80 у GPT-4o; precision 0.95.", paper)["0.95"] == FOUND
+
+
+def test_a_value_under_another_dataset_of_a_shared_header_is_a_mismatch() -> None:
+    paper = Evidence.from_paper(None, [Section("5 Results", "results",
+        "Model Recall Precision WidgetNet 0.4834 0.1448 BaseNet 0.3873 0.1457 TinyNet 0.1130 0.0970 "
+        "Table 5: Results on AlphaSet.\n\n"
+        "Model Recall Precision WidgetNet 0.6111 0.5146 BaseNet 0.3075 0.4721 TinyNet 0.2809 0.2155 "
+        "Table 6: Results on BetaSet.\n\n"
+        "Method AlphaSet BetaSet Recall Precision Recall Precision NoExpand 0.2536 0.1445 0.2890 0.6738 "
+        "NoRL 0.4210 0.1476 0.4115 0.5155 WidgetNet 0.4834 0.1448 0.6111 0.5146")])
+    assert statuses("- **AlphaSet:** WidgetNet — recall 0.6111.", paper) == {"0.6111": MISMATCH}
+    assert statuses("- **BetaSet:** WidgetNet — recall 0.6111.", paper) == {"0.6111": FOUND}
+    assert statuses("- **AlphaSet:** без RL recall 0.4210.", paper) == {"0.4210": FOUND}
+    assert statuses("- **AlphaSet:** без RL recall 0.4115.", paper) == {"0.4115": MISMATCH}
+
+
+@pytest.mark.parametrize(("review", "expected"), [
+    ("Лучшая модель даёт около 2,2 ложной тревоги на одну истинную.", {"2,2": MISMATCH}),
+    ("Лучшая модель даёт около 1,4 ложной тревоги на одну истинную, базовая — 2,2.", {"1,4": FOUND, "2,2": FOUND}),
+    ("Базовая модель даёт 2,2 ложной тревоги.", {"2,2": FOUND}),
+])
+def test_words_the_papers_sentence_ties_to_another_value_make_a_mismatch(review: str, expected: dict[str, str]) -> None:
+    paper = Evidence.from_text("At 4 hours prior to sepsis, our best model only had about 1.4 false alarms per true "
+                               "alarm; compare this to the 2.2 false alarms the base model has.")
+    assert statuses(review, paper) == expected
+
+
+@pytest.mark.parametrize(("paper_text", "review"), [
+    ("We used the Adam optimizer with β1 = 0.9, β2 = 0.98 and ε = 1e-9.", "Adam с $\\beta_2 = 0{,}98$."),  # a list
+    ("Drops are 4% - 6% for TAPAS models, and 3.7% for the others.", "модели TAPAS теряют 6% точности"),  # a range
+])
+def test_a_word_before_a_list_or_range_goes_with_all_its_values(paper_text: str, review: str) -> None:
+    grounding = attribute(review, Evidence.from_text(paper_text))
+    assert grounding.numbers and grounding.passed, [(n.text, n.status, n.detail) for n in grounding.numbers]
+
+
+def test_one_paper_value_given_to_two_names_in_one_sentence_is_a_mismatch() -> None:
+    paper = Evidence.from_text("F1 Recall Percentage (%) 25.88% 66.65% 15.12% 58.56% 22.79% 62.59% 12.50% 10.25% "
+                               "9.75% of the three systems: AutoGen, AutoGen without retrieval and DPR.")
+    swapped = attribute("AutoGen получает F1 25.88% и recall 62.59% против 22.79% и 62.59% у DPR.", paper).numbers
+    assert [n.status for n in swapped] == [FOUND, MISMATCH, FOUND, MISMATCH] and "both" in swapped[1].detail
+    assert attribute("AutoGen получает F1 25.88% и recall 66.65% против 22.79% и 62.59% у DPR.", paper).passed
+    years = Evidence.from_text("Similar approaches exist (Kumar et al. 2020; Goyal and Durrett 2020).")
+    assert attribute("Похожие подходы: Kumar 2020 и Durrett 2020.", years).passed  # whole numbers coincide
+
+
+@pytest.mark.parametrize(("russian", "english"), [
+    ("полнота", "recall"), ("точность", "precision"), ("доля", "rate"), ("ложной", "false"), ("тревоги", "alarm"),
+    ("тестового", "test"), ("обучающей", "train"), ("лучшая", "best"), ("сепсиса", "sepsis"), ("агентов", "agent"),
+])
+def test_review_words_are_looked_up_in_the_papers_english(russian: str, english: str) -> None:
+    table = lookup(terms(russian))
+    assert find(table, english) or find(table, english + "s"), table
+
+
 def test_a_value_stated_with_another_unit_is_not_attributed(evidence: Evidence) -> None:
     assert statuses("обучение шло 8 дней", evidence) == {}  # 8 is a small count
     assert statuses("обучение шло 97 часов", evidence) == {"97": ABSENT}  # the paper's 97 is an accuracy
@@ -196,7 +286,7 @@ def test_the_record_survives_storage_and_counts_for_the_header(evidence: Evidenc
     assert "98.3%" in again.warning_ru() and "97.0%" not in again.warning_ru()
 
 
-DEMO_PAPERS = sorted((Path(__file__).resolve().parents[1] / "paperdigest" / "demo" / "papers").glob("*.json"))
+DEMO_PAPERS = sorted((Path(__file__).resolve().parents[1] / "paperdigest" / "sample" / "papers").glob("*.json"))
 
 
 @pytest.mark.parametrize("path", DEMO_PAPERS, ids=[p.stem for p in DEMO_PAPERS])

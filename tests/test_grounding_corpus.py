@@ -60,6 +60,8 @@ def _introduced(mutation: dict, evidence: dict[str, Evidence]):
     at = body.index(mutation["changed"])
     before = {w.text for w in scan(mutation["original"])}
     spans = [(at + w.start, at + w.end) for w in scan(mutation["changed"]) if w.text not in before]
+    # a swap may only repeat a number the sentence already had («… 62.59% против … 62.59% у DPR»)
+    spans = spans or [(at, at + len(mutation["changed"]))]
     checks = attribute(body, evidence[paper]).numbers
     return [c for c in checks if any(c.start < end and start < c.end for start, end in spans)]
 
@@ -74,11 +76,12 @@ def test_honest_answers_are_attributed_and_pass_their_first_try(evidence) -> Non
     assert failing <= len(evidence) // 10, f"{failing} of {len(evidence)} honest answers fail their first try"
 
 
-@pytest.mark.parametrize("kind", ["invented", "derived_wrong"])
-def test_invented_numbers_and_wrong_arithmetic_are_caught(evidence, kind: str) -> None:
+# the issues' targets: 95 % of invented numbers, 90 % of wrong arithmetic, 70 % of real numbers
+# given for the wrong claim (another model's, benchmark's or metric's) caught
+@pytest.mark.parametrize(("kind", "allowed"), [("invented", 0.05), ("derived_wrong", 0.10), ("swapped", 0.30)])
+def test_invented_wrong_arithmetic_and_wrong_claim_numbers_are_caught(evidence, kind: str, allowed: float) -> None:
     mutations = _mutations(kind)
     missed = [m["changed"] for m in mutations if not any(c.suspect for c in _introduced(m, evidence))]
-    allowed = 0.05 if kind == "invented" else 0.10  # the issue's targets: 95 % and 90 % caught
     assert len(missed) <= allowed * len(mutations), missed
 
 
