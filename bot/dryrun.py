@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.format import classic_messages, rich_message, utf16_len
-from bot.trust import for_telegram
+from bot.trust import PaperHeader, for_telegram
 from paperdigest.links import paper_slug, paper_url
 from paperdigest.models import Review
 
@@ -23,13 +23,13 @@ class DryRunPost:
     path: Path
 
 
-def render_post(review: Review, site_url: str) -> tuple[list[str], str]:
-    page, markdown = paper_url(site_url, review.arxiv_id), for_telegram(review, to_requester=False)
+def render_post(review: Review, site_url: str, header: PaperHeader | None = None) -> tuple[list[str], str]:
+    page, markdown = paper_url(site_url, review.arxiv_id), for_telegram(review, header, to_requester=False)
     return classic_messages(markdown, site_url=page), rich_message(markdown, site_url=page).html
 
 
-def write_post(review: Review, site_url: str, out_dir: Path) -> DryRunPost:
-    classic, rich = render_post(review, site_url)
+def write_post(review: Review, site_url: str, out_dir: Path, header: PaperHeader | None = None) -> DryRunPost:
+    classic, rich = render_post(review, site_url, header)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{paper_slug(review.arxiv_id)}v{review.version}.txt"
     sections = [f"# Channel post of {review.arxiv_id}v{review.version} (dry run: nothing was sent)", "",

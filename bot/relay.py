@@ -8,7 +8,7 @@ admins in /pending, never blindly repeated (the post may be in the channel alrea
 plus jitter; channel posts are spaced CHANNEL_POST_INTERVAL_S apart, private replies
 CHAT_REPLY_INTERVAL_S per chat. A "can't parse entities" answer falls back to plain text
 (logged), a rich post Telegram refuses falls back to classic HTML. What a review row renders
-is `bot.trust.for_telegram`: the header's count of checked numbers, and for a reply (its
+is `bot.trust.for_telegram`: the header built from the paper's row, its count of checked numbers, and for a reply (its
 requester) of a review that failed the check, the warning naming the suspect numbers.
 
 Channel rows (posts, edits) go through the posting gate again when they are sent
@@ -42,12 +42,12 @@ from bot.store import DROPPED
 from paperdigest.outbox import HELD
 from bot.format import classic_messages, plain_text, rich_message
 from bot.post_edit import with_note
-from bot.trust import for_telegram
+from bot.trust import PaperHeader, for_telegram, paper_header
 from bot.wire import on_wire
 from paperdigest import outbox
 from paperdigest.db import Database
 from paperdigest.links import paper_url
-from paperdigest.models import OutboxMessage, Review, utcnow
+from paperdigest.models import OutboxMessage, Paper, Review, utcnow
 from paperdigest.settings import Settings
 from summarizer.grounding import may_post_automatically
 
@@ -202,7 +202,16 @@ class OutboxRelay:
         return paper_url(self.settings.SITE_URL, review.arxiv_id)
 
     def _markdown(self, message: OutboxMessage, review: Review) -> str:
-        return for_telegram(review, to_requester=message.kind == "reply")
+        return for_telegram(review, self._header(review), to_requester=message.kind == "reply")
+
+    def _header(self, review: Review) -> PaperHeader | None:
+        """The header from the paper's row as it is now (title, code link, the demo page if its results exist)."""
+        with self.db.read() as session:
+            paper = session.get(Paper, review.arxiv_id)
+            if paper is None:
+                return None
+            return paper_header(paper, review.version, site_url=self.settings.SITE_URL,
+                                data_dir=self.settings.DATA_DIR)
 
     def _render(self, message: OutboxMessage, review: Review | None) -> list[object]:
         if review is None:

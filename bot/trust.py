@@ -1,6 +1,9 @@
 """What a Telegram reader is told about a review's numbers: the header's count and the warning.
 
-    for_telegram(review, to_requester=…)   the Markdown the relay renders, from Review.markdown:
+    for_telegram(review, header, to_requester=…)
+                                           the Markdown the relay renders: the header built from
+                                           the paper's row (`paper_header`), as the site builds
+                                           its own, then the review's notes and body, with
                                            «Проверено по тексту статьи: N из M чисел» as the
                                            header's last line (every review with a grounding
                                            record), and for a requester of a review that failed
@@ -18,14 +21,33 @@ approved carries the count line only. Pure: the relay does the I/O.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from bot.post_edit import with_note
-from paperdigest.models import Review
-from summarizer.grounding import Grounding
-from summarizer.grounding import may_post_automatically
+from demos.registry import demo_url
+from paperdigest import repo
+from paperdigest.models import Paper, Review
+from paperdigest.records import PaperMeta
+from summarizer.grounding import Grounding, may_post_automatically
+from summarizer.review_format import compose_review
 
 GENERIC_WARNING = ("⚠️ Рецензия не прошла автоматическую проверку: прочтите её критически, "
                    "числа сверьте со статьёй.")
 _FAILURE_NOTE = "> Рецензия не прошла автоматическую проверку"  # the pipeline's note, old (English) or new
+
+
+@dataclass(frozen=True)
+class PaperHeader:
+    """What the review's header shows, read from the paper's row when the review is shown."""
+
+    meta: PaperMeta
+    code_url: str | None = None
+    demo_url: str | None = None
+
+
+def paper_header(paper: Paper, version: int, *, site_url: str, data_dir: Path) -> PaperHeader:
+    return PaperHeader(repo.paper_meta(paper, version), paper.code_url, demo_url(site_url, data_dir, paper.arxiv_id))
 
 
 def grounding_of(review: Review) -> Grounding | None:
@@ -47,8 +69,17 @@ def suspect_numbers(review: Review) -> list[str]:
     return list(dict.fromkeys(n.plain for n in grounding.suspects)) if grounding else []
 
 
-def for_telegram(review: Review, *, to_requester: bool) -> str:
-    markdown = without_failure_note(review.markdown)
+def review_markdown(review: Review, header: PaperHeader | None) -> str:
+    """The review as Telegram shows it, failure note cut; from the stored Markdown only for a
+    review without a body (none are stored so now) or a paper without a row."""
+    if header is None or not review.body:
+        return without_failure_note(review.markdown)
+    notes = [note for note in review.notes or [] if not f"> {note}".startswith(_FAILURE_NOTE)]
+    return compose_review(header.meta, review.body, code_url=header.code_url, demo_url=header.demo_url, notes=notes)
+
+
+def for_telegram(review: Review, header: PaperHeader | None = None, *, to_requester: bool) -> str:
+    markdown = review_markdown(review, header)
     grounding = grounding_of(review)
     if grounding is not None and grounding.checked:
         markdown = with_header_line(markdown, grounding.header_line())

@@ -23,7 +23,6 @@ from paperdigest.db import Database
 from paperdigest.errors import JobError, PaperdigestError, PaperWithdrawn
 from paperdigest.models import Job, Review
 from paperdigest.settings import Settings
-from demos.registry import demo_url
 from summarizer import tokens
 from summarizer.arxiv_api import ArxivMetadata
 from summarizer.codelinks import find_code_link
@@ -261,7 +260,8 @@ class Pipeline:
         budget = written.budget
         review = Review(
             arxiv_id=meta.arxiv_id, version=meta.version,
-            markdown=render_review(meta, written.body, code_url, self._demo_url(meta), notes),
+            # no demo link: it depends on where the site lives; readers add it when they show the review
+            markdown=render_review(meta, written.body, code_url, None, notes),
             body=written.body.to_markdown(), tldr=written.body.tldr, reviewer=written.reviewer, model=written.model,
             prompt_version=written.prompt_version, prompt_tokens=written.prompt_tokens,
             completion_tokens=written.completion_tokens, cost_usd=self._cost_of(written),
@@ -291,9 +291,6 @@ class Pipeline:
         if written.reviewer != "llm":
             return 0.0
         return self._cost(Completion("", None, written.prompt_tokens, written.completion_tokens, written.model))
-
-    def _demo_url(self, meta: PaperMeta) -> str | None:
-        return demo_url(self.settings.SITE_URL, self.settings.DATA_DIR, meta.arxiv_id)
 
     def _text_path(self, meta: PaperMeta) -> Path:
         return self.settings.DATA_DIR / "text" / f"{ArxivId(meta.arxiv_id, meta.version).filename}.json"

@@ -129,9 +129,17 @@ def header_lines(meta: PaperMeta, code_url: str | None, demo_url: str | None) ->
 def render_review(meta: PaperMeta, body: ReviewBody, code_url: str | None = None,
                   demo_url: str | None = None, notes: list[str] | None = None) -> str:
     """The full review as Markdown: header, notes (e.g. shortened sections), body."""
+    return compose_review(meta, body.to_markdown(), code_url=code_url, demo_url=demo_url, notes=notes)
+
+
+def compose_review(meta: PaperMeta, body_markdown: str, *, code_url: str | None = None,
+                   demo_url: str | None = None, notes: list[str] | None = None) -> str:
+    """The full review from its parts: the header from the paper's metadata, the notes, the
+    stored body (`Review.body`). Readers compose it when they show a review, so links that
+    depend on where the site lives (the demo page) are never baked into what is stored."""
     title, authors, *links = header_lines(meta, code_url, demo_url)
     parts = [f"# {title}", authors + "  \n" + "  \n".join(links)]
     if notes:
         parts.append("\n".join(f"> {note}" for note in notes))
-    parts.append(body.to_markdown())
+    parts.append(body_markdown)
     return "\n\n".join(parts)

@@ -106,3 +106,70 @@ def test_moderation_argument_is_a_review_number_or_a_paper(argument, expected) -
 def test_moderation_argument_that_is_neither_is_refused(argument) -> None:
     with pytest.raises(BadArxivId):
         parse_reference(argument)
+
+
+# --- the header comes from the paper's row ---------------------------------------------------
+
+def stored_paper(tmp_path, *, code_url: str | None = "https://github.com/facebookresearch/coconut"):
+    from paperdigest import repo
+    from paperdigest.db import Database
+    from paperdigest.records import PaperMeta
+
+    db = Database(f"sqlite:///{tmp_path / 'trust.db'}")
+    meta = PaperMeta("2412.06769", 2, "Training Large Language Models to Reason in a Continuous Latent Space",
+                     ["Shibo Hao", "Sainbayar Sukhbaatar"], "Coconut.")
+    with db.session() as session, session.begin():
+        repo.upsert_paper(session, meta, code_url=code_url)
+    return db
+
+
+def header_of(db, tmp_path, site_url: str = "https://digest.example"):
+    from bot.trust import paper_header
+    from paperdigest.models import Paper
+
+    with db.read() as session:
+        return paper_header(session.get(Paper, "2412.06769"), 2, site_url=site_url, data_dir=tmp_path / "data")
+
+
+def body_review(**fields) -> Review:
+    defaults = dict(arxiv_id="2412.06769", version=2, markdown="# stale stored header\n\nbody", validation="passed",
+                    moderation=None, notes=["Статья длиннее 40 страниц: прочитаны первые 40 из 52."],
+                    body="**TL;DR:** Рассуждение в латентном пространстве.\n\n## Суть\n\nТекст.")
+    return Review(**(defaults | fields))
+
+
+def test_the_telegram_header_is_built_from_the_papers_row(tmp_path, monkeypatch) -> None:
+    import demos.registry
+
+    monkeypatch.setattr(demos.registry, "PUBLISHED_DIR", tmp_path / "no-published-results")
+    db = stored_paper(tmp_path)
+    try:
+        text = for_telegram(body_review(), header_of(db, tmp_path), to_requester=False)
+        assert text.startswith("# Training Large Language Models to Reason in a Continuous Latent Space\n\n")
+        assert "Статья: https://arxiv.org/abs/2412.06769" in text
+        assert "Код: https://github.com/facebookresearch/coconut" in text
+        assert "stale stored header" not in text and "Демо:" not in text  # no results yet: no demo page
+        assert "> Статья длиннее 40 страниц" in text and text.endswith("## Суть\n\nТекст.")
+
+        results = tmp_path / "data" / "demos" / "coconut" / "results.json"
+        results.parent.mkdir(parents=True)
+        results.write_text('{"quick": true, "methods": {}}', encoding="utf-8")
+        text = for_telegram(body_review(), header_of(db, tmp_path, "https://other.example"), to_requester=False)
+        assert "Демо: https://other.example/demos/coconut/" in text  # where the site lives now, not at review time
+    finally:
+        db.close()
+
+
+def test_the_composed_header_keeps_the_count_line_and_drops_the_pipeline_failure_note(tmp_path) -> None:
+    db = stored_paper(tmp_path, code_url=None)
+    try:
+        failed = body_review(validation="failed", moderation="waiting",
+                             notes=["Рецензия не прошла автоматическую проверку: число 47,3 % не найдено."],
+                             grounding=Grounding(SUSPECT).to_json())
+        text = for_telegram(failed, header_of(db, tmp_path), to_requester=True)
+        header = text.split("\n\n")[1]
+        assert header.endswith("Проверено по тексту статьи: 1 из 3 чисел") and "Код:" not in header
+        assert "Рецензия не прошла автоматическую проверку" not in text  # the warning takes its place
+        assert Grounding(SUSPECT).warning_ru() in text
+    finally:
+        db.close()

@@ -10,12 +10,14 @@ from pathlib import Path
 from rich.console import Console
 
 from bot.dryrun import write_post
+from bot.trust import paper_header
 from digest.build import build_site
 from digest.serve import serve_site
 from paperdigest.sample.arxiv import DEFAULT_PUBLISHED, StandInArxiv
 from paperdigest.sample.papers import DemoPaper, load_demo_papers
 from paperdigest.errors import PaperdigestError
-from paperdigest.models import Review
+from paperdigest.db import Database
+from paperdigest.models import Paper, Review
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
 from summarizer.ids import ArxivId
@@ -61,8 +63,15 @@ async def review_all(settings: Settings, ids: list[ArxivId]) -> dict[ArxivId, Re
 def show_posts(reviews: list[Review], settings: Settings) -> None:
     """The dry-run publisher: what the bot would post to the channel, without a token."""
     out_dir = settings.DATA_DIR / "posts"
+    db = Database(settings.DATABASE_URL, migrate=False)
+    try:
+        with db.read() as session:  # the header comes from the paper's row, as in the bot
+            headers = {r.id: paper_header(session.get(Paper, r.arxiv_id), r.version, site_url=settings.SITE_URL,
+                                          data_dir=settings.DATA_DIR) for r in reviews}
+    finally:
+        db.close()
     for review in reviews:
-        post = write_post(review, settings.SITE_URL, out_dir)
+        post = write_post(review, settings.SITE_URL, out_dir, headers[review.id])
         console.rule(f"channel post of {review.arxiv_id} (dry run) — {len(post.classic_parts)} classic message(s)")
         console.print(post.classic_parts[0], highlight=False, markup=False)
         console.print(f"[dim]… all parts and the rich version: {post.path}[/dim]")
