@@ -56,7 +56,8 @@ class Follower:
         with self.db.read() as session:
             if not channel or store.has_mark(session, key):
                 return
-            ids = [ArxivId(p.arxiv_id) for p in outbox.sent_channel_posts(session, channel, self._track_since(now))]
+            ids = [ArxivId(p.arxiv_id) for p in outbox.sent_channel_posts(session, channel, self._track_since(now))
+                   if p.arxiv_id]
         if ids:
             try:
                 found = await self.pipeline.metadata.fetch(ids)
@@ -72,7 +73,7 @@ class Follower:
             store.set_mark(session, key)  # only after success: a failed fetch is tried next round
 
     async def _review_new_versions(self, ids: list[str]) -> None:
-        todo = []
+        todo: list[ArxivId] = []
         with self.db.read() as session:
             for arxiv_id in ids:
                 paper, review = session.get(Paper, arxiv_id), repo.latest_review(session, arxiv_id)
@@ -85,9 +86,9 @@ class Follower:
         if fits < len(todo):
             log.warning("watcher: the daily token budget allows %d of %d re-review(s) of new versions", fits, len(todo))
             todo = todo[:fits]
-        for arxiv_id, result in (await self.pipeline.review_many(todo)).items() if todo else ():
+        for versioned, result in (await self.pipeline.review_many(todo)).items() if todo else ():
             if not isinstance(result, Review):
-                log.warning("re-review of %s failed: %s", arxiv_id, result)
+                log.warning("re-review of %s failed: %s", versioned, result)
 
     def _track_since(self, now: datetime) -> datetime:
         return now - timedelta(days=self.settings.WATCH_TRACK_DAYS)
@@ -105,6 +106,8 @@ class Follower:
 
     def _note(self, session: Session, post: OutboxMessage) -> bool:
         """Queue an edit when the post's note should change; True when one was queued."""
+        if post.arxiv_id is None:
+            return False
         paper = session.get(Paper, post.arxiv_id)
         review = store.postable_review(session, post.arxiv_id)  # a failed re-review never replaces the post's
         if paper is None or review is None:
@@ -145,7 +148,8 @@ class Follower:
         rows = store.day_candidates(session, day)
         if any(r.status in ("chosen", "reviewed") for r in rows):
             return None
-        posted = [(r, session.get(OutboxMessage, r.outbox_id)) for r in rows if r.status == "posted" and r.outbox_id]
+        posted = [(r, post) for r in rows if r.status == "posted" and r.outbox_id
+                  if (post := session.get(OutboxMessage, r.outbox_id)) is not None]
         if not posted or any(post.status not in outbox.FINAL_SEND for _, post in posted):
             return None
         return [DigestItem(row.title, post_link(channel, post.message_ids[0]) if post.message_ids else None,

@@ -196,12 +196,12 @@ class Ranker:
             return
         for start in range(0, len(items), self.batch):
             batch = items[start:start + self.batch]
-            scores = await self._llm_batch(batch)
+            scores = await self._llm_batch(self.llm, batch)
             yield {i.key: scores.get(i.key) or _fallback(fallback[i.key]) for i in batch}
 
-    async def _llm_batch(self, batch: Sequence[Item]) -> dict[str, Score]:
+    async def _llm_batch(self, llm: LlmClient, batch: Sequence[Item]) -> dict[str, Score]:
         try:
-            completion = await self.llm.complete(rank_messages(self.interest, batch))
+            completion = await llm.complete(rank_messages(self.interest, batch))
         except PaperdigestError as err:  # ranking must not stop the round: TF-IDF takes over
             log.warning("ranking %d candidate(s) by LLM failed, using TF-IDF: %s", len(batch), err)
             return {}

@@ -164,7 +164,8 @@ class Watcher:
             async for scores in self.ranker.rank_batches([Item(r.arxiv_id, r.title, r.abstract) for r in rows]):
                 with self.db.session() as session, session.begin():
                     for arxiv_id, score in scores.items():
-                        self._apply_score(session.get(WatchCandidate, row_ids[arxiv_id]), score)
+                        if (candidate := session.get(WatchCandidate, row_ids[arxiv_id])) is not None:
+                            self._apply_score(candidate, score)
         report.ranked = len(rows)
         with self.db.session() as session, session.begin():
             ranked = [r for r in store.day_candidates(session, report.day) if r.score is not None]
@@ -248,6 +249,8 @@ class Watcher:
                 post = outbox.channel_post(session, channel, row.arxiv_id)  # an admin's /approve or /post
                 if post is None:
                     review = repo.latest_review(session, row.arxiv_id)  # /regenerate may have replaced it
+                    if review is None:  # a reviewed candidate always has one; a database edited by hand may not
+                        continue
                     if not may_post_automatically(review.validation, review.moderation):
                         self._hold(session, row, review, report)
                         continue

@@ -40,7 +40,7 @@ def move_cursor(session: Session, category: str, newest: datetime) -> None:
     row = session.get(WatchCursor, category)
     if row is None:
         session.add(WatchCursor(category=category, last_submitted=newest))
-    elif newest > as_utc(row.last_submitted):
+    elif (last := as_utc(row.last_submitted)) is None or newest > last:
         row.last_submitted = newest
 
 
@@ -108,7 +108,8 @@ def take_lease(session: Session, worker: str, ttl_s: float) -> bool:
     now = utcnow()
     row = session.get(WatchMark, "lease")
     if row is not None and row.value != worker:
-        expired = row.expires_at is None or as_utc(row.expires_at) <= now
+        expires = as_utc(row.expires_at)
+        expired = expires is None or expires <= now
         if not expired and repo.worker_alive(row.value):
             return False
     if row is None:

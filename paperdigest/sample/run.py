@@ -66,8 +66,8 @@ def show_posts(reviews: list[Review], settings: Settings) -> None:
     db = Database(settings.DATABASE_URL, migrate=False)
     try:
         with db.read() as session:  # the header comes from the paper's row, as in the bot
-            headers = {r.id: paper_header(session.get(Paper, r.arxiv_id), r.version, site_url=settings.SITE_URL,
-                                          data_dir=settings.DATA_DIR) for r in reviews}
+            headers = {r.id: paper_header(paper, r.version, site_url=settings.SITE_URL, data_dir=settings.DATA_DIR)
+                       if (paper := session.get(Paper, r.arxiv_id)) is not None else None for r in reviews}
     finally:
         db.close()
     for review in reviews:
