@@ -1,4 +1,4 @@
-"""The bot's queries: requests, the outbox, quotas and statistics. One place for the SQL."""
+"""The bot's queries: the inbox, requests, quotas, moderation and statistics (the outbox itself: paperdigest/outbox.py)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from digest import feeds, pages, paths, search
+from digest import feeds, pages, paths
+from digest import search_index as search
 from digest.demos import find_demos
 from digest.load import Entry, ReviewText, load_check_lines, load_entries, load_texts
 from digest.sitemap import sitemap_xml

@@ -1,4 +1,5 @@
-"""Small query functions over the models: the one place that knows the queries."""
+"""The kernel's shared queries (papers, versions, jobs, reviews, usage). Each component keeps
+its own queries in its store module (bot/store.py, watcher/store.py); the outbox has paperdigest/outbox.py."""
 
 from __future__ import annotations
 

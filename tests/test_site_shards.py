@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.search import plan_shards, shard_glob
+from digest.search_index import plan_shards, shard_glob
 from tests.site_fixtures import fake_entry
 
 

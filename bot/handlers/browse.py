@@ -14,7 +14,7 @@ from aiogram.types import Message
 
 from bot import store, texts
 from bot.relay import OutboxRelay
-from bot.search import search_reviews
+from bot.review_search import search_reviews
 from paperdigest import outbox
 from paperdigest import repo
 from paperdigest.db import Database
