@@ -62,8 +62,8 @@ class Unit:
     header: str = ""  # a table row's header row as printed (the table's first row: column names, then values)
 
     def __post_init__(self) -> None:
-        self.norm = normalize(self.text)
-        self.near = normalize(self.neighbours)
+        self.norm = self.norm or normalize(self.text)  # given by `_units_of`, which has them at hand
+        self.near = self.near or normalize(self.neighbours)
         if self.is_row:
             words = self.text.split()
             first = next((i for i, w in enumerate(words) if _NUMERIC_TOKEN.fullmatch(w)), len(words))
@@ -232,11 +232,14 @@ def _paragraphs(text: str) -> list[str]:
     return paragraphs
 
 
+_DIGIT = re.compile(r"\d")
 _CAPTION_WORDS = frozenset(("Table", "Tab.", "Figure", "Fig."))
 
 
 def _row_like(paragraph: str) -> bool:
     """A short paragraph of a label and a run of two or more numbers ("PaSa-7b-Selector 0.95 0.78 0.85")."""
+    if len(paragraph) > 400 or not _DIGIT.search(paragraph):
+        return False
     tokens = paragraph.split()
     if not 3 <= len(tokens) <= 30:
         return False
@@ -251,22 +254,27 @@ def _row_like(paragraph: str) -> bool:
 
 def _units_of(text: str, section: str) -> list[Unit]:
     units: list[Unit] = []
+    heading = normalize(section)
     for paragraph in _paragraphs(text):
         paragraph = _repaired(" ".join(paragraph.split()))
         if not paragraph:
             continue
         sentences = _sentences(paragraph)
+        norms = [normalize(sentence) for sentence in sentences]  # normalize(a + " " + b) is the two joined
         caption = _caption_near(paragraph)
         for i, sentence in enumerate(sentences):
             rows = _rows(sentence)
             if rows:
                 header = rows[0]  # a flattened table starts with its column headers
                 table = hash((section, sentence))
-                units += [Unit(row, section, f"{section} {caption} {header}", is_row=True, table=table,
-                               caption=normalize(caption), header=header) for row in rows]
+                neighbours = f"{section} {caption} {header}"
+                near, captioned = normalize(neighbours), normalize(caption)
+                units += [Unit(row, section, neighbours, near=near, is_row=True, table=table, caption=captioned,
+                               header=header) for row in rows]
                 continue
             around = " ".join(sentences[max(0, i - 1):i] + sentences[i + 1:i + 2])
-            units.append(Unit(sentence, section, f"{section} {around}"))
+            near = heading + "".join(norms[max(0, i - 1):i] + norms[i + 1:i + 2])
+            units.append(Unit(sentence, section, f"{section} {around}", norm=norms[i], near=near))
     return units
 
 
