@@ -82,10 +82,16 @@ class LlmWriter:
         budget = await asyncio.to_thread(fit_budget, sections, budget_tokens)
         notes = budget.notes()
         messages = review_messages(meta, budget.sections, code_url=code_url, notes=notes)
-        # the whole paper is the evidence, not only what fitted the budget: the abstract may say it
-        evidence = await asyncio.to_thread(Evidence.from_paper, meta, sections, pages)
-        completion = await self._llm.complete(messages)
+        # the whole paper is the evidence, not only what fitted the budget: the abstract may say it.
+        # Built while the model writes, so the check after its answer costs only the lookups.
+        building = asyncio.ensure_future(asyncio.to_thread(Evidence.from_paper, meta, sections, pages))
+        try:
+            completion = await self._llm.complete(messages)
+        except BaseException:
+            building.cancel()
+            raise
         on_usage(completion, "review")
+        evidence = await building
         body, result = await asyncio.to_thread(self._check, completion, evidence, code_url)
         totals = [completion]
         if result.problems:
