@@ -28,7 +28,7 @@ from paperdigest.settings import Settings  # noqa: E402
 from tests.fakes.arxiv import FakeArxiv  # noqa: E402
 from tests.fakes.llm import FakeLLM  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
-from tests.test_pipeline import add_paper  # noqa: E402
+from tests.support.papers import add_paper  # noqa: E402
 
 CHANNEL = -1009876543210
 

@@ -23,7 +23,7 @@ from bench.site import populate  # noqa: E402
 from paperdigest.db import Database  # noqa: E402
 from paperdigest.settings import Settings  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
-from tests.proof._process import bot_process, process_env, rss_mb, wait_until  # noqa: E402
+from tests.support.process import bot_process, process_env, rss_mb, wait_until  # noqa: E402
 
 USER = 777
 

@@ -33,8 +33,8 @@ from watcher.run import open_watcher  # noqa: E402
 from tests.fakes.arxiv import FakeArxiv  # noqa: E402
 from tests.fakes.arxiv_days import announce, announcement_at, arxiv_number, submitted_at  # noqa: E402
 from tests.fakes.llm import FakeLLM  # noqa: E402
-from tests.test_pipeline import make_pdf  # noqa: E402
-from tests.test_watch import CATS, INTEREST, THU, llm_judge  # noqa: E402
+from tests.support.papers import make_pdf  # noqa: E402
+from tests.support.watch import CATS, INTEREST, THU, llm_judge  # noqa: E402
 
 TOPICAL = {f"Latent Reasoning {letter}": score for letter, score in zip("ABCDE", (9, 8, 7, 6, 5))}
 

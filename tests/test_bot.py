@@ -4,67 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import select
 
 from bot import store
-from bot.app import BotApp
 from paperdigest.db import Database
 from paperdigest.errors import ConfigError
 from paperdigest.models import ChatRequest, OutboxMessage
 from paperdigest.settings import Settings
 from paperdigest.wiring import bot_app
-from tests.fakes.llm import FakeLLM
-from tests.fakes.plugin import FAKE_LLM_KEY
-from tests.fakes.telegram import FakeTelegram
-from tests.test_pipeline import PAPER_ID, add_paper
-
-CHANNEL = -1001234567890
-ADMIN, ALICE, BOB = 1, 1001, 1002
-
-
-@pytest.fixture
-def bot_settings(settings: Settings, fake_llm: FakeLLM, fake_telegram: FakeTelegram, fake_arxiv) -> Settings:
-    fake_telegram.add_chat(CHANNEL, type="channel", title="Digest", username="digest_test")
-    add_paper(fake_arxiv)
-    return settings.replace(BOT_TOKEN=fake_telegram.token, TELEGRAM_API_URL=fake_telegram.url,
-                            CHANNEL_ID=str(CHANNEL), ADMIN_IDS=[ADMIN], OPENAI_BASE_URL=fake_llm.base_url,
-                            OPENAI_API_KEY=FAKE_LLM_KEY, CHANNEL_POST_INTERVAL_S=0.2, CHAT_REPLY_INTERVAL_S=0.05,
-                            TELEGRAM_TIMEOUT_S=3.0, SITE_URL="https://digest.example")
-
-
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[BotApp]:
-    app = bot_app(settings)
-    task = asyncio.create_task(app.run())
-    try:
-        await asyncio.wait_for(app.ready.wait(), 15)
-        yield app
-    finally:
-        await app.stop()
-        await asyncio.wait_for(task, 15)
-
-
-async def eventually(check: Callable[[], object], timeout: float = 15.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"condition not met in {timeout} s: {check}")
-
-
-def texts_in(fake: FakeTelegram, chat_id: int) -> list[str]:
-    return [m.text or "" for m in fake.messages_in(chat_id)]
-
-
-def review_messages(fake: FakeTelegram, chat_id: int) -> list:
-    """The bot's messages carrying a review (rich, or classic parts with the header)."""
-    return [m for m in fake.messages_in(chat_id) if m.rich is not None or "Статья:" in (m.text or "")]
+from tests.support.bot import ADMIN, ALICE, BOB, CHANNEL, eventually, review_messages, running, texts_in
+from tests.support.papers import PAPER_ID, add_paper
 
 
 def outbox(settings: Settings) -> list[OutboxMessage]:

@@ -25,11 +25,11 @@ from summarizer.ids import ArxivId
 from tests.fakes.arxiv_days import announcement_at, submitted_at
 from tests.fakes.llm import message_text, russian_review
 from tests.fakes.telegram import FakeTelegram
-from tests.test_bot import ADMIN, ALICE, BOB, CHANNEL, bot_settings, eventually, review_messages, running, texts_in
-from tests.test_pipeline import PAPER_ID
-from tests.test_watch import PDF, SUN, THU, llm_judge, relay_all, relevant, round_at, watch_settings
+from tests.support.bot import ADMIN, ALICE, BOB, CHANNEL, eventually, review_messages, running, texts_in
+from tests.support.papers import PAPER_ID
+from tests.support.watch import PDF, SUN, THU, llm_judge, relay_all, relevant, round_at
 
-__all__ = ["bot_settings", "watch_settings"]  # fixtures shared with test_bot.py and test_watch.py
+
 INVENTED = "\n\nТочность выросла до 99,9 %, чего в статье нет."
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"  # beside the checkout, not part of it
 WARNED = "⚠️ Рецензия не прошла"  # how both warnings (named numbers, or general) begin

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,27 +10,10 @@ from pathlib import Path
 from paperdigest.settings import Settings
 from tests.fakes.llm import FakeLLM
 from tests.fakes.telegram import FakeTelegram
-from tests.test_bot import ALICE, CHANNEL, bot_settings, review_messages  # noqa: F401 (a fixture)
-from tests.test_pipeline import PAPER_ID
+from tests.support.bot import ALICE, CHANNEL, review_messages
+from tests.support.papers import PAPER_ID
+from tests.support.process import crash_env, start
 
-
-
-def process_env(settings: Settings) -> dict[str, str]:
-    values = {name: getattr(settings, name) for name in (
-        "DATABASE_URL", "DATA_DIR", "ARXIV_API_URL", "ARXIV_PDF_URL", "TELEGRAM_API_URL", "CHANNEL_ID",
-        "OPENAI_BASE_URL", "SITE_URL")}
-    env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
-    env.update({k: str(v) for k, v in values.items()})
-    env.update(BOT_TOKEN=settings.BOT_TOKEN.get_secret_value(), OPENAI_API_KEY=settings.OPENAI_API_KEY.get_secret_value(),
-               ADMIN_IDS="1", ARXIV_DELAY_S="0", RETRY_BASE_S="0.05", PUBLISH_USER_REVIEWS="true",
-               CHANNEL_POST_INTERVAL_S="0.2", TELEGRAM_TIMEOUT_S="3")
-    return env
-
-
-def start(env: dict[str, str], log: Path) -> subprocess.Popen:
-    command = Path(sys.executable).with_name("paperdigest")
-    return subprocess.Popen([str(command), "--log-level", "INFO", "bot"], env=env, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT)
 
 
 def wait_until(check: Callable[[], object], timeout: float = 30.0) -> None:
@@ -47,7 +27,7 @@ def wait_until(check: Callable[[], object], timeout: float = 30.0) -> None:
 
 def test_sigkill_mid_review_then_restart_answers_once_and_posts_once(
         bot_settings: Settings, fake_telegram: FakeTelegram, fake_llm: FakeLLM, tmp_path: Path) -> None:
-    env, log = process_env(bot_settings), tmp_path / "bot.log"
+    env, log = crash_env(bot_settings), tmp_path / "bot.log"
     fake_llm.fail_next("hang")
     first = start(env, log)
     try:

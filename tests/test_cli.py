@@ -13,18 +13,11 @@ from typer.testing import CliRunner
 
 from paperdigest.cli import app
 from paperdigest.settings import Settings
-from tests.test_pipeline import PAPER_ID, add_paper
+from tests.support.cli import env_for
+from tests.support.papers import PAPER_ID, add_paper
 
 runner = CliRunner()
 README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def env_for(settings: Settings) -> dict[str, str]:
-    return {
-        "DATABASE_URL": settings.DATABASE_URL, "DATA_DIR": str(settings.DATA_DIR),
-        "ARXIV_API_URL": settings.ARXIV_API_URL, "ARXIV_PDF_URL": settings.ARXIV_PDF_URL,
-        "ARXIV_DELAY_S": "0", "RETRY_BASE_S": "0.05",
-    }
 
 
 def test_review_prints_the_review_and_json(settings: Settings, fake_arxiv) -> None:

@@ -7,8 +7,8 @@ from typer.testing import CliRunner
 
 from paperdigest.cli import app
 from paperdigest.settings import Settings
-from tests.test_bot import ALICE, bot_settings, eventually, running, texts_in  # noqa: F401 (a fixture)
-from tests.test_cli import env_for
+from tests.support.bot import ALICE, eventually, running, texts_in
+from tests.support.cli import env_for
 
 
 def test_cli_refuses_an_unknown_archive_without_asking_arxiv(settings: Settings, fake_arxiv) -> None:
@@ -22,7 +22,7 @@ def test_cli_refuses_an_unknown_archive_without_asking_arxiv(settings: Settings,
 
 
 async def test_bot_answers_an_unknown_archive_in_russian_without_asking_arxiv(
-        bot_settings, fake_telegram, fake_arxiv) -> None:  # noqa: F811 (the fixture imported above)
+        bot_settings, fake_telegram, fake_arxiv) -> None:
     async with running(bot_settings):
         fake_arxiv.clear_requests()
         fake_telegram.push_message(ALICE, ALICE, "/review foo/9901001")

@@ -6,12 +6,9 @@ import asyncio
 import re
 import socket
 from collections.abc import Callable
-from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import select
 
-from tests.support.pdfmake import write_paper_pdf
 from paperdigest.errors import (LlmQuotaExceeded, PaperNotFound, PaperWithdrawn, PdfDownloadError)
 from paperdigest.models import Job, Paper, Usage
 from paperdigest.settings import Settings
@@ -20,68 +17,9 @@ from summarizer.grounding import Grounding
 from summarizer.ids import ArxivId
 from tests.fakes.llm import FakeLLM, FakeReply, russian_review
 from tests.fakes.plugin import FAKE_LLM_KEY
+from tests.support.papers import (BODY_MARKER, PAPER_ID, REF_MARKER, add_paper, llm_user_prompts,
+                                    make_pdf, rows, run)
 
-PAPER_ID = "2412.06769"
-BODY_MARKER = "latent thought vectors replace the chain of thought tokens"
-REF_MARKER = "Imaginary Reference Entry About Nothing"
-SECTIONS = [
-    ("1 Introduction", f"Large language models reason in language. We show that {BODY_MARKER}. "
-                       "Our code is available at https://github.com/facebookresearch/coconut. "
-                       "On ProsQA the method reaches 97.0% accuracy."),
-    ("2 Method", "The last hidden state is fed back as the next input embedding. " * 6),
-    ("3 Experiments", "Coconut reaches 97.0% on ProsQA with 14.2 tokens, while CoT reaches 77.5% with 49.4 tokens. " * 3),
-    ("4 Limitations", "However, the method needs a multi-stage curriculum and more sequential forward passes."),
-    ("5 Conclusion", "Continuous thoughts can encode several next steps at once, enabling a breadth-first search."),
-]
-
-
-def make_pdf(pages_of_filler: int = 0) -> bytes:
-    sections = list(SECTIONS)
-    if pages_of_filler:
-        filler = " ".join(f"Detail {n} concerns how stage {n % 7} of the curriculum mixes its batches."
-                          for n in range(40 * pages_of_filler))
-        sections.insert(2, ("2.1 Details", filler))
-    return write_paper_pdf("Training Large Language Models to Reason in a Continuous Latent Space",
-                           ["Shibo Hao", "Sainbayar Sukhbaatar", "Yuandong Tian"], sections,
-                           abstract="We introduce Coconut, reasoning in a continuous latent space.",
-                           references=[f"[1] A. Author. {REF_MARKER}. 2020."])
-
-
-def add_paper(fake_arxiv, arxiv_id: str = PAPER_ID, *, versions: dict[int, bytes] | None = None,
-              withdrawn: bool = False) -> None:
-    fake_arxiv.add_paper(arxiv_id, title="Training Large Language Models to Reason in a Continuous Latent Space",
-                         authors=["Shibo Hao", "Sainbayar Sukhbaatar", "Yuandong Tian"],
-                         abstract="We introduce Coconut, reasoning in a continuous latent space.",
-                         categories=["cs.CL", "cs.AI"], published=datetime(2024, 12, 9, tzinfo=timezone.utc),
-                         versions=versions or {1: make_pdf(), 2: make_pdf()}, withdrawn=withdrawn)
-
-
-@pytest.fixture
-def llm_settings(settings: Settings, fake_llm: FakeLLM) -> Settings:
-    return settings.replace(**{"OPENAI_BASE_URL": fake_llm.base_url, "OPENAI_API_KEY": FAKE_LLM_KEY,
-                                       "LLM_RETRIES": 3})
-
-
-def run(settings: Settings, *ids: str, force: bool = False):
-    async def go():
-        async with open_pipeline(settings) as pipeline:
-            results = await pipeline.review_many([ArxivId(i) for i in ids], force=force)
-            return results
-    results = asyncio.run(go())
-    return [results[ArxivId(i)] for i in ids]
-
-
-def rows(settings: Settings, model: type, *where) -> list:
-    from paperdigest.db import Database
-    db = Database(settings.DATABASE_URL)
-    with db.read() as session:
-        found = list(session.scalars(select(model).where(*where)))
-    db.close()
-    return found
-
-
-def llm_user_prompts(fake_llm: FakeLLM) -> list[str]:
-    return [r.body["messages"][-1]["content"] for r in fake_llm.requests if r.path.endswith("/chat/completions")]
 
 
 def test_llm_review_end_to_end(llm_settings: Settings, fake_arxiv, fake_llm: FakeLLM) -> None:
@@ -318,7 +256,7 @@ def test_long_pdf_is_cut_at_the_page_cap_with_a_note(settings, fake_arxiv) -> No
     assert "прочитаны первые 2 из" in review.markdown
 
 
-def test_demo_link_in_the_header_once_demo_results_exist(settings, fake_arxiv, monkeypatch, tmp_path) -> None:
+def test_the_stored_review_holds_no_site_dependent_demo_link(settings, fake_arxiv, monkeypatch, tmp_path) -> None:
     import json
 
     import demos.registry
@@ -330,7 +268,9 @@ def test_demo_link_in_the_header_once_demo_results_exist(settings, fake_arxiv, m
     results.parent.mkdir(parents=True)
     results.write_text(json.dumps({"quick": True, "methods": {}}), encoding="utf-8")
     [with_demo] = run(settings, PAPER_ID, force=True)
-    assert f"Демо: {settings.SITE_URL}/demos/coconut/" in with_demo.markdown
+    # The demo link depends on where the site lives: readers add it when they show the review
+    # (tests/test_bot_trust.py for Telegram; the site has its own demo section).
+    assert "Демо:" not in with_demo.markdown and settings.SITE_URL not in with_demo.markdown
 
 
 def test_papers_waiting_for_extraction_leave_the_shared_threads_free(llm_settings, fake_arxiv, fake_llm) -> None:

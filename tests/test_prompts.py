@@ -7,7 +7,7 @@ import pytest
 from tests.support.pdfmake import write_paper_pdf
 from paperdigest.records import PaperMeta, Section
 from summarizer.prompts import retry_messages, review_messages
-from tests.test_pipeline import PAPER_ID, SECTIONS, add_paper, llm_settings, llm_user_prompts, run  # noqa: F401
+from tests.support.papers import PAPER_ID, SECTIONS, add_paper, llm_user_prompts, run
 
 ABSTRACT = "We introduce Coconut, reasoning in a continuous latent space."
 META = PaperMeta(PAPER_ID, 2, "Training LLMs to Reason in a Continuous Latent Space", ["Shibo Hao"], ABSTRACT,
@@ -36,7 +36,7 @@ def test_the_papers_own_abstract_is_the_one_kept() -> None:
     assert longer in message.split("<paper>", 1)[1]
 
 
-def test_the_pipeline_prompt_has_the_abstract_once(llm_settings, fake_arxiv, fake_llm) -> None:  # noqa: F811
+def test_the_pipeline_prompt_has_the_abstract_once(llm_settings, fake_arxiv, fake_llm) -> None:
     add_paper(fake_arxiv)  # its PDF has an abstract section, and arXiv's abstract is the same text
     run(llm_settings, PAPER_ID)
     add_paper(fake_arxiv, "2412.06770", versions={1: write_paper_pdf("No Abstract Here", ["A. Author"], SECTIONS)})

@@ -8,7 +8,6 @@ test adds its papers. Posts go out through the real OutboxRelay to the fake Bot 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import re
 from collections import Counter
@@ -17,7 +16,6 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from bot.relay import OutboxRelay
 from paperdigest.db import Database
 from paperdigest.models import OutboxMessage, Paper, PaperVersion, Review, WatchCandidate, WatchMark
 from paperdigest.settings import Settings
@@ -26,69 +24,17 @@ from paperdigest.quiet_hours import MOSCOW
 from watcher.schedule import announcement_day
 from paperdigest.commands.watch import run_watch
 from watcher.run import open_watcher
-from watcher.report import RoundReport
 from tests.fakes.arxiv_days import announce, announcement_at, arxiv_number, submitted_at
-from tests.fakes.llm import FakeLLM, message_text, russian_review
-from tests.fakes.plugin import FAKE_LLM_KEY
+from tests.fakes.llm import FakeLLM, message_text
 from tests.fakes.telegram import FakeTelegram
-from tests.test_pipeline import make_pdf
-
-CATS = ["cs.CL", "cs.LG", "cs.AI"]
-CHANNEL, ADMIN = -1001234567890, 1
-THU, FRI, SAT, SUN = date(2025, 1, 9), date(2025, 1, 10), date(2025, 1, 11), date(2025, 1, 12)
-INTEREST = "latent reasoning of language models, chain of thought in continuous space"
-PDF = make_pdf()
-
-
-def relevant(fake, day: date, number: int, title: str, *, cats: list[str] | None = None) -> str:
-    arxiv_id = arxiv_number(day, number)
-    fake.add_paper(arxiv_id, title=title, authors=["Ada Reasoner"], categories=cats or ["cs.CL"],
-                   abstract="We study latent reasoning: language models think in a continuous space "
-                            "instead of a chain of thought.", published=submitted_at(day, 0.9 - number / 1000),
-                   versions={1: PDF})
-    return arxiv_id
-
-
-def llm_judge(scores: dict[str, float]):
-    """The fake LLM's answers: JSON scores for ranking prompts (by title), reviews otherwise."""
-    def respond(request: dict) -> str:
-        text = message_text(request["messages"][-1])
-        if "Интересы канала" not in text:
-            return russian_review(request)
-        items = re.findall(r"^\[(\d+)\] (.+)$", text, re.MULTILINE)
-        return "```json\n" + json.dumps({"scores": [
-            {"id": int(n), "score": scores.get(title.strip(), 1), "reason": "по теме" if title in scores else "мимо"}
-            for n, title in items]}, ensure_ascii=False) + "\n```"
-    return respond
+from tests.support.watch import (ADMIN, CATS, CHANNEL, FRI, PDF, SAT, SUN, THU, llm_judge, relay_all,
+                                   relevant, round_at)
 
 
 def review_prompts(fake_llm: FakeLLM) -> list[str]:
     prompts = [message_text(r.body["messages"][-1]) for r in fake_llm.requests]
     return [p for p in prompts if "Интересы канала" not in p]
 
-
-@pytest.fixture
-def watch_settings(settings: Settings, fake_llm: FakeLLM, fake_telegram: FakeTelegram) -> Settings:
-    fake_telegram.add_chat(CHANNEL, type="channel", title="Digest", username="digest_test")
-    fake_telegram.add_chat(ADMIN, type="private")
-    return settings.replace(
-        OPENAI_BASE_URL=fake_llm.base_url, OPENAI_API_KEY=FAKE_LLM_KEY, LLM_RETRIES=2, WATCH_CATEGORIES=CATS,
-        WATCH_INTEREST=INTEREST, WATCH_MAX_PER_DAY=3, WATCH_PAGE_SIZE=100, WATCH_RANK_BATCH=50,
-        CHANNEL_ID=str(CHANNEL), ADMIN_IDS=[ADMIN], CHANNEL_POST_INTERVAL_S=0.0, CHAT_REPLY_INTERVAL_S=0.0,
-        TELEGRAM_TIMEOUT_S=3.0, SITE_URL="https://digest.example")
-
-
-async def round_at(settings: Settings, moment: datetime) -> RoundReport:
-    async with open_pipeline(settings) as pipeline, open_watcher(settings, pipeline, clock=lambda: moment) as watcher:
-        return await watcher.round()
-
-
-async def relay_all(settings: Settings, bot) -> None:
-    db = Database(settings.DATABASE_URL)
-    try:
-        await OutboxRelay(bot, db, settings).send_due()
-    finally:
-        db.close()
 
 
 def rows(settings: Settings, model: type, *where) -> list:

@@ -17,8 +17,8 @@ from paperdigest.records import PaperMeta
 from summarizer.review_format import ReviewBody, render_review
 from tests.fakes.arxiv_days import announce, announcement_at
 from tests.fakes.telegram import FakeTelegram, make_bot
-from tests.test_bot import ALICE, eventually, running, texts_in
-from tests.test_watch import ADMIN, CATS, CHANNEL, THU, llm_judge, relevant, round_at
+from tests.support.bot import ALICE, eventually, running, texts_in
+from tests.support.watch import ADMIN, CATS, CHANNEL, THU, llm_judge, relevant, round_at
 
 NOTE = "🔄 Обновлено до v2 на arXiv; рецензия написана по v1."
 LONG_SECTION = "Длинный абзац о методе, который повторяется, чтобы пост занял несколько сообщений. " * 60

@@ -27,10 +27,10 @@ from tests.fakes.arxiv import FakeArxiv
 from tests.fakes.llm import FakeLLM, russian_review
 from tests.fakes.plugin import FAKE_LLM_KEY
 from tests.fakes.telegram import FakeTelegram
-from tests.proof._process import bot_process, process_env, wait_until
-from tests.test_extract import bomb_stream, pdf_of_pages, text_stream, LINE
-from tests.test_bot import ALICE, CHANNEL, bot_settings, eventually, review_messages, running  # noqa: F401 (a fixture)
-from tests.test_pipeline import PAPER_ID, add_paper, make_pdf, rows
+from tests.support.bot import ALICE, CHANNEL, eventually, review_messages, running
+from tests.support.papers import PAPER_ID, add_paper, make_pdf, rows
+from tests.support.pdfs import LINE, bomb_stream, pdf_of_pages, text_stream
+from tests.support.process import bot_process, process_env, wait_until
 
 CORPUS_BAD = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "bad"
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
@@ -257,7 +257,7 @@ def obedient_review(request: dict) -> str:
 
 def injected_pdf() -> bytes:
     from tests.support.pdfmake import write_paper_pdf
-    from tests.test_pipeline import SECTIONS
+    from tests.support.papers import SECTIONS
     sections = list(SECTIONS)
     sections.insert(1, ("1.1 Note to reviewers", INJECTED_TEXT * 2))
     return write_paper_pdf("Training Large Language Models to Reason in a Continuous Latent Space",

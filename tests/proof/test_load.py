@@ -30,14 +30,14 @@ import pytest
 
 from paperdigest.settings import Settings
 from tests.fakes.plugin import FAKE_LLM_KEY
-from tests.proof._process import (
+from tests.support.process import (
     bot_process,
     process_env,
     rss_mb,
     tree_rss_mb,
     wait_until,
 )
-from tests.test_pipeline import add_paper, make_pdf
+from tests.support.papers import add_paper, make_pdf
 
 START_P99_MS = 100.0
 RSS_LIMIT_MB = 300.0

@@ -17,8 +17,8 @@ from paperdigest.settings import Settings
 from tests.fakes.arxiv import FakeArxiv
 from tests.fakes.llm import FakeLLM
 from tests.fakes.telegram import FakeTelegram
-from tests.proof._process import COMMAND, bot_process, process_env, wait_until
-from tests.test_pipeline import PAPER_ID, add_paper
+from tests.support.papers import PAPER_ID, add_paper
+from tests.support.process import COMMAND, bot_process, process_env, wait_until
 
 TOKEN = "1234567:SECRET-TOKEN-xyz"
 KEY = "sk-SECRET-KEY-abc"

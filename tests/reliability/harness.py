@@ -24,7 +24,7 @@ from sqlalchemy import select
 from paperdigest.db import Database
 from paperdigest.models import OutboxMessage
 from tests.fakes.telegram import FakeTelegram, StoredMessage
-from tests.test_pipeline import make_pdf
+from tests.support.papers import make_pdf
 
 CHANNEL = -1001234567890
 ABS_LINK = re.compile(r"arxiv\.org/abs/(\d{4}\.\d{4,5})")

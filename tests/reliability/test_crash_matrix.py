@@ -33,8 +33,7 @@ from tests.fakes.llm import FakeLLM
 from tests.fakes.telegram import FakeTelegram
 from tests.reliability.harness import (CHANNEL, USERS, Figures, add_papers, count, paper_id, report,
                                        reviews_in, wait_until)
-from tests.test_bot import bot_settings  # noqa: F401 (a fixture)
-from tests.test_bot_process import process_env, start
+from tests.support.process import crash_env, start
 
 POINTS = ("inbox", "metadata", "pdf", "extract", "llm", "stored", "post")
 REACH_TIMEOUT_S = 25.0
@@ -112,7 +111,7 @@ def crash_run(seed: int, cycles: int, fakes: Fakes, settings: Settings, tmp: Pat
     run_dir = tmp / f"run{seed}"
     settings = settings.replace(DATABASE_URL=f"sqlite:///{run_dir / 'bot.db'}", DATA_DIR=run_dir / "data")
     database = Path(make_url(settings.DATABASE_URL).database)
-    env = process_env(settings) | {"USER_DAILY_REVIEWS": "0", "CHAT_REPLY_INTERVAL_S": "0.05"}
+    env = crash_env(settings) | {"USER_DAILY_REVIEWS": "0", "CHAT_REPLY_INTERVAL_S": "0.05"}
     log = run_dir / "bot.log"
     run_dir.mkdir(parents=True)
     papers = [paper_id(seed, i) for i in range(cycles)]
@@ -191,14 +190,14 @@ def fakes(fake_arxiv, fake_llm: FakeLLM, fake_telegram: FakeTelegram) -> Fakes:
     return Fakes(fake_arxiv, fake_llm, fake_telegram)
 
 
-def test_crash_matrix_fast(bot_settings: Settings, fakes: Fakes, tmp_path: Path,  # noqa: F811
+def test_crash_matrix_fast(bot_settings: Settings, fakes: Fakes, tmp_path: Path,
                            request: pytest.FixtureRequest) -> None:
     """3 runs, one kill each: seconds enough for `make test`."""
     check(run_matrix(range(3), 1, request, fakes, bot_settings, tmp_path))
 
 
 @pytest.mark.slow
-def test_crash_matrix_20_runs(bot_settings: Settings, fakes: Fakes, tmp_path: Path,  # noqa: F811
+def test_crash_matrix_20_runs(bot_settings: Settings, fakes: Fakes, tmp_path: Path,
                               request: pytest.FixtureRequest) -> None:
     """20 runs, three kills each (60 kills at seeded random points)."""
     check(run_matrix(range(100, 120), 3, request, fakes, bot_settings, tmp_path))

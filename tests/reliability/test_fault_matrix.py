@@ -26,7 +26,7 @@ from paperdigest.settings import Settings
 from tests.fakes.llm import FakeLLM
 from tests.fakes.telegram import FakeTelegram
 from tests.reliability.harness import (CHANNEL, add_papers, count, notices_in, report, reviews_in)
-from tests.test_bot import bot_settings, running  # noqa: F401 (a fixture)
+from tests.support.bot import running
 
 ALICE, BOB = 2001, 2002
 PAPER = "2501.00042"
@@ -158,13 +158,13 @@ def fakes(fake_arxiv, fake_llm: FakeLLM, fake_telegram: FakeTelegram) -> Fakes:
 
 
 @pytest.mark.parametrize("case", FAST, ids=[c.name for c in FAST])
-async def test_fault(case: Case, bot_settings: Settings, fakes: Fakes, request: pytest.FixtureRequest,  # noqa: F811
+async def test_fault(case: Case, bot_settings: Settings, fakes: Fakes, request: pytest.FixtureRequest,
                      monkeypatch: pytest.MonkeyPatch) -> None:
     await run_case(case, bot_settings, fakes, request, monkeypatch, timeout=20)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", SLOW, ids=[c.name for c in SLOW])
-async def test_fault_long(case: Case, bot_settings: Settings, fakes: Fakes, request: pytest.FixtureRequest,  # noqa: F811
+async def test_fault_long(case: Case, bot_settings: Settings, fakes: Fakes, request: pytest.FixtureRequest,
                           monkeypatch: pytest.MonkeyPatch) -> None:
     await run_case(case, bot_settings, fakes, request, monkeypatch, timeout=60)

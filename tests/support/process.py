@@ -1,4 +1,9 @@
-"""The real `paperdigest bot` process against the session's fake servers, and its memory."""
+"""The real `paperdigest bot` process against the session's fake servers, and its memory.
+
+`process_env` and `bot_process` (stopped with SIGTERM) serve tests/proof and bench/memory.py;
+`crash_env` and `start` the tests that SIGKILL the process and start it again
+(tests/test_bot_process.py, tests/reliability/test_crash_matrix.py).
+"""
 
 from __future__ import annotations
 
@@ -89,3 +94,23 @@ def bot_process(env: dict[str, str], log: Path, *args: str) -> Iterator[subproce
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+
+
+def crash_env(settings: Settings) -> dict[str, str]:
+    """The environment of the bot the crash tests kill and restart: user reviews published, a
+    0.2 s channel interval; no SITE_DIR (unlike `process_env`)."""
+    values = {name: getattr(settings, name) for name in (
+        "DATABASE_URL", "DATA_DIR", "ARXIV_API_URL", "ARXIV_PDF_URL", "TELEGRAM_API_URL", "CHANNEL_ID",
+        "OPENAI_BASE_URL", "SITE_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
+    env.update({k: str(v) for k, v in values.items()})
+    env.update(BOT_TOKEN=settings.BOT_TOKEN.get_secret_value(), OPENAI_API_KEY=settings.OPENAI_API_KEY.get_secret_value(),
+               ADMIN_IDS="1", ARXIV_DELAY_S="0", RETRY_BASE_S="0.05", PUBLISH_USER_REVIEWS="true",
+               CHANNEL_POST_INTERVAL_S="0.2", TELEGRAM_TIMEOUT_S="3")
+    return env
+
+
+def start(env: dict[str, str], log: Path) -> subprocess.Popen:
+    command = Path(sys.executable).with_name("paperdigest")
+    return subprocess.Popen([str(command), "--log-level", "INFO", "bot"], env=env, stdout=log.open("ab"),
+                            stderr=subprocess.STDOUT)
