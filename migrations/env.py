@@ -30,9 +30,19 @@ def _locked_engine(url: str) -> Engine:
     return engine
 
 
+# Any constant works, as long as every process migrating this database uses the same one.
+PG_MIGRATION_LOCK = 0x70617065  # "pape"
+
+
 def run_online() -> None:
     engine = _locked_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # The same on PostgreSQL: a session-level advisory lock (held until the connection
+            # closes, NullPool) lets one process migrate at a time; the next one's transaction
+            # starts after the first committed, so it sees the version already there.
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({PG_MIGRATION_LOCK})")
+            connection.commit()
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
                           transactional_ddl=True)
         with context.begin_transaction():

@@ -1,4 +1,13 @@
-"""The database: engine with SQLite's WAL, busy timeout and foreign keys; migrations on start."""
+"""The database: one engine for SQLite or PostgreSQL; migrations on start.
+
+SQLite (the embedded default) runs in WAL with a busy timeout and foreign keys, and its
+writers take the write lock at BEGIN (`BEGIN IMMEDIATE`). PostgreSQL (DATABASE_URL
+`postgresql+psycopg://…`; `postgresql://` and `postgres://` mean the same) runs at READ
+COMMITTED with no global lock: a writer that must not race another locks its rows
+(`SELECT … FOR UPDATE [SKIP LOCKED]`, which SQLite's dialect leaves out, its lock being
+global) or claims them with a conditional `UPDATE … RETURNING`, one code path on both.
+The same Alembic revisions build both schemas.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +48,23 @@ def _begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def normalize_url(url: str) -> str:
+    """`postgresql://` and `postgres://` (what hosting providers hand out) use psycopg 3, the driver we ship."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(normalize_url(url)).get_backend_name() == "sqlite"
+
+
+def display_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    return make_url(normalize_url(url)).render_as_string(hide_password=True)
+
+
 def _ensure_sqlite_dir(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
@@ -46,8 +72,12 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+    url = normalize_url(url)
+    if not is_sqlite(url):
+        # Row locks, not a global one: see the module's docstring. Times come back in UTC, as
+        # they are stored, whatever the server's TimeZone (dates and months are cut in UTC).
+        options = {} if "options" in make_url(url).query else {"options": "-c timezone=UTC"}
+        return create_engine(url, pool_pre_ping=True, connect_args=options)
     _ensure_sqlite_dir(url)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas)
@@ -60,7 +90,7 @@ def make_engine(url: str) -> Engine:
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
     return config
 
 
@@ -73,7 +103,7 @@ def upgrade(url: str) -> None:
 
 class Database:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
-        self.url = url
+        self.url = url = normalize_url(url)
         if migrate:
             upgrade(url)
         self.engine = make_engine(url)
@@ -81,7 +111,7 @@ class Database:
         self.reads = sessionmaker(self.engine.execution_options(write=False), expire_on_commit=False)
 
     def session(self) -> Session:
-        """A session for writing: its transaction holds SQLite's write lock from the start."""
+        """A session for writing: on SQLite its transaction holds the write lock from the start."""
         return self.sessions()
 
     def read(self) -> Session:
