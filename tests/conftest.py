@@ -8,7 +8,8 @@ import pytest
 
 from paperdigest.settings import Settings
 
-pytest_plugins = ["tests.fakes.plugin", "tests.fakes.telegram_plugin", "tests.site_fixtures", "tests.support.fixtures"]
+pytest_plugins = ["tests.fakes.plugin", "tests.fakes.telegram_plugin", "tests.support.site",
+                  "tests.support.fixtures"]
 
 # Every variable of the configuration contract and the pipeline: a developer's real
 # token or key in the environment must never reach a test (httpx's clean_environ).

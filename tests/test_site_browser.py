@@ -21,7 +21,7 @@ from digest.build import build_site
 from digest.serve import make_server, site_address
 from paperdigest.db import Database
 from paperdigest.settings import Settings
-from tests.site_fixtures import add_hostile_review, populate
+from tests.support.site import add_hostile_review, populate
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

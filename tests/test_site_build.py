@@ -35,9 +35,7 @@ from digest.serve import make_server, site_address
 from paperdigest.models import Paper, Review
 from paperdigest.settings import Settings
 from summarizer.grounding import Grounding
-from tests.site_fixtures import (  # site_db and site_settings are fixtures, used by name
-    COCONUT_ROW, ICOT_BODY, PWN, SITE_URL, T0, add_review, parse_tags, site_db, site_files,  # noqa: F401
-    site_settings)  # noqa: F401
+from tests.support.site import COCONUT_ROW, ICOT_BODY, PWN, SITE_URL, T0, add_review, parse_tags, site_files
 
 EXPECTED_DIR = Path(__file__).parent / "expected_site"
 GENERATED = ("pagefind/", "static/")  # Pagefind's bundle and copies of templates/site/static

@@ -10,7 +10,7 @@ from digest import paths
 from digest.markdown import protect_math, render_inline, render_markdown
 from digest.pages import paginate
 from digest.templating import inline_markdown, reviews_word, ru_date, web_url
-from tests.site_fixtures import PWN, fake_entry, parse_tags
+from tests.support.site import PWN, fake_entry, parse_tags
 
 
 @pytest.mark.parametrize(("markdown", "expected"), [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from digest.search_index import plan_shards, shard_glob
-from tests.site_fixtures import fake_entry
+from tests.support.site import fake_entry
 
 
 def names(count: int, size: int = 4, tail: int = 2) -> list[tuple[str, int]]:

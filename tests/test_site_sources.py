@@ -19,8 +19,7 @@ from digest.sources import ReviewView, review_view
 from paperdigest.models import Review
 from paperdigest.settings import Settings
 from summarizer.grounding import Grounding, NumberCheck, Source
-from tests.site_fixtures import (  # site_db and site_settings are fixtures, used by name
-    ICOT_BODY, PWN, T0, add_review, coconut_grounding, number, parse_tags, site_db, site_settings)  # noqa: F401
+from tests.support.site import ICOT_BODY, PWN, T0, add_review, coconut_grounding, number, parse_tags
 
 ROW = Source("Coconut (Ours) 34.1 8.2 99.8 9.0 97.0 14.2", "4.4 Results and Discussion", 6)
 

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 from digest.build import build_site
 from paperdigest.db import Database
 from paperdigest.settings import Settings
-from tests.site_fixtures import SITE_URL, T0, add_review, site_files
+from tests.support.site import SITE_URL, T0, add_review, site_files
 
 LINK_HOSTS = ("arxiv.org", "doi.org", "github.com")
 EVIL = "evil.example"
@@ -123,7 +123,7 @@ def allowed(kind: str, host: str, own: str) -> bool:
 
 
 def build_hostile_site(tmp_path: Path) -> Path:
-    from tests.site_fixtures import populate
+    from tests.support.site import populate
     settings = Settings(_env_file=None, DATABASE_URL=f"sqlite:///{tmp_path / 'site.db'}", DATA_DIR=tmp_path / "data",
                         SITE_DIR=tmp_path / "site", SITE_URL=SITE_URL)
     db = Database(settings.DATABASE_URL)
