@@ -175,3 +175,67 @@ def test_a_cycle_is_found_even_through_a_lazy_import(tmp_path: Path) -> None:
     write_tree(tmp_path, BASE | {"digest/cli.py": "def f():\n    import digest.rebuild\n",
                                  "digest/rebuild.py": "from digest import cli\n"})
     assert cycles(import_graph(tmp_path)) == [["digest.cli", "digest.rebuild"]]
+
+
+SHARED_TEST_CODE = ("tests.support", "tests.fakes")
+
+
+def borrowed_imports(root: Path) -> list[str]:
+    """Imports by which tests/ or bench/ code leans on another test module. Shared helpers live in
+    tests/support (fixtures registered in tests/conftest.py) and tests/fakes; a module may also use
+    the helpers of its own package (a conftest, tests/reliability/harness.py), never a test_*
+    module, and bench/ nothing of tests/ but tests/support and tests/fakes."""
+    def is_module(name: str) -> bool:
+        path = root.joinpath(*name.split("."))
+        return path.is_dir() or path.with_suffix(".py").is_file()
+
+    found = []
+    for path in sorted([*(root / "tests").rglob("*.py"), *(root / "bench").rglob("*.py")]):
+        importer = module_name(path, root)
+        package = importer if path.name == "__init__.py" else importer.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                parts = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
+                base = ".".join([*parts, *([node.module] if node.module else [])])
+                targets = [child for alias in node.names
+                           if is_module(child := f"{base}.{alias.name}")] or [base]  # `from pkg import module`
+            else:
+                continue
+            for target in targets:
+                if target.split(".")[0] != "tests" or target == "tests" or within(target, SHARED_TEST_CODE):
+                    continue
+                owner, _, last = target.rpartition(".")
+                if importer.startswith("tests.") and owner == package and not last.startswith("test_"):
+                    continue
+                found.append(f"{path.relative_to(root)}: {target}")
+    return found
+
+
+def test_tests_stand_on_their_own_support() -> None:
+    assert borrowed_imports(ROOT) == []
+
+
+def test_a_test_module_borrowing_from_another_is_caught(tmp_path: Path) -> None:
+    write_tree(tmp_path, {
+        "tests/__init__.py": "", "tests/conftest.py": "from tests.support.fixtures import x\n",
+        "tests/support/__init__.py": "", "tests/support/papers.py": "", "tests/fakes/__init__.py": "",
+        "tests/fakes/llm.py": "", "tests/test_pipeline.py": "from tests.support.papers import PAPER_ID\n",
+        "tests/test_bot.py": "from tests.test_pipeline import PAPER_ID\nfrom tests.fakes.llm import FakeLLM\n",
+        "tests/test_cli.py": "from tests import test_bot\n",
+        "tests/reliability/__init__.py": "", "tests/reliability/harness.py": "",
+        "tests/reliability/test_crash.py": "from tests.reliability.harness import CHANNEL\nfrom .harness import USERS\n",
+        "tests/proof/__init__.py": "", "tests/proof/_process.py": "",
+        "tests/proof/test_load.py": "def f():\n    from tests.test_pipeline import SECTIONS\n",
+        "tests/proof/test_secrets.py": "from ._process import start\nfrom ..test_bot import ALICE\n",
+        "bench/__init__.py": "", "bench/memory.py": "from tests.proof._process import rss_mb\n",
+        "bench/bot.py": "from tests.support.papers import add_paper\n",
+    })
+    assert borrowed_imports(tmp_path) == [
+        "bench/memory.py: tests.proof._process",
+        "tests/proof/test_load.py: tests.test_pipeline",
+        "tests/proof/test_secrets.py: tests.test_bot",
+        "tests/test_bot.py: tests.test_pipeline",
+        "tests/test_cli.py: tests.test_bot",
+    ]
