@@ -104,8 +104,10 @@ class OutboxRelay:
             if now < self._paused_until:
                 return handled
             busy = {chat for chat, at in self._next_at.items() if at > now}
-            with self.db.read() as session:
-                message = outbox.next_sendable(session, utcnow(), busy)
+            # Claimed (pending → sending, committed) before it is sent: a second relay on the
+            # same database never takes the same row (outbox.claim_next).
+            with self.db.session() as session, session.begin():
+                message = outbox.claim_next(session, utcnow(), busy)
             if message is None:
                 return handled
             await self.send(message.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperdigest.outbox import HELD
@@ -28,7 +29,12 @@ def store_update(session: Session, update_id: int, payload: dict) -> bool:
     """Record an update once; False when it was already stored (Telegram sent it again)."""
     if session.get(InboxUpdate, update_id) is not None:
         return False
-    session.add(InboxUpdate(update_id=update_id, payload=payload))
+    try:
+        # A savepoint: on PostgreSQL another instance may store it between our read and insert.
+        with session.begin_nested():
+            session.add(InboxUpdate(update_id=update_id, payload=payload))
+    except IntegrityError:
+        return False
     return True
 
 

@@ -3,7 +3,7 @@
 The bot (replies, notices, its channel posts), the watcher (channel posts, edits, the daily
 digest, admin alarms) and admins' commands all queue through `enqueue` in the transaction
 that decides the message; the bot's relay (bot/relay.py) is the only sender. A row's status
-runs pending → sending → in_flight → sent, or ends failed, unknown (the process stopped
+runs pending → sending (the relay claimed it: `claim_next`) → in_flight → sent, or ends failed, unknown (the process stopped
 mid-send: never resent blindly) or held (a channel post whose review may not be posted).
 """
 
@@ -62,12 +62,21 @@ def sent_channel_posts(session: Session, chat_id: str, since: datetime) -> list[
     return list(first.values())
 
 
-def next_sendable(session: Session, now: datetime, busy_chats: set[str]) -> OutboxMessage | None:
-    """The oldest pending row that is due and whose chat is not waiting out its interval."""
-    query = (select(OutboxMessage).where(OutboxMessage.status == "pending")
-             .where((OutboxMessage.not_before.is_(None)) | (OutboxMessage.not_before <= now))
-             .order_by(OutboxMessage.id).limit(50))
-    return next((m for m in session.scalars(query) if m.chat_id not in busy_chats), None)
+def claim_next(session: Session, now: datetime, busy_chats: set[str]) -> OutboxMessage | None:
+    """Take the oldest due pending row whose chat is not waiting out its interval: it becomes
+    'sending' in this transaction (commit it before sending), so no other relay takes it.
+
+    One statement on both backends: on PostgreSQL the inner SELECT locks the row it picks and
+    skips rows another relay holds (FOR UPDATE SKIP LOCKED); SQLite leaves the clause out, its
+    writers being one at a time already."""
+    query = select(OutboxMessage.id).where(OutboxMessage.status == "pending")
+    query = query.where((OutboxMessage.not_before.is_(None)) | (OutboxMessage.not_before <= now))
+    if busy_chats:
+        query = query.where(OutboxMessage.chat_id.not_in(sorted(busy_chats)))
+    oldest = query.order_by(OutboxMessage.id).limit(1).with_for_update(skip_locked=True).scalar_subquery()
+    claimed = session.execute(update(OutboxMessage).where(OutboxMessage.id == oldest, OutboxMessage.status == "pending")
+                              .values(status="sending").returning(OutboxMessage.id)).scalar()
+    return session.get(OutboxMessage, claimed, populate_existing=True) if claimed is not None else None
 
 
 def mark_interrupted_sends(session: Session) -> int:

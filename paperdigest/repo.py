@@ -103,14 +103,18 @@ def open_job(session: Session, arxiv_id: str, version: int | None, *, force: boo
             job.force = True
         return job
     job = Job(arxiv_id=arxiv_id, version=version, force=force, requested_by=requested_by)
-    session.add(job)
     try:
-        session.flush()
-    except IntegrityError:  # another process opened one between our select and insert
-        session.rollback()
-        job = active_job(session, arxiv_id)
-        if job is None:
+        # A savepoint: on PostgreSQL another process can open one between our select and
+        # insert (ux_jobs_active_paper refuses ours); the caller's transaction goes on.
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:
+        shared = active_job(session, arxiv_id)
+        if shared is None:
             raise
+        if force and not shared.force:
+            shared.force = True
+        return shared
     return job
 
 
@@ -129,6 +133,22 @@ def claim_job(session: Session, job_id: int, worker: str) -> bool:
         .returning(Job.id)).first()
     session.expire(job)
     return claimed is not None
+
+
+def claim_next_job(session: Session, worker: str) -> Job | None:
+    """Take the oldest pending job for this process, or None when there is none.
+
+    One statement on both backends: on PostgreSQL the inner SELECT locks the row it picks
+    and skips rows other workers hold (FOR UPDATE SKIP LOCKED), so two workers at once take
+    two different jobs, neither waiting; SQLite leaves the clause out, its writers being one
+    at a time already."""
+    oldest = (select(Job.id).where(Job.status == "pending").order_by(Job.created_at, Job.id).limit(1)
+              .with_for_update(skip_locked=True).scalar_subquery())
+    claimed = session.execute(
+        update(Job).where(Job.id == oldest, Job.status == "pending")
+        .values(status="running", worker=worker, attempts=Job.attempts + 1, updated_at=utcnow())
+        .returning(Job.id)).scalar()
+    return session.get(Job, claimed, populate_existing=True) if claimed is not None else None
 
 
 def advance_job(session: Session, job: Job, step: str) -> None:

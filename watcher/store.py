@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperdigest import repo
@@ -98,23 +99,36 @@ def has_mark(session: Session, key: str) -> bool:
     return session.get(WatchMark, key) is not None
 
 
+def _insert_once(session: Session, row: WatchMark) -> bool:
+    """Insert a mark unless another process inserted the same key since we looked (PostgreSQL:
+    a savepoint, so the caller's transaction goes on)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
 def set_mark(session: Session, key: str, value: str = "") -> None:
     if session.get(WatchMark, key) is None:
-        session.add(WatchMark(key=key, value=value))
+        _insert_once(session, WatchMark(key=key, value=value))
 
 
 def take_lease(session: Session, worker: str, ttl_s: float) -> bool:
-    """One watcher round at a time across processes; a dead or expired holder loses it."""
+    """One watcher round at a time across processes; a dead or expired holder loses it.
+
+    The lease row is read FOR UPDATE: on PostgreSQL two processes deciding at once queue on
+    it (SQLite's writers do so anyway), so only one of them takes an expired lease."""
     now = utcnow()
-    row = session.get(WatchMark, "lease")
+    row = session.get(WatchMark, "lease", with_for_update=True, populate_existing=True)
     if row is not None and row.value != worker:
         expires = as_utc(row.expires_at)
         expired = expires is None or expires <= now
         if not expired and repo.worker_alive(row.value):
             return False
     if row is None:
-        row = WatchMark(key="lease")
-        session.add(row)
+        return _insert_once(session, WatchMark(key="lease", value=worker, expires_at=now + timedelta(seconds=ttl_s)))
     row.value, row.expires_at = worker, now + timedelta(seconds=ttl_s)
     return True
 
