@@ -164,7 +164,7 @@ def db_upgrade() -> None:
     """Migrate the database to the newest schema (also done on every start)."""
     with errors_as_one_line():
         database.upgrade(state.settings.DATABASE_URL)
-    typer.echo(f"database at {state.settings.DATABASE_URL} is up to date")
+    typer.echo(f"database at {database.display_url(state.settings.DATABASE_URL)} is up to date")
 
 
 @app.command()

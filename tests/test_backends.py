@@ -1,0 +1,129 @@
+"""The whole pipeline over HTTP against the local fakes, and the site built from what it stored,
+on each backend: a SQLite file and a real PostgreSQL server (`database_url`,
+tests/support/postgres.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from digest.build import build_site
+from paperdigest.cli import app
+from paperdigest.db import Database
+from paperdigest.links import paper_path
+from paperdigest.models import Job, Paper, Review, Usage
+from paperdigest.settings import Settings
+from paperdigest.wiring import open_pipeline
+from summarizer.ids import ArxivId
+from tests.fakes.llm import FakeLLM
+from tests.fakes.plugin import FAKE_LLM_KEY
+from tests.support.cli import env_for
+from tests.support.pdfmake import write_paper_pdf
+
+PAPERS = {
+    "2412.06769": "Training Large Language Models to Reason in a Continuous Latent Space",
+    "2405.14838": "From Explicit CoT to Implicit CoT: Learning to Internalize CoT Step by Step",
+    "2501.00001": "A Third Paper About Latent Reasoning",
+}
+runner = CliRunner()
+AUTHORS = ["Shibo Hao", "Sainbayar Sukhbaatar", "Yuandong Tian"]
+SECTIONS = [
+    ("1 Introduction", "Large language models reason in language. We show that latent thought vectors replace "
+                       "the chain of thought tokens. Our code is available at https://github.com/facebookresearch/coconut. "
+                       "On ProsQA the method reaches 97.0% accuracy."),
+    ("2 Method", "The last hidden state is fed back as the next input embedding. " * 6),
+    ("3 Experiments", "Coconut reaches 97.0% on ProsQA with 14.2 tokens, while CoT reaches 77.5% with 49.4 tokens. " * 3),
+    ("4 Limitations", "However, the method needs a multi-stage curriculum and more sequential forward passes."),
+    ("5 Conclusion", "Continuous thoughts can encode several next steps at once, enabling a breadth-first search."),
+]
+
+
+def add_papers(fake_arxiv) -> None:
+    for arxiv_id, title in PAPERS.items():
+        pdf = write_paper_pdf(title, AUTHORS, SECTIONS, abstract="We introduce Coconut.", references=[])
+        fake_arxiv.add_paper(arxiv_id, title=title, authors=AUTHORS, abstract="We introduce Coconut.",
+                             categories=["cs.CL", "cs.AI"], published=datetime(2024, 12, 9, tzinfo=timezone.utc),
+                             versions={1: pdf, 2: pdf})
+
+
+def review(settings: Settings, *ids: str, force: bool = False) -> list:
+    async def go():
+        async with open_pipeline(settings) as pipeline:
+            return await pipeline.review_many([ArxivId(i) for i in ids], force=force)
+    results = asyncio.run(go())
+    return [results[ArxivId(i)] for i in ids]
+
+
+def rows(settings: Settings, model: type) -> list:
+    db = Database(settings.DATABASE_URL)
+    with db.read() as session:
+        found = list(session.scalars(select(model)))
+    db.close()
+    return found
+
+
+def test_reviews_run_end_to_end_and_the_site_builds_on_each_backend(settings: Settings, database_url: str, fake_arxiv,
+                                                                    fake_llm: FakeLLM) -> None:
+    settings = settings.replace(DATABASE_URL=database_url, OPENAI_BASE_URL=fake_llm.base_url,
+                                OPENAI_API_KEY=FAKE_LLM_KEY, LLM_RETRIES=3)
+    add_papers(fake_arxiv)
+    reviews = review(settings, *PAPERS)  # three jobs side by side on one database
+    assert [r.validation for r in reviews] == ["passed"] * 3, [r.problems for r in reviews]
+    assert all(r.reviewer == "llm" and r.version == 2 for r in reviews)
+    jobs = rows(settings, Job)
+    assert sorted((j.arxiv_id, j.status, j.step, j.worker) for j in jobs) == sorted(
+        (arxiv_id, "done", "stored", None) for arxiv_id in PAPERS)
+    assert {j.review_id for j in jobs} == {r.id for r in reviews}
+    assert len(rows(settings, Usage)) == 3
+    papers = {p.arxiv_id: p for p in rows(settings, Paper)}
+    assert papers["2412.06769"].code_url == "https://github.com/facebookresearch/coconut"
+    assert papers["2412.06769"].authors == AUTHORS and papers["2412.06769"].latest_version == 2
+
+    fake_llm.reset()
+    again = review(settings, "2412.06769")  # stored: no LLM call
+    assert [r.id for r in again] == [reviews[0].id] and fake_llm.requests == []
+    [forced] = review(settings, "2412.06769", force=True)
+    assert forced.id not in {r.id for r in reviews} and len(rows(settings, Review)) == 4
+
+    report = build_site(settings)
+    assert report.written > 0
+    front = (settings.SITE_DIR / "index.html").read_text("utf-8")
+    for title in PAPERS.values():
+        assert title.split(":")[0] in front
+    page = (settings.SITE_DIR / paper_path("2412.06769")).read_text("utf-8")
+    assert "Проверено по тексту статьи" in page and "github.com/facebookresearch/coconut" in page
+    assert build_site(settings).written == 0  # nothing changed: nothing written
+
+
+def test_the_commands_work_on_each_backend(settings: Settings, database_url: str, fake_arxiv) -> None:
+    # The offline reviewer: no LLM settings. DATABASE_URL in the environment, as an operator sets it.
+    add_papers(fake_arxiv)
+    env = {**env_for(settings.replace(DATABASE_URL=database_url)), "SITE_DIR": str(settings.SITE_DIR)}
+    upgraded = runner.invoke(app, ["db", "upgrade"], env=env)
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "is up to date" in upgraded.output
+    reviewed = runner.invoke(app, ["review", "2412.06769", "--json"], env=env)
+    assert reviewed.exit_code == 0, reviewed.output
+    assert json.loads(reviewed.stdout)[0]["arxiv_id"] == "2412.06769"
+    listed = runner.invoke(app, ["jobs"], env=env)
+    assert listed.exit_code == 0 and "2412.06769" in listed.output and "done" in listed.output
+    resumed = runner.invoke(app, ["resume"], env=env)
+    assert resumed.exit_code == 0 and "resumed 0 job(s)" in resumed.output
+    built = runner.invoke(app, ["site", "build"], env=env)
+    assert built.exit_code == 0, built.output
+    assert (settings.SITE_DIR / paper_path("2412.06769")).exists()
+
+
+def test_an_unreachable_postgres_server_is_one_line_without_the_password(settings: Settings) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**env_for(settings), "DATABASE_URL": f"postgresql://digest:hunter2@127.0.0.1:{port}/digest"}
+    result = runner.invoke(app, ["jobs"], env=env)
+    assert result.exit_code == 1
+    assert "database error" in result.output and "hunter2" not in result.output
