@@ -1,13 +1,14 @@
-"""The whole pipeline over HTTP against the local fakes, and the site built from what it stored,
-on each backend: a SQLite file and a real PostgreSQL server (`database_url`,
-tests/support/postgres.py)."""
+"""Each backend end to end: a SQLite file and a real PostgreSQL server (`database_url`,
+tests/support/postgres.py). The pipeline over HTTP against the local fakes and the site built
+from what it stored; the CLI; a bot conversation with its relay; a watcher round."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import socket
-from datetime import datetime, timezone
+from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -16,13 +17,18 @@ from digest.build import build_site
 from paperdigest.cli import app
 from paperdigest.db import Database
 from paperdigest.links import paper_path
-from paperdigest.models import Job, Paper, Review, Usage
+from paperdigest.models import ChatRequest, Job, OutboxMessage, Paper, Review, Usage, WatchCandidate, WatchMark
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
 from summarizer.ids import ArxivId
+from tests.fakes.arxiv_days import announce, announcement_at
 from tests.fakes.llm import FakeLLM
 from tests.fakes.plugin import FAKE_LLM_KEY
+from tests.support.bot import ADMIN, ALICE, BOB, CHANNEL, eventually, review_messages, running, texts_in
 from tests.support.cli import env_for
+from tests.support.papers import PAPER_ID, add_paper
+from tests.support.watch import CATS, THU, llm_judge, relay_all, relevant, round_at
+from tests.support.watch import CHANNEL as WATCH_CHANNEL
 from tests.support.pdfmake import write_paper_pdf
 
 PAPERS = {
@@ -127,3 +133,64 @@ def test_an_unreachable_postgres_server_is_one_line_without_the_password(setting
     result = runner.invoke(app, ["jobs"], env=env)
     assert result.exit_code == 1
     assert "database error" in result.output and "hunter2" not in result.output
+
+
+async def test_a_bot_conversation_on_each_backend(bot_settings: Settings, database_url: str, fake_telegram,
+                                                  fake_arxiv, fake_llm: FakeLLM) -> None:
+    # Two users asking for one paper share its one LLM call, an admin posts it once, and a
+    # restart while the LLM works answers the third requester once: inbox, requests, jobs,
+    # the outbox and its relay, all on this backend.
+    settings = bot_settings.replace(DATABASE_URL=database_url)
+    add_paper(fake_arxiv, "2405.14838")
+    fake_llm.latency_s = 0.5
+    async with running(settings):
+        fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
+        fake_telegram.push_message(BOB, BOB, f"/review arXiv:{PAPER_ID}")
+        await eventually(lambda: review_messages(fake_telegram, ALICE) and review_messages(fake_telegram, BOB),
+                         timeout=20)
+        fake_telegram.push_message(ADMIN, ADMIN, f"/post {PAPER_ID}")
+        await eventually(lambda: fake_telegram.messages_in(CHANNEL), timeout=20)
+        fake_telegram.push_message(ADMIN, ADMIN, f"/post {PAPER_ID}")
+        await eventually(lambda: any("уже опубликована" in t for t in texts_in(fake_telegram, ADMIN)))
+    assert len([r for r in fake_llm.requests if r.path.endswith("/chat/completions")]) == 1
+    assert len(review_messages(fake_telegram, ALICE)) == 1 and len(review_messages(fake_telegram, BOB)) == 1
+    assert len(fake_telegram.messages_in(CHANNEL)) == 1
+
+    fake_llm.fail_next("hang")
+    async with running(settings):
+        fake_telegram.push_message(ALICE, ALICE, "/review 2405.14838")
+        await eventually(lambda: len(fake_llm.requests) > 1, timeout=20)  # stopped while the LLM works
+    async with running(settings):
+        await eventually(lambda: len(review_messages(fake_telegram, ALICE)) == 2, timeout=20)
+        await asyncio.sleep(0.5)
+    assert len(review_messages(fake_telegram, ALICE)) == 2
+    sent = [row for row in rows(settings, OutboxMessage) if row.kind == "channel"]
+    assert len(sent) == 1 and sent[0].status == "sent"
+    assert {row.status for row in rows(settings, ChatRequest)} == {"answered"}
+
+
+async def test_a_watcher_round_on_each_backend(watch_settings: Settings, database_url: str, fake_arxiv,
+                                               fake_llm: FakeLLM, fake_telegram, telegram_bot) -> None:
+    # An announcement of 40 papers, three on topic: ranked, the best three reviewed and posted
+    # once through the relay; a second round at the same moment (a restart) changes nothing.
+    settings = watch_settings.replace(DATABASE_URL=database_url)
+    announce(fake_arxiv, THU, count=40, categories=CATS, first_number=1, seed=1)
+    scores = {"Latent Reasoning A": 9, "Latent Reasoning B": 7, "Latent Reasoning C": 8}
+    for n, title in enumerate(scores):
+        relevant(fake_arxiv, THU, 500 + n, title, cats=[CATS[n % 3]])
+    fake_llm.responder = llm_judge(scores)
+    moment = announcement_at(THU) + timedelta(hours=1)
+    report = await round_at(settings, moment)
+    await relay_all(settings, telegram_bot)
+    assert report.found == 43 and report.ranked == 43
+    posted = [m for m in fake_telegram.messages_in(WATCH_CHANNEL) if m.rich]
+    assert len(posted) == 3
+
+    again = await round_at(settings, moment)
+    await relay_all(settings, telegram_bot)
+    assert again.found == 0 and len([m for m in fake_telegram.messages_in(WATCH_CHANNEL) if m.rich]) == 3
+    candidates = rows(settings, WatchCandidate)
+    assert Counter(c.status for c in candidates)["posted"] == 3 and len(candidates) == 43
+    channel = [row for row in rows(settings, OutboxMessage) if row.kind == "channel"]
+    assert len(channel) == 3 and {row.status for row in channel} == {"sent"}
+    assert "lease" not in {mark.key for mark in rows(settings, WatchMark)}
