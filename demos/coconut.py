@@ -18,10 +18,13 @@ Methods compared (same number of training steps each):
   `<pause>` token instead of the fed-back hidden state;
 - `no_curriculum`: Coconut trained on the last stage (all steps latent) from the start.
 
-Batches are laid out so thoughts sit in the same columns for every row: the part up to
-`<eot>` is left-padded to a fixed width and the language part right-padded. Pads are
-ordinary tokens the model learns to ignore (no attention mask needed: left pads only
-precede real tokens, right pads only follow them).
+Batches are laid out so `<eot>` sits in the same column for every row and the question
+sits in the same columns whatever the number of thoughts: the question is left-padded so
+that it ends at a fixed column, the pads a row's missing thoughts leave go between the
+question and `<bot>`, and the language part is right-padded. (Left-padding the whole
+`question <bot> thoughts <eot>` block, as before, moved the question K−k places at stage k
+— within a mixed batch too — and flipped the parity of its parent/child slots with k.)
+Pads are ordinary tokens the model learns to ignore, no attention mask.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from demos.vocab import Vocab
 
 METHODS = ("no_cot", "cot", "coconut", "pause_as_thought", "no_curriculum")
 LATENT_METHODS = ("coconut", "no_curriculum")
-SPECIALS = ["?", "####", "<bot>", "<eot>", "<thought>", "<pause>", "<eos>", "<pad>"]
+SPECIALS = [prosqa.EDGE_END, "?", "####", "<bot>", "<eot>", "<thought>", "<pause>", "<eos>", "<pad>"]
 
 
 def make_vocab(label_pool: int) -> Vocab:
@@ -64,10 +67,25 @@ class Layout:
 
     prefix: int  # question + <bot> + K thoughts + <eot>, at most
     suffix: int  # steps + #### + answer + <eos>, at most
+    question: int | None = None  # the column every question with a `<bot>` ends at
 
     @classmethod
     def for_task(cls, graphs: prosqa.GraphConfig, max_thoughts: int) -> "Layout":
-        return cls(prefix=2 * graphs.max_edges + 4 + max_thoughts + 2, suffix=2 * graphs.max_hops + 3)
+        question = prosqa.question_length(graphs.max_edges)
+        return cls(prefix=question + max_thoughts + 2, suffix=2 * graphs.max_hops + 3, question=question)
+
+
+def _pad_prefix(layout: Layout, prefix: list[str]) -> list[str]:
+    """`prefix` padded to `layout.prefix`: left of the question, and, when it has a `<bot>`,
+    between the question and `<bot>`, so the question ends at `layout.question` for any k."""
+    if "<bot>" not in prefix or layout.question is None:
+        return ["<pad>"] * (layout.prefix - len(prefix)) + prefix
+    bot = prefix.index("<bot>")
+    question, latent = prefix[:bot], prefix[bot:]
+    if len(question) > layout.question:
+        raise ValueError(f"question of {len(question)} tokens does not fit {layout}")
+    return (["<pad>"] * (layout.question - len(question)) + question
+            + ["<pad>"] * (layout.prefix - layout.question - len(latent)) + latent)
 
 
 def make_batch(vocab: Vocab, layout: Layout, pairs: Sequence[tuple[list[str], list[str]]]
@@ -75,11 +93,10 @@ def make_batch(vocab: Vocab, layout: Layout, pairs: Sequence[tuple[list[str], li
     """Token ids, loss mask (suffix tokens) and thought mask, each (batch, width)."""
     rows, loss, thought = [], [], []
     for prefix, suffix in pairs:
-        left = layout.prefix - len(prefix)
         right = layout.suffix - len(suffix)
-        tokens = ["<pad>"] * left + prefix + suffix + ["<pad>"] * right
-        if left < 0 or right < 0:
+        if len(prefix) > layout.prefix or right < 0:
             raise ValueError(f"example of {len(prefix)}+{len(suffix)} tokens does not fit {layout}")
+        tokens = _pad_prefix(layout, prefix) + suffix + ["<pad>"] * right
         rows.append(vocab.encode(tokens))
         loss.append([0] * layout.prefix + [1] * len(suffix) + [0] * right)
         thought.append([t == "<thought>" for t in tokens])

@@ -9,9 +9,10 @@ with a parent, not reachable from e). The answer is the target.
 Differences from ProsQA, all so that a 2-core CPU can learn it (see coconut-icot.md):
 8–12 nodes instead of ~23, shortest paths of 2–4 hops, and no words — each node is one
 token, relabelled at random in every example so the model cannot memorise node ids and
-must read the graph in the question. One reasoning step is one edge, written as the two
-node tokens "u v"; after k continuous thoughts replace the first k steps, the next token
-is therefore the depth-k node, and a node's "value" is a single softmax probability.
+must read the graph in the question (each edge written `u v |`). One reasoning step is one
+edge, written as the two node tokens "u v"; after k continuous thoughts replace the first k
+steps, the next token is therefore the depth-k node, and a node's "value" is a single
+softmax probability.
 
 Pure Python: no torch here, so the generator and the path classifier are cheap to test.
 """
@@ -188,10 +189,24 @@ def label(problem: Problem, node: int) -> str:
     return f"n{problem.labels[node]}"
 
 
+EDGE_END = "|"
+
+
 def question_tokens(problem: Problem) -> list[str]:
-    """`u v` for every edge (shuffled), then `? root option option`."""
-    tokens = [label(problem, v) for edge in problem.edges for v in edge]
+    """`u v |` for every edge (shuffled), then `? root option option`.
+
+    The `|` after each edge is there so that two node tokens in a row are always an edge:
+    without it (`u v w x …`) the token after a node is either its child or the parent of
+    the next edge, and a model looking up "what follows u" must tell the two apart by the
+    parity of the position. A 2-layer CoT model trained without it wrote exactly that
+    non-edge as the next node in a share of its first errors (docs/demos.md, "Why the
+    models did not learn"); Ber666/reasoning-by-superposition separates edges the same way."""
+    tokens = [t for u, v in problem.edges for t in (label(problem, u), label(problem, v), EDGE_END)]
     return tokens + ["?", label(problem, problem.root)] + [label(problem, v) for v in problem.options]
+
+
+def question_length(edges: int) -> int:
+    return 3 * edges + 4
 
 
 def language_tokens(problem: Problem, skip: int) -> list[str]:

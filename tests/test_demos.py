@@ -155,12 +155,60 @@ def test_relabel_keeps_the_graph_and_changes_the_tokens(problems: list[prosqa.Pr
 def test_question_and_language_tokens(problems: list[prosqa.Problem]) -> None:
     p = problems[0]
     question = prosqa.question_tokens(p)
-    assert len(question) == 2 * len(p.edges) + 4
+    assert len(question) == 3 * len(p.edges) + 4 == prosqa.question_length(len(p.edges))
     steps = prosqa.steps(p)
     language = prosqa.language_tokens(p, 1)
     assert language == [prosqa.label(p, v) for edge in steps[1:] for v in edge] + [
         "####", prosqa.label(p, p.target), "<eos>"]
     assert prosqa.language_tokens(p, 10) == ["####", prosqa.label(p, p.target), "<eos>"]
+
+
+def _read_question(question: list[str]) -> tuple[list[tuple[str, str]], str, list[str]]:
+    """Parse a question back the way a reader of the tokens must: edges, root, options."""
+    cut = question.index("?")
+    body = question[:cut]
+    assert body[2::3] == [prosqa.EDGE_END] * (len(body) // 3) and len(body) % 3 == 0
+    return list(zip(body[0::3], body[1::3])), question[cut + 1], question[cut + 2:]
+
+
+def test_what_cot_and_coconut_train_on_is_right_on_a_handful_of_tiny_graphs() -> None:
+    """Everything a CoT model reads and is scored on, checked from the tokens alone: the
+    CoT tokens are exactly a shortest path of edges written in the question, from the root
+    to the option that is reachable, and the other option is not reachable; k thoughts
+    remove exactly the first k steps."""
+    tiny = prosqa.GraphConfig(min_nodes=6, max_nodes=7, min_hops=1, max_hops=3, max_edges=10, label_pool=10)
+    rng = random.Random(3)
+    for p in [prosqa.relabel(rng, prosqa.make_problem(rng, tiny), tiny.label_pool) for _ in range(8)]:
+        edges, root, options = _read_question(prosqa.question_tokens(p))
+        children: dict[str, list[str]] = {}
+        for u, v in edges:
+            children.setdefault(u, []).append(v)
+        dist, layer, depth = {root: 0}, [root], 0  # BFS over the edges as written
+        while layer:
+            depth += 1
+            layer = list(dict.fromkeys(v for u in layer for v in children.get(u, []) if v not in dist))
+            dist |= {v: depth for v in layer}
+        cot = prosqa.language_tokens(p, 0)
+        assert cot[-3:] == ["####", cot[-4], "<eos>"]  # the answer is the last node of the chain
+        chain = list(zip(cot[:-3:2], cot[1:-3:2]))
+        assert chain[0][0] == root and all(step in edges for step in chain)
+        assert all(a[1] == b[0] for a, b in zip(chain, chain[1:]))
+        target = chain[-1][1]
+        assert target in options and dist[target] == len(chain)  # a shortest path
+        assert [o for o in options if o != target][0] not in dist  # the distractor is unreachable
+        for k in range(len(chain) + 2):
+            assert prosqa.language_tokens(p, k) == cot[2 * min(k, len(chain)):]
+
+
+def test_two_node_tokens_in_a_row_are_always_an_edge(problems: list[prosqa.Problem]) -> None:
+    """Without a separator (`u v w x`) the token after a node is its child or the parent of
+    the next edge, and a lookup of "what follows u" must tell them apart by position parity."""
+    for p in problems[:30]:
+        question = prosqa.question_tokens(p)
+        labels = {prosqa.label(p, v): v for v in range(p.n)}
+        body = question[: question.index("?")]
+        pairs = [(labels[a], labels[b]) for a, b in zip(body, body[1:]) if a in labels and b in labels]
+        assert sorted(pairs) == sorted(p.edges)
 
 
 # A hand-made graph: root 0; target 4 by 0-1-3-4 or 0-2-3-4 (3 hops), or 0-1-2-3-4 (4);

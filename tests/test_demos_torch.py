@@ -22,7 +22,7 @@ from demos import multiplication as mult  # noqa: E402
 from paperdigest.commands.demos import demos_app  # noqa: E402
 from demos.model import ModelConfig, TinyGPT  # noqa: E402
 from demos.removal import Removal  # noqa: E402
-from demos.training import Optim, greedy_decode  # noqa: E402
+from demos.training import Optim, greedy_decode, make_optimizer, set_lr, train_step  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -96,6 +96,60 @@ def test_batch_layout_aligns_eot_and_masks_the_loss(small_problems: list[prosqa.
         assert vocab.decode(tokens[row, layout.prefix: layout.prefix + len(suffix)].tolist()) == suffix
     _, _, pause_thoughts = coconut.make_batch(vocab, layout, [coconut.encode(small_problems[0], "pause_as_thought", 2)])
     assert not pause_thoughts.any()  # pause tokens are read as tokens, never fed back
+
+
+@pytest.mark.parametrize("method", ["coconut", "pause_as_thought"])
+def test_the_question_stays_in_its_columns_whatever_the_number_of_thoughts(
+        small_problems: list[prosqa.Problem], method: str) -> None:
+    """A mixed batch (stage mixing) holds rows with 0…K thoughts: the question must sit in
+    the same columns in all of them (left-padding the whole block moved it K−k places and
+    flipped the parity of its parent and child slots)."""
+    vocab, layout = coconut.make_vocab(10), coconut.Layout.for_task(GRAPHS, 3)
+    problem = small_problems[0]
+    tokens, _, _ = coconut.make_batch(vocab, layout, [coconut.encode(problem, method, k) for k in range(4)])
+    question = prosqa.question_tokens(problem)
+    for row in tokens:
+        assert vocab.decode(row[layout.question - len(question): layout.question].tolist()) == question
+        assert vocab.decode(row[: layout.question - len(question)].tolist()) == ["<pad>"] * (
+            layout.question - len(question))
+    assert (tokens[:, layout.prefix - 1] == vocab.ids["<eot>"]).all()
+    bot = [row.tolist().index(vocab.ids["<bot>"]) for row in tokens]
+    assert bot == [layout.prefix - 2 - k for k in range(4)]
+
+
+def test_cot_and_no_cot_batches_score_exactly_the_written_part(small_problems: list[prosqa.Problem]) -> None:
+    """The loss covers the CoT steps and the answer (or the answer alone), each predicted
+    from the token before it; never the question, the padding or anything after `<eos>`."""
+    vocab, layout = coconut.make_vocab(10), coconut.Layout.for_task(GRAPHS, 3)
+    for method in ("cot", "no_cot"):
+        pairs = [coconut.encode(p, method, 0) for p in small_problems[:6]]
+        tokens, loss_mask, thought = coconut.make_batch(vocab, layout, pairs)
+        assert not thought.any()
+        for row, (p, (prefix, suffix)) in enumerate(zip(small_problems, pairs)):
+            assert prefix == prosqa.question_tokens(p)
+            scored = vocab.decode(tokens[row][loss_mask[row]].tolist())
+            expected = prosqa.language_tokens(p, 0) if method == "cot" else prosqa.language_tokens(p, 99)
+            assert scored == suffix == expected
+            assert vocab.decode(tokens[row, layout.prefix - len(prefix): layout.prefix].tolist()) == prefix
+
+
+@pytest.mark.parametrize(("method", "k"), [("cot", 0), ("coconut", 3)])
+def test_a_handful_of_graphs_is_fitted_perfectly(small_problems: list[prosqa.Problem], method: str, k: int) -> None:
+    """Eight graphs with fixed labels, 300 steps of a 2-layer d=64 model: a correct pipeline
+    (targets, loss mask, decoding, latent feedback) must write every chain and answer exactly.
+    This passes while the full-size models stay at chance, so their failure is learning, not
+    labels or masks."""
+    vocab, layout = coconut.make_vocab(10), coconut.Layout.for_task(GRAPHS, 3)
+    torch.manual_seed(0)
+    model = TinyGPT(ModelConfig(len(vocab), layout.prefix + layout.suffix, n_layers=2, d_model=64, n_heads=4))
+    problems = small_problems[:8]
+    batch = coconut.make_batch(vocab, layout, [coconut.encode(p, method, k) for p in problems])
+    optimizer = make_optimizer(model, 3e-3, 0.0)
+    for step in range(300):
+        set_lr(optimizer, 3e-3, step, 20)
+        train_step(optimizer, coconut.batch_loss(model, *batch), model.parameters(), 1.0)
+    outputs = coconut.generate(model, vocab, layout, problems, method, k)
+    assert outputs == [prosqa.language_tokens(p, k)[:-1] for p in problems]
 
 
 def test_latent_feedback_feeds_the_previous_hidden_state(small_problems: list[prosqa.Problem]) -> None:
