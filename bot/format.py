@@ -13,7 +13,7 @@ link to the review's page on the site.
 
 Why our own converter on markdown-it-py's token stream (already used by the site) rather
 than a Markdown-to-Telegram library. Measured on the 20,447-character Russian review of
-``tests/test_format.py`` (112 astral emoji, 155 formulas, nested lists, ``***bold
+``tests/bot/test_format.py`` (112 astral emoji, 155 formulas, nested lists, ``***bold
 italic***``, ``<`` and ``&`` in the text, one paragraph longer than a message), each part
 checked by the fake Bot API's validator (``tests/fakes/telegram_html.py``), best of 5:
 

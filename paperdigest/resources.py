@@ -1,7 +1,7 @@
 """Files the code reads at run time: Jinja templates (LLM prompts, site, Telegram help) and
 Alembic migrations. They sit at the top of the checkout (`templates/`, `migrations/`), and
 the wheel carries them inside this package (pyproject.toml maps them there), so a plain
-install finds them as well as an editable one (tests/test_packaging.py)."""
+install finds them as well as an editable one (tests/app/test_packaging.py)."""
 
 from __future__ import annotations
 

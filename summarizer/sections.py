@@ -24,7 +24,7 @@ pdfium gives plain lines without font sizes, so headings are found from the text
 Hand-written rather than a library: GROBID and science-parse need a JVM service, and the
 pdfminer-based layout tools that could see font sizes are about 25 times slower than
 pdfium on our corpus (bench/extract.py); these text heuristics find the headings of
-every paper in ../shared/corpus (tests/test_corpus.py).
+every paper in ../shared/corpus (tests/summarizer/test_corpus.py).
 """
 
 from __future__ import annotations

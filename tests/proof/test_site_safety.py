@@ -4,7 +4,7 @@ Every built file is scanned for addresses the browser (or a feed reader) would f
 to: src=, srcset=, <link href>, <meta http-equiv=refresh>, CSS url() and @import, action=,
 poster=, data=, <base href>, and <a href> outside the site, arxiv.org, doi.org and github.com.
 Feeds are scanned twice: as XML, and their escaped HTML content as a reader renders it.
-Scripts from hostile data are checked in Chromium by tests/test_site_browser.py
+Scripts from hostile data are checked in Chromium by tests/digest/test_site_browser.py
 (test_hostile_data_runs_no_script), which this suite does not duplicate.
 
     .venv/bin/python -m pytest tests/proof/test_site_safety.py -s

@@ -2,7 +2,7 @@
 
 `process_env` and `bot_process` (stopped with SIGTERM) serve tests/proof and bench/memory.py;
 `crash_env` and `start` the tests that SIGKILL the process and start it again
-(tests/test_bot_process.py, tests/reliability/test_crash_matrix.py).
+(tests/bot/test_bot_process.py, tests/reliability/test_crash_matrix.py).
 """
 
 from __future__ import annotations

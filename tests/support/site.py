@@ -1,7 +1,7 @@
 """A small fixture database for the digest site tests, and helpers to read a built site.
 
 Rows go straight into a real SQLite database (migrated by `Database`), with fixed times,
-so a build is deterministic and can be compared with tests/expected_site/.
+so a build is deterministic and can be compared with tests/digest/expected_site/.
 """
 
 from __future__ import annotations

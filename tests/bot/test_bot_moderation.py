@@ -31,7 +31,7 @@ from tests.support.watch import PDF, SUN, THU, llm_judge, relay_all, relevant, r
 
 
 INVENTED = "\n\nТочность выросла до 99,9 %, чего в статье нет."
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"  # beside the checkout, not part of it
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"  # beside the checkout, not part of it
 WARNED = "⚠️ Рецензия не прошла"  # how both warnings (named numbers, or general) begin
 
 

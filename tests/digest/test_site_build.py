@@ -1,9 +1,9 @@
 """The digest site built from a small fixture database: pages, incremental writes, feeds, links, safety.
 
-The built pages are compared with tests/expected_site/. After a deliberate change to the
+The built pages are compared with tests/digest/expected_site/. After a deliberate change to the
 templates or the renderer, refresh that copy with:
 
-    UPDATE_EXPECTED=1 .venv/bin/pytest tests/test_site_build.py -k expected
+    UPDATE_EXPECTED=1 .venv/bin/pytest tests/digest/test_site_build.py -k expected
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def test_build_matches_expected_pages(site_settings: Settings, site_db) -> None:
         if content != expected[path]:
             diff = difflib.unified_diff(expected[path].decode().splitlines(), content.decode().splitlines(),
                                         f"expected/{path}", f"built/{path}", lineterm="", n=2)
-            pytest.fail(f"{path} differs from tests/expected_site (UPDATE_EXPECTED=1 refreshes it):\n"
+            pytest.fail(f"{path} differs from tests/digest/expected_site (UPDATE_EXPECTED=1 refreshes it):\n"
                         + "\n".join(list(diff)[:60]))
 
 

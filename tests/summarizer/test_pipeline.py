@@ -269,7 +269,7 @@ def test_the_stored_review_holds_no_site_dependent_demo_link(settings, fake_arxi
     results.write_text(json.dumps({"quick": True, "methods": {}}), encoding="utf-8")
     [with_demo] = run(settings, PAPER_ID, force=True)
     # The demo link depends on where the site lives: readers add it when they show the review
-    # (tests/test_bot_trust.py for Telegram; the site has its own demo section).
+    # (tests/bot/test_bot_trust.py for Telegram; the site has its own demo section).
     assert "Демо:" not in with_demo.markdown and settings.SITE_URL not in with_demo.markdown
 
 

@@ -22,7 +22,7 @@ from paperdigest.records import PaperMeta
 from summarizer.review_format import parse_body
 from summarizer.sections import split_sections
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 ANSWERS = SHARED / "llm-answers"
 PAPERS = SHARED / "corpus" / "papers"
 

@@ -15,7 +15,7 @@ from paperdigest.errors import PdfEncrypted, PdfNoText
 from summarizer.extract import PdfExtractor
 from summarizer.sections import find_references, split_sections
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 PAPERS = sorted((CORPUS / "papers").glob("*.pdf"))
 TIME_LIMIT_S = 20
 

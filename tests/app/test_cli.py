@@ -17,7 +17,7 @@ from tests.support.cli import env_for
 from tests.support.papers import PAPER_ID, add_paper
 
 runner = CliRunner()
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_review_prints_the_review_and_json(settings: Settings, fake_arxiv) -> None:

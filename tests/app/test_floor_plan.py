@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("paperdigest", "summarizer", "watcher", "bot", "digest", "demos")
 COMPONENTS = ("summarizer", "watcher", "bot", "digest", "demos")
 APP = ("paperdigest.cli", "paperdigest.__main__", "paperdigest.wiring", "paperdigest.commands", "paperdigest.sample")

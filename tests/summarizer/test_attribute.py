@@ -286,7 +286,7 @@ def test_the_record_survives_storage_and_counts_for_the_header(evidence: Evidenc
     assert "98.3%" in again.warning_ru() and "97.0%" not in again.warning_ru()
 
 
-DEMO_PAPERS = sorted((Path(__file__).resolve().parents[1] / "paperdigest" / "sample" / "papers").glob("*.json"))
+DEMO_PAPERS = sorted((Path(__file__).resolve().parents[2] / "paperdigest" / "sample" / "papers").glob("*.json"))
 
 
 @pytest.mark.parametrize("path", DEMO_PAPERS, ids=[p.stem for p in DEMO_PAPERS])

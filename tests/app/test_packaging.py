@@ -10,7 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOP_LEVEL_NOT_SOURCES = {".git", ".venv", ".pytest_cache", ".hypothesis", "build", "dist", "tests", "bench", "docs",
                          "data", "site"}
 ANYWHERE_NOT_SOURCES = shutil.ignore_patterns("__pycache__", "*.egg-info")

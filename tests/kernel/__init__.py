@@ -1,0 +1,1 @@
+"""Tests of the kernel (paperdigest/: storage, settings, logs)."""
