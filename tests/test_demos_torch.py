@@ -315,3 +315,37 @@ def test_decoding_with_skipped_positions_matches_a_full_forward() -> None:
         logits = model(sequence, positions)
     # each generated token is the argmax after the previous position
     assert logits[0, p - 1 : p - 1 + steps].argmax(-1).tolist() == generated[0].tolist()
+
+
+# --- the diagnostics (issue 13) ---------------------------------------------------------------------
+
+HAND = prosqa.Problem(
+    n=9, edges=((0, 1), (0, 2), (1, 2), (1, 3), (2, 3), (3, 4), (0, 5), (5, 6), (8, 7)),
+    root=0, target=4, distractor=7, path=(0, 1, 3, 4), labels=tuple(range(9)), options=(4, 7))
+
+
+@pytest.mark.parametrize(("output", "expected"), [
+    ("n0 n1 n1 n3 n3 n4 #### n4", "valid_chain"),
+    ("n0 n5 n5 n6 #### n6", "valid_chain"),  # a walk along edges, wrong target: not a lookup error
+    ("n0 n4 #### n4", "jumps_to_option"),
+    ("n0 n3 n3 n4 #### n4", "descendant_not_child"),
+    ("n0 n1 n1 n0 #### n4", "ancestor"),
+    ("n0 n8 #### n7", "unrelated"),
+    ("n0 n1 n2 n3 #### n4", "copy_slot"),
+    ("n1 n3 n3 n4 #### n4", "bad_start"),
+    ("#### n4", "no_steps"),
+])
+def test_first_error_names_what_went_wrong_first(output: str, expected: str) -> None:
+    from demos.diagnose import first_error
+    assert first_error(HAND, output.split()) == expected
+
+
+def test_diagnostics_run_and_report_every_curve(capsys: pytest.CaptureFixture[str]) -> None:
+    from demos.diagnose import main
+    main(["coconut", "--steps", "2", "--every", "2", "--pool", "10", "--eval-size", "6", "--min-nodes", "6",
+          "--max-nodes", "8", "--min-hops", "1", "--max-hops", "3", "--max-edges", "12", "--label-pool", "10",
+          "--d-model", "32"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["step"] for r in rows] == [0, 2]
+    assert {"train_tf_loss", "val_tf_loss", "train_acc", "val_acc", "val_by_hops", "val_slots"} <= set(rows[-1])
+    assert sum(rows[-1]["val_first_error"].values()) == 6
