@@ -38,6 +38,7 @@ from aiogram.exceptions import (ClientDecodeError, TelegramBadRequest, TelegramF
                                 TelegramNetworkError, TelegramRetryAfter, TelegramServerError)
 from aiogram.types import LinkPreviewOptions
 
+from bot import texts
 from bot.store import DROPPED
 from paperdigest.outbox import HELD
 from bot.format import classic_messages, plain_text, rich_message
@@ -81,8 +82,17 @@ class OutboxRelay:
         self._wakeup.set()
 
     def recover(self) -> int:
+        """Rows a stop left mid-send: 'sending' ones go again, 'in_flight' ones become 'unknown'
+        (never resent: the message may be in the chat). A requester whose review was one of
+        those is told how to get it, so a crash between Telegram's answer and our record of it
+        never leaves them waiting in silence. Returns how many became 'unknown'."""
         with self.db.session() as session, session.begin():
-            return outbox.mark_interrupted_sends(session)
+            interrupted = outbox.mark_interrupted_sends(session)
+            for row in interrupted:
+                if row.kind == "reply" and row.arxiv_id:
+                    outbox.enqueue(session, kind="notice", chat_id=row.chat_id, arxiv_id=row.arxiv_id,
+                                   text=texts.maybe_undelivered(row.arxiv_id))
+            return len(interrupted)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

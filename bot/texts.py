@@ -47,6 +47,11 @@ DROPPED = ("Рецензия #{id} на {arxiv_id} отклонена: в кан
 DROP_POSTED = "Рецензия #{id} на {arxiv_id} уже в канале: /drop её оттуда не уберёт, удалите пост вручную."
 
 
+def maybe_undelivered(arxiv_id: str) -> str:
+    return (f"⚠️ Бот перезапустился, пока отправлял вам рецензию на {arxiv_id}: возможно, она не дошла. "
+            f"Если её нет выше, пришлите /paper {arxiv_id}")
+
+
 def held(review_id: int, arxiv_id: str) -> str:
     """Why a review was not posted: it failed the check and waits for an admin."""
     return (f"Рецензия #{review_id} на {arxiv_id} не прошла проверку по тексту статьи и в канал не отправлена. "

@@ -120,7 +120,7 @@ def coconut_diagnostics(args: argparse.Namespace) -> list[dict]:
     optim = Optim(lr=args.lr)
     optimizer = make_optimizer(model, optim.lr, optim.weight_decay)
     curriculum = coconut.Curriculum(max_thoughts=graphs.max_hops, stage_steps=args.stage_steps)
-    rows, started, losses = [], time.time(), []
+    rows, started, losses = [], time.time(), []  # type: list[dict], float, list[float]
     for step in range(args.steps + 1):
         if step % args.every == 0 or step == args.steps:
             on_val, on_seen = (evaluate_chains(model, vocab, layout, qs, args.method) for qs in (val, seen))

@@ -79,11 +79,12 @@ def claim_next(session: Session, now: datetime, busy_chats: set[str]) -> OutboxM
     return session.get(OutboxMessage, claimed, populate_existing=True) if claimed is not None else None
 
 
-def mark_interrupted_sends(session: Session) -> int:
+def mark_interrupted_sends(session: Session) -> list[OutboxMessage]:
     """After a crash: a row left 'sending' never had its request leave the process, so it is
     sent again; one left 'in_flight' may be in the chat already, so it is never resent
-    blindly. Returns how many became 'unknown'."""
+    blindly. Returns the rows that became 'unknown'."""
     session.execute(update(OutboxMessage).where(OutboxMessage.status == "sending").values(status="pending"))
-    result = session.execute(update(OutboxMessage).where(OutboxMessage.status == "in_flight").values(
-        status="unknown", error="the process stopped while sending; check the chat before resending"))
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    interrupted = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == "in_flight")))
+    for row in interrupted:
+        row.status, row.error = "unknown", "the process stopped while sending; check the chat before resending"
+    return interrupted

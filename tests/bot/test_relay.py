@@ -113,9 +113,25 @@ async def test_server_error_is_retried_later_and_sent_once(db, settings, fake_te
 
 async def test_send_interrupted_after_the_request_left_becomes_unknown_and_is_never_resent(
         db, settings, fake_telegram, telegram_bot) -> None:
+    fake_telegram.add_chat(CHAT, type="private")
     row_id = queue(db)
     with db.session() as session, session.begin():
         session.get(OutboxMessage, row_id).status = "in_flight"  # a crash between request and answer
+    relay = OutboxRelay(telegram_bot, db, settings)
+    assert relay.recover() == 1
+    await relay.send_due()
+    assert row(db, row_id).status == "unknown"
+    # the review is not sent again; its requester is told how to get it, in case it never arrived
+    assert [c.method for c in fake_telegram.requests] == ["sendMessage"]
+    [notice] = [m.text for m in fake_telegram.messages_in(CHAT)]
+    assert "возможно, она не дошла" in notice and notice.endswith("/paper 2412.06769")
+
+
+async def test_an_interrupted_channel_post_waits_for_an_admin_with_no_notice(
+        db, settings, fake_telegram, telegram_bot) -> None:
+    row_id = queue(db, kind="channel", chat_id="-1001234567890")
+    with db.session() as session, session.begin():
+        session.get(OutboxMessage, row_id).status = "in_flight"
     relay = OutboxRelay(telegram_bot, db, settings)
     assert relay.recover() == 1
     await relay.send_due()

@@ -3,7 +3,8 @@
 A *request* is one (user, paper) pair pushed to the fake Telegram. The figures are read
 from what the fakes received, not from what the bot believes it did:
 
-- lost: a request whose requester never got a review (or a failure notice) in the chat;
+- lost: a request whose requester never got a review (or a notice: a failure, or a restart's
+  «it may not have arrived, send /paper …») in the chat;
 - duplicate posts: channel messages beyond one per paper;
 - answered twice: requesters who got more than one review of the same paper.
 """
@@ -67,8 +68,12 @@ def reviews_in(fake: FakeTelegram, chat_id: int) -> Counter[str]:
     return Counter(p for m in fake.messages_in(chat_id) if (p := review_of(m)) is not None)
 
 
+NOTICE_PREFIXES = ("❌", "⚠️ Бот перезапустился")  # a failure, or "it may not have arrived: /paper …"
+
+
 def notices_in(fake: FakeTelegram, chat_id: int) -> list[str]:
-    return [m.text or "" for m in fake.messages_in(chat_id) if (m.text or "").startswith("❌")]
+    """Failure notices, and the notice a restart sends for a review whose send it interrupted."""
+    return [m.text or "" for m in fake.messages_in(chat_id) if (m.text or "").startswith(NOTICE_PREFIXES)]
 
 
 def outbox_rows(database_url: str) -> list[OutboxMessage]:
