@@ -26,6 +26,7 @@ test: $(STAMP)
 # modules are enforced); `make format` rewrites the code in the one style.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 format: $(STAMP)

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from paperdigest.wiring import bot_app  # noqa: E402
 from paperdigest.settings import Settings  # noqa: E402
+from paperdigest.wiring import bot_app  # noqa: E402
 from tests.fakes.arxiv import FakeArxiv  # noqa: E402
 from tests.fakes.llm import FakeLLM  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
@@ -34,12 +34,25 @@ CHANNEL = -1009876543210
 
 
 def settings_for(tmp: Path, arxiv: FakeArxiv, llm: FakeLLM, telegram: FakeTelegram, post_format: str) -> Settings:
-    return Settings(_env_file=None, DATABASE_URL=f"sqlite:///{tmp / post_format}.db", DATA_DIR=tmp / "data",
-                    ARXIV_API_URL=arxiv.api_url, ARXIV_PDF_URL=arxiv.pdf_url_template, ARXIV_DELAY_S=0,
-                    OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="sk-test", BOT_TOKEN=telegram.token,
-                    TELEGRAM_API_URL=telegram.url, CHANNEL_ID=str(CHANNEL), PUBLISH_USER_REVIEWS=True,
-                    POST_FORMAT=post_format, CHANNEL_POST_INTERVAL_S=0, CHAT_REPLY_INTERVAL_S=0,
-                    USER_DAILY_REVIEWS=0, LLM_CONCURRENCY=8)
+    return Settings(
+        _env_file=None,
+        DATABASE_URL=f"sqlite:///{tmp / post_format}.db",
+        DATA_DIR=tmp / "data",
+        ARXIV_API_URL=arxiv.api_url,
+        ARXIV_PDF_URL=arxiv.pdf_url_template,
+        ARXIV_DELAY_S=0,
+        OPENAI_BASE_URL=llm.base_url,
+        OPENAI_API_KEY="sk-test",
+        BOT_TOKEN=telegram.token,
+        TELEGRAM_API_URL=telegram.url,
+        CHANNEL_ID=str(CHANNEL),
+        PUBLISH_USER_REVIEWS=True,
+        POST_FORMAT=post_format,
+        CHANNEL_POST_INTERVAL_S=0,
+        CHAT_REPLY_INTERVAL_S=0,
+        USER_DAILY_REVIEWS=0,
+        LLM_CONCURRENCY=8,
+    )
 
 
 async def wait_for(check, timeout: float = 60.0) -> float:
@@ -92,13 +105,25 @@ def main() -> int:
             settings = settings_for(Path(tmp), arxiv, llm, telegram, post_format)
             first, full = asyncio.run(run_format(settings, telegram, ids))
             posts = telegram.messages_in(CHANNEL)
-            rows.append((post_format, statistics.median(first), p95(first), statistics.median(full), p95(full),
-                         len(posts) / len(ids)))
+            rows.append(
+                (
+                    post_format,
+                    statistics.median(first),
+                    p95(first),
+                    statistics.median(full),
+                    p95(full),
+                    len(posts) / len(ids),
+                )
+            )
     print(f"{args.papers} papers, fake LLM latency {args.llm_latency} s\n")
-    print("| format | first status reply, median | p95 | review delivered, median | p95 | channel messages per review |")
+    print(
+        "| format | first status reply, median | p95 | review delivered, median | p95 | channel messages per review |"
+    )
     print("|---|---|---|---|---|---|")
     for name, f_med, f_p95, d_med, d_p95, per_review in rows:
-        print(f"| {name} | {f_med * 1000:.0f} ms | {f_p95 * 1000:.0f} ms | {d_med:.2f} s | {d_p95:.2f} s | {per_review:.1f} |")
+        print(
+            f"| {name} | {f_med * 1000:.0f} ms | {f_p95 * 1000:.0f} ms | {d_med:.2f} s | {d_p95:.2f} s | {per_review:.1f} |"
+        )
     return 0
 
 

@@ -142,13 +142,27 @@ def token_row(path: Path, extractor: PdfExtractor, budget: int, clip: int) -> li
     whole = sum(1 for s in fitted.sections if s.title not in {c.title for c in fitted.cuts})
     clipped = head_tokens(raw, clip)
     reached = sum(1 for s in body if s.text[:80] and " ".join(s.text[:80].split()) in " ".join(clipped.split()))
-    return [path.name, str(count_tokens(raw)), str(fitted.full_tokens), str(fitted.tokens),
-            f"{whole}/{len(body)}", f"{reached}/{len(body)}", str(len(fitted.cuts))]
+    return [
+        path.name,
+        str(count_tokens(raw)),
+        str(fitted.full_tokens),
+        str(fitted.tokens),
+        f"{whole}/{len(body)}",
+        f"{reached}/{len(body)}",
+        str(len(fitted.cuts)),
+    ]
 
 
 def render_tokens(paths: list[Path], extractor: PdfExtractor, budget: int, clip: int) -> str:
-    head = ["paper", "raw text tokens", "body tokens (no refs)", f"sent (budget {budget})",
-            "body sections sent whole", f"body sections in a {clip}-token clip", "sections cut"]
+    head = [
+        "paper",
+        "raw text tokens",
+        "body tokens (no refs)",
+        f"sent (budget {budget})",
+        "body sections sent whole",
+        f"body sections in a {clip}-token clip",
+        "sections cut",
+    ]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     rows += ["| " + " | ".join(token_row(p, extractor, budget, clip)) + " |" for p in paths]
     return "\n".join(rows)
@@ -156,14 +170,14 @@ def render_tokens(paths: list[Path], extractor: PdfExtractor, budget: int, clip:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per tool and file (median)")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of PDFs")
     parser.add_argument(
-        "--runs", type=int, default=5, help="timed runs per tool and file (median)"
+        "--budget",
+        type=int,
+        default=22000,
+        help="paper tokens after the prompt (LLM_INPUT_TOKENS 24000 less ~2000 of prompt)",
     )
-    parser.add_argument(
-        "--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of PDFs"
-    )
-    parser.add_argument("--budget", type=int, default=22000,
-                        help="paper tokens after the prompt (LLM_INPUT_TOKENS 24000 less ~2000 of prompt)")
     parser.add_argument("--clip", type=int, default=4000, help="the naive alternative: the first N tokens")
     args = parser.parse_args(argv)
     paths = sorted(args.corpus.glob("*.pdf"))

@@ -32,12 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from paperdigest.records import PaperMeta  # noqa: E402
 from summarizer.attribute import attribute  # noqa: E402
 from summarizer.evidence import Evidence  # noqa: E402
 from summarizer.extract import PdfExtractor  # noqa: E402
 from summarizer.grounding import CONFIRMED, NumberCheck  # noqa: E402
 from summarizer.numbers import scan  # noqa: E402
-from paperdigest.records import PaperMeta  # noqa: E402
 from summarizer.review_format import parse_body  # noqa: E402
 from summarizer.sections import split_sections  # noqa: E402
 from summarizer.validate import validate_review  # noqa: E402
@@ -60,8 +60,14 @@ def load_papers(answers: Path, corpus: Path) -> dict[str, Paper]:
         for arxiv_id, raw in metas.items():
             pdf = next(corpus.glob(f"{arxiv_id}*.pdf"))
             extracted = extractor.extract(pdf)
-            meta = PaperMeta(arxiv_id, int(raw.get("version", 1)), raw["title"], raw.get("authors", []),
-                             raw.get("summary", ""), raw.get("categories", []))
+            meta = PaperMeta(
+                arxiv_id,
+                int(raw.get("version", 1)),
+                raw["title"],
+                raw.get("authors", []),
+                raw.get("summary", ""),
+                raw.get("categories", []),
+            )
             evidence = Evidence.from_paper(meta, split_sections(extracted.pages), extracted.pages)
             papers[arxiv_id] = Paper(arxiv_id, meta, evidence, extracted.page_count)
     return papers
@@ -112,15 +118,21 @@ def run(answers: Path, corpus: Path, runs: int, show: bool) -> None:
             seen = ", ".join(f"{c.text}:{c.status}" for c in checks) or "no number checked"
             print(f"missed {mutation['kind']} {mutation['file']}: {mutation['changed'][:120]!r} → {seen}")
     print_mutations(outcome)
-    print(f"\nvalidation of one honest answer (validate_review, paper evidence built), median of {runs} runs each "
-          "(wall clock; CPU time of this process in brackets, which other load on the machine disturbs less):")
-    for label, chosen in (("papers of up to 25 pages", [t for pages, t in timings if pages <= 25]),
-                          ("all papers", [t for _pages, t in timings])):
+    print(
+        f"\nvalidation of one honest answer (validate_review, paper evidence built), median of {runs} runs each "
+        "(wall clock; CPU time of this process in brackets, which other load on the machine disturbs less):"
+    )
+    for label, chosen in (
+        ("papers of up to 25 pages", [t for pages, t in timings if pages <= 25]),
+        ("all papers", [t for _pages, t in timings]),
+    ):
         wall, cpu, after = [t[0] for t in chosen], [t[1] for t in chosen], [t[2] for t in chosen]
-        print(f"- {label} ({len(chosen)}): median {statistics.median(wall) * 1000:.1f} ms, "
-              f"max {max(wall) * 1000:.1f} ms (CPU: median {statistics.median(cpu) * 1000:.1f} ms, "
-              f"max {max(cpu) * 1000:.1f} ms); after the answer, evidence built while the model wrote: "
-              f"median {statistics.median(after) * 1000:.1f} ms, max {max(after) * 1000:.1f} ms")
+        print(
+            f"- {label} ({len(chosen)}): median {statistics.median(wall) * 1000:.1f} ms, "
+            f"max {max(wall) * 1000:.1f} ms (CPU: median {statistics.median(cpu) * 1000:.1f} ms, "
+            f"max {max(cpu) * 1000:.1f} ms); after the answer, evidence built while the model wrote: "
+            f"median {statistics.median(after) * 1000:.1f} ms, max {max(after) * 1000:.1f} ms"
+        )
 
 
 def _time_validation(text: str, paper: Paper, runs: int) -> tuple[float, float, float]:
@@ -151,8 +163,10 @@ def print_honest(rows: list[tuple[str, int, int, int]]) -> None:
     checked = sum(r[1] for r in rows)
     confirmed = sum(r[2] for r in rows)
     failing = sum(r[3] > 0 for r in rows)
-    print(f"| **all {len(rows)}** | {checked} | {confirmed} ({confirmed / checked:.1%}) | {sum(r[3] for r in rows)} "
-          f"| {len(rows) - failing} of {len(rows)} pass |")
+    print(
+        f"| **all {len(rows)}** | {checked} | {confirmed} ({confirmed / checked:.1%}) | {sum(r[3] for r in rows)} "
+        f"| {len(rows) - failing} of {len(rows)} pass |"
+    )
 
 
 def print_mutations(outcome: dict[str, list[bool]]) -> None:

@@ -34,8 +34,9 @@ def measure(tmp: Path, telegram: FakeTelegram, papers: int) -> list[float]:
     if papers:
         populate(db, papers)
     db.close()
-    settings = Settings(_env_file=None, DATABASE_URL=url, DATA_DIR=tmp / "data", BOT_TOKEN=telegram.token,
-                        TELEGRAM_API_URL=telegram.url)
+    settings = Settings(
+        _env_file=None, DATABASE_URL=url, DATA_DIR=tmp / "data", BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.url
+    )
     telegram.reset()
     figures = []
     with bot_process(process_env(settings), tmp / "bot.log") as process:

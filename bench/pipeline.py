@@ -24,32 +24,48 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.pdfmake import write_paper_pdf  # noqa: E402
 from paperdigest.settings import Settings  # noqa: E402
 from paperdigest.wiring import open_pipeline  # noqa: E402
 from summarizer.ids import ArxivId  # noqa: E402
 from tests.fakes.arxiv import FakeArxiv  # noqa: E402
 from tests.fakes.llm import FakeLLM  # noqa: E402
+from tests.support.pdfmake import write_paper_pdf  # noqa: E402
 
 
 def twenty_page_pdf() -> bytes:
-    paragraph = ("We study continuous latent reasoning and measure accuracy on ProsQA at 97.0% with 14.2 "
-                 "tokens, while the chain-of-thought baseline reaches 77.5% with 49.4 tokens. ") * 6
+    paragraph = (
+        "We study continuous latent reasoning and measure accuracy on ProsQA at 97.0% with 14.2 "
+        "tokens, while the chain-of-thought baseline reaches 77.5% with 49.4 tokens. "
+    ) * 6
     sections = [(f"{n} Section {n}", "\n\n".join([paragraph] * 6)) for n in range(1, 15)]
-    return write_paper_pdf("A Twenty Page Paper", ["A. Author", "B. Author"], sections,
-                           abstract="An abstract.", references=[f"Reference {n}." for n in range(40)])
+    return write_paper_pdf(
+        "A Twenty Page Paper",
+        ["A. Author", "B. Author"],
+        sections,
+        abstract="An abstract.",
+        references=[f"Reference {n}." for n in range(40)],
+    )
 
 
 def settings_for(tmp: Path, arxiv: FakeArxiv, llm: FakeLLM, concurrency: int) -> Settings:
-    return Settings(_env_file=None, DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}", DATA_DIR=tmp / "data",
-                    SITE_DIR=tmp / "site", ARXIV_API_URL=arxiv.api_url, ARXIV_PDF_URL=arxiv.pdf_url_template,
-                    ARXIV_DELAY_S=0, OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="sk-test",
-                    LLM_CONCURRENCY=concurrency)
+    return Settings(
+        _env_file=None,
+        DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}",
+        DATA_DIR=tmp / "data",
+        SITE_DIR=tmp / "site",
+        ARXIV_API_URL=arxiv.api_url,
+        ARXIV_PDF_URL=arxiv.pdf_url_template,
+        ARXIV_DELAY_S=0,
+        OPENAI_BASE_URL=llm.base_url,
+        OPENAI_API_KEY="sk-test",
+        LLM_CONCURRENCY=concurrency,
+    )
 
 
 def add(arxiv: FakeArxiv, arxiv_id: str, pdf: bytes) -> None:
-    arxiv.add_paper(arxiv_id, title="A Twenty Page Paper", authors=["A. Author"], abstract="An abstract.",
-                    versions={1: pdf})
+    arxiv.add_paper(
+        arxiv_id, title="A Twenty Page Paper", authors=["A. Author"], abstract="An abstract.", versions={1: pdf}
+    )
 
 
 async def overhead(settings: Settings, runs: int) -> tuple[float, list[float]]:
@@ -91,12 +107,15 @@ def main() -> int:
         elapsed = asyncio.run(throughput(settings_for(Path(tmp) / "b", arxiv, llm, args.concurrency), ids))
     ideal = args.papers * args.latency / args.concurrency
     from pypdfium2 import PdfDocument
+
     pages = len(PdfDocument(pdf))
     print("| measure | value | target |\n|---|---|---|")
     print(f"| overhead, {pages}-page paper, zero-latency LLM: first (cold) | {first:.3f} s | |")
     print(f"| overhead, median of {args.runs} forced re-reviews | {statistics.median(warm):.3f} s | ≤ 0.3 s |")
-    print(f"| {args.papers} papers, LLM {args.latency:g} s, concurrency {args.concurrency} | {elapsed:.1f} s "
-          f"(ideal {ideal:.1f} s, {elapsed / ideal:.2f}×) | ≤ 1.2× |")
+    print(
+        f"| {args.papers} papers, LLM {args.latency:g} s, concurrency {args.concurrency} | {elapsed:.1f} s "
+        f"(ideal {ideal:.1f} s, {elapsed / ideal:.2f}×) | ≤ 1.2× |"
+    )
     return 0
 
 

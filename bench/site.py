@@ -43,17 +43,79 @@ from paperdigest.models import Paper, Review
 from paperdigest.settings import Settings
 from summarizer.review_format import SECTION_TITLES
 
-CATEGORIES = ("cs.CL", "cs.LG", "cs.AI", "cs.CV", "stat.ML", "cs.IR", "cs.RO", "cs.NE", "math.OC", "cs.CR",
-              "eess.AS", "cs.SE")
+CATEGORIES = (
+    "cs.CL",
+    "cs.LG",
+    "cs.AI",
+    "cs.CV",
+    "stat.ML",
+    "cs.IR",
+    "cs.RO",
+    "cs.NE",
+    "math.OC",
+    "cs.CR",
+    "eess.AS",
+    "cs.SE",
+)
 START = datetime(2024, 1, 1, tzinfo=UTC)
-WORDS = ("модель", "обучение", "рассуждение", "цепочка", "мыслей", "скрытое", "пространство", "трансформер",
-         "токенов", "точность", "эксперимент", "метод", "результат", "ограничение", "датасет", "бенчмарк",
-         "авторы", "предлагают", "показывают", "внимание", "градиент", "функция", "потерь", "обобщение",
-         "архитектура", "слой", "представление", "выборка", "качество", "скорость", "память", "задача")
-ENGLISH = ("latent", "reasoning", "chain-of-thought", "attention", "curriculum", "BFS", "MCTS", "value function",
-           "fine-tuning", "RLHF", "distillation", "retrieval", "diffusion", "tokenizer", "benchmark")
-FORMULAS = (r"$p_\theta(x_t \mid x_{<t})$", r"$\mathcal{L} = -\sum_t \log p(x_t)$", r"$O(n^2 d)$",
-            r"$h_t = f(h_{t-1}, x_t)$", r"$$\frac{QK^\top}{\sqrt{d_k}}$$")
+WORDS = (
+    "модель",
+    "обучение",
+    "рассуждение",
+    "цепочка",
+    "мыслей",
+    "скрытое",
+    "пространство",
+    "трансформер",
+    "токенов",
+    "точность",
+    "эксперимент",
+    "метод",
+    "результат",
+    "ограничение",
+    "датасет",
+    "бенчмарк",
+    "авторы",
+    "предлагают",
+    "показывают",
+    "внимание",
+    "градиент",
+    "функция",
+    "потерь",
+    "обобщение",
+    "архитектура",
+    "слой",
+    "представление",
+    "выборка",
+    "качество",
+    "скорость",
+    "память",
+    "задача",
+)
+ENGLISH = (
+    "latent",
+    "reasoning",
+    "chain-of-thought",
+    "attention",
+    "curriculum",
+    "BFS",
+    "MCTS",
+    "value function",
+    "fine-tuning",
+    "RLHF",
+    "distillation",
+    "retrieval",
+    "diffusion",
+    "tokenizer",
+    "benchmark",
+)
+FORMULAS = (
+    r"$p_\theta(x_t \mid x_{<t})$",
+    r"$\mathcal{L} = -\sum_t \log p(x_t)$",
+    r"$O(n^2 d)$",
+    r"$h_t = f(h_{t-1}, x_t)$",
+    r"$$\frac{QK^\top}{\sqrt{d_k}}$$",
+)
 
 
 def sentence(rng: random.Random) -> str:
@@ -78,18 +140,44 @@ def review_body(rng: random.Random, with_math: bool) -> tuple[str, str]:
 def make_rows(index: int, rng: random.Random, reviewed_at: datetime) -> tuple[dict, dict]:
     arxiv_id = f"{reviewed_at:%y%m}.{index:05d}"
     body, tldr = review_body(rng, with_math=index % 2 == 0)
-    paper = {"arxiv_id": arxiv_id, "title": f"Synthetic Paper {index}: {rng.choice(ENGLISH).title()} at Scale",
-             "authors": [f"Author {rng.randint(1, 5000)}" for _ in range(rng.randint(2, 9))],
-             "abstract": " ".join(rng.choice(ENGLISH) for _ in range(60)),
-             "categories": rng.sample(CATEGORIES, rng.randint(1, 3)), "primary_category": "cs.CL",
-             "published": reviewed_at - timedelta(days=3), "updated": reviewed_at - timedelta(days=3),
-             "latest_version": 1, "withdrawn": False, "code_url": None, "comment": "", "journal_ref": "", "doi": "",
-             "created_at": reviewed_at, "updated_at": reviewed_at}
-    review = {"arxiv_id": arxiv_id, "version": 1, "markdown": f"# {paper['title']}\n\n{body}", "body": body,
-              "tldr": tldr, "reviewer": "llm", "model": "gpt-4o-mini", "prompt_version": "bench",
-              "prompt_tokens": 18000, "completion_tokens": 2400, "cost_usd": 0.004, "input_tokens": 17000,
-              "full_tokens": 21000, "cuts": [], "notes": [], "validation": "passed", "problems": [],
-              "created_at": reviewed_at}
+    paper = {
+        "arxiv_id": arxiv_id,
+        "title": f"Synthetic Paper {index}: {rng.choice(ENGLISH).title()} at Scale",
+        "authors": [f"Author {rng.randint(1, 5000)}" for _ in range(rng.randint(2, 9))],
+        "abstract": " ".join(rng.choice(ENGLISH) for _ in range(60)),
+        "categories": rng.sample(CATEGORIES, rng.randint(1, 3)),
+        "primary_category": "cs.CL",
+        "published": reviewed_at - timedelta(days=3),
+        "updated": reviewed_at - timedelta(days=3),
+        "latest_version": 1,
+        "withdrawn": False,
+        "code_url": None,
+        "comment": "",
+        "journal_ref": "",
+        "doi": "",
+        "created_at": reviewed_at,
+        "updated_at": reviewed_at,
+    }
+    review = {
+        "arxiv_id": arxiv_id,
+        "version": 1,
+        "markdown": f"# {paper['title']}\n\n{body}",
+        "body": body,
+        "tldr": tldr,
+        "reviewer": "llm",
+        "model": "gpt-4o-mini",
+        "prompt_version": "bench",
+        "prompt_tokens": 18000,
+        "completion_tokens": 2400,
+        "cost_usd": 0.004,
+        "input_tokens": 17000,
+        "full_tokens": 21000,
+        "cuts": [],
+        "notes": [],
+        "validation": "passed",
+        "problems": [],
+        "created_at": reviewed_at,
+    }
     return paper, review
 
 
@@ -165,31 +253,45 @@ def main() -> None:
             unchanged.append(timed(settings))
             add_rereview(db, 4_999 + 97 * run, args.reviews)
             rereview.append(timed(settings))
-            print(f"incremental {run + 1}: {incremental[-1]:.3f} s, re-review: {rereview[-1]:.3f} s, "
-                  f"no change: {unchanged[-1]:.3f} s", file=sys.stderr)
+            print(
+                f"incremental {run + 1}: {incremental[-1]:.3f} s, re-review: {rereview[-1]:.3f} s, "
+                f"no change: {unchanged[-1]:.3f} s",
+                file=sys.stderr,
+            )
         db.close()
         report(args.reviews, full, incremental, rereview, unchanged)
-        print(f"\nfull build CPU time (this process and Pagefind): median {statistics.median(full_cpu):.1f} s; "
-              f"load average at the end: {os.getloadavg()[0]:.1f}")
+        print(
+            f"\nfull build CPU time (this process and Pagefind): median {statistics.median(full_cpu):.1f} s; "
+            f"load average at the end: {os.getloadavg()[0]:.1f}"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(count: int, full: list[float], incremental: list[float], rereview: list[float],
-           unchanged: list[float]) -> None:
+def report(
+    count: int, full: list[float], incremental: list[float], rereview: list[float], unchanged: list[float]
+) -> None:
     full_s, inc_s, same_s = statistics.median(full), statistics.median(incremental), statistics.median(unchanged)
     again_s = statistics.median(rereview)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"Site build, {count:,} synthetic reviews, {cores} cores; medians of {len(full)} full and "
-          f"{len(incremental)} incremental builds.\n")
+    print(
+        f"Site build, {count:,} synthetic reviews, {cores} cores; medians of {len(full)} full and "
+        f"{len(incremental)} incremental builds.\n"
+    )
     print("| build | median | runs | target |")
     print("|---|---:|---:|---|")
-    print(f"| full (empty site and cache) | {full_s:.2f} s | {', '.join(f'{t:.2f}' for t in full)} | ≤ 20 s "
-          f"{'✓' if full_s <= 20 else '✗'} |")
-    print(f"| incremental (one new review) | {inc_s:.3f} s | {', '.join(f'{t:.2f}' for t in incremental)} | ≤ 1 s "
-          f"{'✓' if inc_s <= 1 else '✗'} |")
-    print(f"| re-review of a paper mid-site | {again_s:.3f} s | {', '.join(f'{t:.2f}' for t in rereview)} | ≤ 1 s "
-          f"{'✓' if again_s <= 1 else '✗'} |")
+    print(
+        f"| full (empty site and cache) | {full_s:.2f} s | {', '.join(f'{t:.2f}' for t in full)} | ≤ 20 s "
+        f"{'✓' if full_s <= 20 else '✗'} |"
+    )
+    print(
+        f"| incremental (one new review) | {inc_s:.3f} s | {', '.join(f'{t:.2f}' for t in incremental)} | ≤ 1 s "
+        f"{'✓' if inc_s <= 1 else '✗'} |"
+    )
+    print(
+        f"| re-review of a paper mid-site | {again_s:.3f} s | {', '.join(f'{t:.2f}' for t in rereview)} | ≤ 1 s "
+        f"{'✓' if again_s <= 1 else '✗'} |"
+    )
     print(f"| no change | {same_s:.3f} s | {', '.join(f'{t:.2f}' for t in unchanged)} | |")
     print(f"\nratio full / incremental: {full_s / inc_s:.1f}×")
 

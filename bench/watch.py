@@ -29,12 +29,12 @@ sys.path.insert(0, str(ROOT))
 
 from paperdigest.settings import Settings  # noqa: E402
 from paperdigest.wiring import open_pipeline  # noqa: E402
-from watcher.run import open_watcher  # noqa: E402
 from tests.fakes.arxiv import FakeArxiv  # noqa: E402
 from tests.fakes.arxiv_days import announce, announcement_at, arxiv_number, submitted_at  # noqa: E402
 from tests.fakes.llm import FakeLLM  # noqa: E402
 from tests.support.papers import make_pdf  # noqa: E402
 from tests.support.watch import CATS, INTEREST, THU, llm_judge  # noqa: E402
+from watcher.run import open_watcher  # noqa: E402
 
 TOPICAL = {f"Latent Reasoning {letter}": score for letter, score in zip("ABCDE", (9, 8, 7, 6, 5))}
 
@@ -43,9 +43,15 @@ def add_day(fake: FakeArxiv, count: int) -> None:
     announce(fake, THU, count=count - len(TOPICAL), categories=CATS, first_number=1, seed=1)
     pdf = make_pdf()
     for n, title in enumerate(TOPICAL):
-        fake.add_paper(arxiv_number(THU, 90000 + n), title=title, authors=["Ada Reasoner"], categories=[CATS[n % 3]],
-                       abstract="Language models reason in a latent space instead of a chain of thought.",
-                       published=submitted_at(THU, 0.5), versions={1: pdf})
+        fake.add_paper(
+            arxiv_number(THU, 90000 + n),
+            title=title,
+            authors=["Ada Reasoner"],
+            categories=[CATS[n % 3]],
+            abstract="Language models reason in a latent space instead of a chain of thought.",
+            published=submitted_at(THU, 0.5),
+            versions={1: pdf},
+        )
 
 
 async def one_round(settings: Settings, hours: float) -> tuple[float, object]:
@@ -60,10 +66,13 @@ def counts(arxiv: FakeArxiv, llm: FakeLLM) -> dict[str, int]:
     api = [r for r in arxiv.requests if r.kind == "api"]
     chats = [r for r in llm.requests if r.path.endswith("/chat/completions")]
     ranking = [r for r in chats if "Интересы канала" in r.body["messages"][-1]["content"]]
-    return {"listing pages": sum(1 for r in api if r.query.get("search_query")),
-            "id-list queries": sum(1 for r in api if not r.query.get("search_query")),
-            "PDFs": sum(1 for r in arxiv.requests if r.kind == "pdf"),
-            "LLM ranking": len(ranking), "LLM reviews": len(chats) - len(ranking)}
+    return {
+        "listing pages": sum(1 for r in api if r.query.get("search_query")),
+        "id-list queries": sum(1 for r in api if not r.query.get("search_query")),
+        "PDFs": sum(1 for r in arxiv.requests if r.kind == "pdf"),
+        "LLM ranking": len(ranking),
+        "LLM reviews": len(chats) - len(ranking),
+    }
 
 
 def main() -> None:
@@ -77,22 +86,36 @@ def main() -> None:
         add_day(arxiv, args.candidates)
         llm.responder = llm_judge(TOPICAL)
         settings = Settings(
-            _env_file=None, DATABASE_URL=f"sqlite:///{tmp}/bench.db", DATA_DIR=Path(tmp) / "data",
-            ARXIV_API_URL=arxiv.api_url, ARXIV_PDF_URL=arxiv.pdf_url_template, ARXIV_DELAY_S=args.delay,
-            OPENAI_BASE_URL=None if args.offline else llm.base_url, OPENAI_API_KEY=None if args.offline else "sk-bench",
-            WATCH_CATEGORIES=CATS, WATCH_INTEREST=INTEREST, WATCH_PAGE_SIZE=args.page_size, CHANNEL_ID="@bench")
-        print(f"{args.candidates} candidates, ARXIV_DELAY_S={args.delay:g}, WATCH_PAGE_SIZE={args.page_size}, "
-              f"{'offline' if args.offline else 'fake LLM'}\n")
-        print("| round | new | reviewed | listing pages | id-list queries | PDFs | LLM ranking | LLM reviews "
-              "| seconds |")
+            _env_file=None,
+            DATABASE_URL=f"sqlite:///{tmp}/bench.db",
+            DATA_DIR=Path(tmp) / "data",
+            ARXIV_API_URL=arxiv.api_url,
+            ARXIV_PDF_URL=arxiv.pdf_url_template,
+            ARXIV_DELAY_S=args.delay,
+            OPENAI_BASE_URL=None if args.offline else llm.base_url,
+            OPENAI_API_KEY=None if args.offline else "sk-bench",
+            WATCH_CATEGORIES=CATS,
+            WATCH_INTEREST=INTEREST,
+            WATCH_PAGE_SIZE=args.page_size,
+            CHANNEL_ID="@bench",
+        )
+        print(
+            f"{args.candidates} candidates, ARXIV_DELAY_S={args.delay:g}, WATCH_PAGE_SIZE={args.page_size}, "
+            f"{'offline' if args.offline else 'fake LLM'}\n"
+        )
+        print(
+            "| round | new | reviewed | listing pages | id-list queries | PDFs | LLM ranking | LLM reviews | seconds |"
+        )
         print("|---|---|---|---|---|---|---|---|---|")
         for name, hours in (("announcement", 1.0), ("next poll, nothing new", 2.0)):
             arxiv.clear_requests()
             llm.clear_requests()
             seconds, report = asyncio.run(one_round(settings, hours))
             c = counts(arxiv, llm)
-            print(f"| {name} | {report.found} | {len(report.reviewed)} | {c['listing pages']} | {c['id-list queries']} "
-                  f"| {c['PDFs']} | {c['LLM ranking']} | {c['LLM reviews']} | {seconds:.2f} |")
+            print(
+                f"| {name} | {report.found} | {len(report.reviewed)} | {c['listing pages']} | {c['id-list queries']} "
+                f"| {c['PDFs']} | {c['LLM ranking']} | {c['LLM reviews']} | {seconds:.2f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,13 @@ from paperdigest.errors import ConfigError
 from paperdigest.settings import Settings
 
 log = logging.getLogger(__name__)
-COMMANDS = [("review", "рецензия на статью"), ("paper", "готовая рецензия"), ("latest", "последние рецензии"),
-            ("search", "поиск по рецензиям"), ("help", "что умеет бот")]
+COMMANDS = [
+    ("review", "рецензия на статью"),
+    ("paper", "готовая рецензия"),
+    ("latest", "последние рецензии"),
+    ("search", "поиск по рецензиям"),
+    ("help", "что умеет бот"),
+]
 POLLING_TIMEOUT_S = 25
 
 
@@ -53,9 +58,12 @@ async def on_error(event: ErrorEvent) -> None:
 
 def make_bot(settings: Settings) -> Bot:
     if settings.BOT_TOKEN is None:
-        raise ConfigError("BOT_TOKEN is not set: create a bot with @BotFather and put its token in the environment or .env")
-    session = WireAwareSession(api=TelegramAPIServer.from_base(settings.TELEGRAM_API_URL),
-                             timeout=settings.TELEGRAM_TIMEOUT_S)
+        raise ConfigError(
+            "BOT_TOKEN is not set: create a bot with @BotFather and put its token in the environment or .env"
+        )
+    session = WireAwareSession(
+        api=TelegramAPIServer.from_base(settings.TELEGRAM_API_URL), timeout=settings.TELEGRAM_TIMEOUT_S
+    )
     session.middleware(WaitOutFloodControl())
     return Bot(settings.BOT_TOKEN.get_secret_value(), session=session)
 
@@ -65,7 +73,9 @@ RunWatcher = Callable[..., Awaitable[None]]  # (settings, pipeline, stop, *, on_
 
 
 class BotApp:
-    def __init__(self, settings: Settings, *, open_pipeline: OpenPipeline, run_watcher: RunWatcher | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, open_pipeline: OpenPipeline, run_watcher: RunWatcher | None = None
+    ) -> None:
         self.settings = settings
         self._open_pipeline = open_pipeline
         self._run_watcher = run_watcher
@@ -84,14 +94,18 @@ class BotApp:
         finally:
             await bot.session.close()
         if self.conflict:
-            raise ConfigError("another process is polling with this BOT_TOKEN (Telegram answered 409 Conflict); "
-                              "stop the other instance, then start this one again")
+            raise ConfigError(
+                "another process is polling with this BOT_TOKEN (Telegram answered 409 Conflict); "
+                "stop the other instance, then start this one again"
+            )
 
     async def _serve(self, bot: Bot, pipeline: Any) -> None:
         try:
             me = await bot.get_me()
         except TelegramUnauthorizedError as err:
-            raise ConfigError("Telegram rejected BOT_TOKEN (401 Unauthorized); check the token from @BotFather") from err
+            raise ConfigError(
+                "Telegram rejected BOT_TOKEN (401 Unauthorized); check the token from @BotFather"
+            ) from err
         db = pipeline.db
         relay = OutboxRelay(bot, db, self.settings)
         service = ReviewService(pipeline, db, self.settings, bot, relay)
@@ -109,13 +123,15 @@ class BotApp:
         watch_task = None
         if self.settings.WATCH_CATEGORIES and self._run_watcher is not None:  # the watcher stops with the relay
             watch_task = asyncio.create_task(
-                self._run_watcher(self.settings, pipeline, stop_relay, on_queued=relay.wake), name="watcher")
+                self._run_watcher(self.settings, pipeline, stop_relay, on_queued=relay.wake), name="watcher"
+            )
         try:
             await asyncio.to_thread(pipeline.warm_up)
             resumed = await service.recover()
             replayed = await inbox.replay(dispatcher, bot)
-            log.info("bot @%s started: %d waiting request(s) resumed, %d update(s) replayed",
-                     me.username, resumed, replayed)
+            log.info(
+                "bot @%s started: %d waiting request(s) resumed, %d update(s) replayed", me.username, resumed, replayed
+            )
             self._stop_on_signals()
             if self.settings.WEBHOOK_URL:
                 await self._serve_webhook(bot, dispatcher)
@@ -135,7 +151,6 @@ class BotApp:
                 await watch_task
             await rebuilder.close()
 
-
     def _stop_on_signals(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -149,8 +164,10 @@ class BotApp:
         """
         settings = self.settings
         if settings.WEBHOOK_SECRET is None:
-            raise ConfigError("WEBHOOK_URL is set but WEBHOOK_SECRET is not: set a random secret "
-                              "(letters, digits, _ and -) so only Telegram can post updates")
+            raise ConfigError(
+                "WEBHOOK_URL is set but WEBHOOK_SECRET is not: set a random secret "
+                "(letters, digits, _ and -) so only Telegram can post updates"
+            )
         secret = settings.WEBHOOK_SECRET.get_secret_value()
         app = web.Application()
         path = urlparse(settings.WEBHOOK_URL).path or "/"
@@ -159,8 +176,12 @@ class BotApp:
         await runner.setup()
         try:
             await web.TCPSite(runner, settings.WEBHOOK_HOST, settings.WEBHOOK_PORT).start()
-            await bot.set_webhook(settings.WEBHOOK_URL, secret_token=secret,
-                                  allowed_updates=dispatcher.resolve_used_update_types(), drop_pending_updates=False)
+            await bot.set_webhook(
+                settings.WEBHOOK_URL,
+                secret_token=secret,
+                allowed_updates=dispatcher.resolve_used_update_types(),
+                drop_pending_updates=False,
+            )
             log.info("webhook server on %s:%d%s", settings.WEBHOOK_HOST, settings.WEBHOOK_PORT, path)
             self.ready.set()
             await self._stopped.wait()

@@ -70,8 +70,9 @@ def _block_spans(block: Block) -> list[Span]:
         return [Span("———")]
     if kind == "code":
         return [Span(line_text(line), (("pre", block.lang),)) for line in block.lines]
-    outer: tuple[Mark, ...] = {"title": (("b", ""),), "heading": (("b", ""),),
-                               "quote": (("blockquote", ""),)}.get(kind, ())
+    outer: tuple[Mark, ...] = {"title": (("b", ""),), "heading": (("b", ""),), "quote": (("blockquote", ""),)}.get(
+        kind, ()
+    )
     spans: list[Span] = []
     if kind == "item":
         indent = "    " * block.level
@@ -92,8 +93,7 @@ def _as_text(span: Span) -> Span:
 
 
 def html_messages(units: list[Unit], limit: int) -> list[str]:
-    return ["".join(unit.sep + render_html(unit.spans) for unit in message)
-            for message in pack(units, limit)]
+    return ["".join(unit.sep + render_html(unit.spans) for unit in message) for message in pack(units, limit)]
 
 
 def plain_messages(units: list[Unit], limit: int) -> list[str]:
@@ -103,8 +103,14 @@ def plain_messages(units: list[Unit], limit: int) -> list[str]:
 
 def render_html(spans: list[Span]) -> str:
     """Spans as Telegram HTML: tags opened and closed around runs, text escaped."""
-    return "".join(open_tag(value) if kind == "open" else close_tag(value) if kind == "close"
-                   else html.escape(value.text, quote=False) for kind, value in tagged(spans))
+    return "".join(
+        open_tag(value)
+        if kind == "open"
+        else close_tag(value)
+        if kind == "close"
+        else html.escape(value.text, quote=False)
+        for kind, value in tagged(spans)
+    )
 
 
 def tagged(spans: list[Span]) -> Iterator[tuple[str, Any]]:
@@ -159,9 +165,9 @@ def _plain_links(spans: list[Span]) -> list[Span]:
         out.append(span)
         ends_link = index + 1 == len(spans) or url not in [v for _, v in spans[index + 1].marks]
         if url and ends_link:
-            shown = "".join(s.text for s in out[_run_start(out, url):])
+            shown = "".join(s.text for s in out[_run_start(out, url) :])
             if url.split("://", 1)[-1].startswith(shown.removeprefix("www.")):
-                del out[_run_start(out, url):]
+                del out[_run_start(out, url) :]
                 out.append(Span(url))
             elif shown != url:
                 out.append(Span(f" ({url})"))

@@ -32,8 +32,11 @@ def write_post(review: Review, site_url: str, out_dir: Path, header: PaperHeader
     classic, rich = render_post(review, site_url, header)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{paper_slug(review.arxiv_id)}v{review.version}.txt"
-    sections = [f"# Channel post of {review.arxiv_id}v{review.version} (dry run: nothing was sent)", "",
-                f"## POST_FORMAT=classic: {len(classic)} message(s), sendMessage parse_mode=HTML"]
+    sections = [
+        f"# Channel post of {review.arxiv_id}v{review.version} (dry run: nothing was sent)",
+        "",
+        f"## POST_FORMAT=classic: {len(classic)} message(s), sendMessage parse_mode=HTML",
+    ]
     for number, part in enumerate(classic, 1):
         sections += ["", f"### message {number} ({utf16_len(part)} UTF-16 units of HTML)", part]
     sections += ["", "## POST_FORMAT=rich: 1 sendRichMessage", rich, ""]

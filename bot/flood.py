@@ -38,16 +38,22 @@ class WaitOutFloodControl(BaseRequestMiddleware):
     """After a 429 every direct reply waits until Telegram's retry_after has passed (sending
     meanwhile would only earn more 429s), then they go out paced, until MAX_WAIT_S is spent."""
 
-    def __init__(self, *, max_wait_s: float = MAX_WAIT_S, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        max_wait_s: float = MAX_WAIT_S,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_wait_s = max_wait_s
         self._sleep = sleep
         self._clock = clock
         self._resume_at = 0.0  # no direct reply before this (the last 429's retry_after)
         self._next_slot = 0.0  # the next free PACE_PER_S slot while pacing
 
-    async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
-                       method: TelegramMethod[Any]) -> Response[Any]:
+    async def __call__(
+        self, make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
+    ) -> Response[Any]:
         if tracked() or isinstance(method, GetUpdates):
             return await make_request(bot, method)
         give_up_at = self._clock() + self.max_wait_s
@@ -60,8 +66,11 @@ class WaitOutFloodControl(BaseRequestMiddleware):
                 self._resume_at = max(self._resume_at, self._clock() + err.retry_after)
                 if self._resume_at > give_up_at:
                     raise
-                log.warning("%s: Telegram's flood control, sending again in %d s or later", type(method).__name__,
-                            err.retry_after)
+                log.warning(
+                    "%s: Telegram's flood control, sending again in %d s or later",
+                    type(method).__name__,
+                    err.retry_after,
+                )
 
     def _slot(self) -> float:
         """When this reply may go: now while calm; else after the 429's pause, one per 1/PACE_PER_S."""

@@ -42,18 +42,23 @@ from bot.split import utf16_len
 
 MESSAGE_LIMIT = 4096  # UTF-16 code units after entity parsing
 
-__all__ = ["MESSAGE_LIMIT", "RICH_BLOCK_LIMIT", "RICH_CHAR_LIMIT", "classic_messages",
-           "plain_text", "rich_message", "utf16_len"]
+__all__ = [
+    "MESSAGE_LIMIT",
+    "RICH_BLOCK_LIMIT",
+    "RICH_CHAR_LIMIT",
+    "classic_messages",
+    "plain_text",
+    "rich_message",
+    "utf16_len",
+]
 
 
-def classic_messages(markdown: str, *, site_url: str | None,
-                     limit: int = MESSAGE_LIMIT) -> list[str]:
+def classic_messages(markdown: str, *, site_url: str | None, limit: int = MESSAGE_LIMIT) -> list[str]:
     """Telegram HTML parts, each at most ``limit`` UTF-16 units once Telegram parses it."""
     return html_messages(review_units(parse_review(markdown), site_url), limit)
 
 
-def plain_text(markdown: str, *, site_url: str | None = None,
-               limit: int = MESSAGE_LIMIT) -> list[str]:
+def plain_text(markdown: str, *, site_url: str | None = None, limit: int = MESSAGE_LIMIT) -> list[str]:
     """The same parts with no markup at all (links shown as URLs), for parse_mode=None."""
     return plain_messages(review_units(parse_review(markdown), site_url), limit)
 

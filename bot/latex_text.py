@@ -30,22 +30,73 @@ from pylatexenc.latex2text import LatexNodes2Text, get_default_latex_context_db
 
 _TOKEN = re.compile(r"\\[A-Za-z]+\*?|\\.|[{}_^]|\s+|[^\\{}_^\s]", re.DOTALL)
 
-SUPERSCRIPT = dict(zip(
-    "0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWβγδθφχε⊤′−",
-    "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂᵝᵞᵟᶿᵠᵡᵋᵀ′⁻"))
-SUBSCRIPT = dict(zip("0123456789+-=()aehijklmnoprstuvxβγρφχ−",
-                     "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ₋"))
+SUPERSCRIPT = dict(
+    zip(
+        "0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVWβγδθφχε⊤′−",
+        "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂᵝᵞᵟᶿᵠᵡᵋᵀ′⁻",
+    )
+)
+SUBSCRIPT = dict(zip("0123456789+-=()aehijklmnoprstuvxβγρφχ−", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ₋"))
 
-ACCENTS = {"hat": "\u0302", "widehat": "\u0302", "bar": "\u0304", "overline": "\u0305",
-           "tilde": "\u0303", "widetilde": "\u0303", "vec": "\u20d7", "dot": "\u0307",
-           "ddot": "\u0308"}
+ACCENTS = {
+    "hat": "\u0302",
+    "widehat": "\u0302",
+    "bar": "\u0304",
+    "overline": "\u0305",
+    "tilde": "\u0303",
+    "widetilde": "\u0303",
+    "vec": "\u20d7",
+    "dot": "\u0307",
+    "ddot": "\u0308",
+}
 FONTS = {"mathbb", "mathcal", "mathfrak", "mathbf", "mathscr", "boldsymbol", "bm"}
-PLAIN_ARG = {"text", "textrm", "textit", "textbf", "mathrm", "mathit", "mathsf", "mathtt",
-             "operatorname", "mbox", "emph", "textsf", "texttt", "underline", "boxed"}
-SIZING = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr",
-          "middle", "displaystyle", "textstyle", "scriptstyle", "limits", "nolimits"}
-SPACES = {",": " ", ";": " ", ":": " ", " ": " ", "!": "", "quad": " ", "qquad": " ",
-          "\\": " ", "enspace": " ", "thinspace": " "}
+PLAIN_ARG = {
+    "text",
+    "textrm",
+    "textit",
+    "textbf",
+    "mathrm",
+    "mathit",
+    "mathsf",
+    "mathtt",
+    "operatorname",
+    "mbox",
+    "emph",
+    "textsf",
+    "texttt",
+    "underline",
+    "boxed",
+}
+SIZING = {
+    "left",
+    "right",
+    "big",
+    "Big",
+    "bigg",
+    "Bigg",
+    "bigl",
+    "bigr",
+    "Bigl",
+    "Bigr",
+    "middle",
+    "displaystyle",
+    "textstyle",
+    "scriptstyle",
+    "limits",
+    "nolimits",
+}
+SPACES = {
+    ",": " ",
+    ";": " ",
+    ":": " ",
+    " ": " ",
+    "!": "",
+    "quad": " ",
+    "qquad": " ",
+    "\\": " ",
+    "enspace": " ",
+    "thinspace": " ",
+}
 ESCAPED = {"|": "‖", "{": "{", "}": "}", "%": "%", "$": "$", "&": "&", "#": "#", "_": "_"}
 _DB = get_default_latex_context_db()
 _L2T = LatexNodes2Text()

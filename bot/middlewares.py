@@ -79,11 +79,12 @@ class DurableInbox(BaseMiddleware):
         for attempt in range(STORE_ATTEMPTS):
             try:
                 with self.db.session() as session, session.begin():
-                    return [event for event, payload in payloads
-                            if store.store_update(session, event.update_id, payload)]
+                    return [
+                        event for event, payload in payloads if store.store_update(session, event.update_id, payload)
+                    ]
             except OperationalError as err:  # "database is locked" after busy_timeout
                 log.warning("%d update(s) not stored yet (%s); retrying", len(events), err.orig)
-                await asyncio.sleep(min(2.0 ** attempt, 10.0))
+                await asyncio.sleep(min(2.0**attempt, 10.0))
         raise RuntimeError(f"{len(events)} update(s) could not be stored after {STORE_ATTEMPTS} tries")
 
     async def _handle(self, handler: Handler, event: Update, data: dict[str, Any]) -> None:

@@ -43,8 +43,9 @@ async def poll(bot: Bot, dispatcher: Dispatcher, inbox: DurableInbox, *, timeout
             request.offset = updates[-1].update_id + 1
 
 
-async def run_polling(bot: Bot, dispatcher: Dispatcher, inbox: DurableInbox, stopped: asyncio.Event, *,
-                      timeout_s: int) -> None:
+async def run_polling(
+    bot: Bot, dispatcher: Dispatcher, inbox: DurableInbox, stopped: asyncio.Event, *, timeout_s: int
+) -> None:
     """Poll until `stopped` is set; a stop mid-request loses nothing (the offset had not moved)."""
     polling = asyncio.create_task(poll(bot, dispatcher, inbox, timeout_s=timeout_s), name="polling")
     stopping = asyncio.create_task(stopped.wait(), name="stop signal")

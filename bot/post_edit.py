@@ -19,4 +19,3 @@ def with_note(markdown: str, note: str) -> str:
     if len(parts) < 3 or not parts[0].startswith("# "):
         return f"{quoted}\n\n{markdown}"
     return "\n\n".join([parts[0], parts[1], quoted, parts[2]])
-

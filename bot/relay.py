@@ -34,21 +34,27 @@ from datetime import timedelta
 from functools import partial
 
 from aiogram import Bot
-from aiogram.exceptions import (ClientDecodeError, TelegramBadRequest, TelegramForbiddenError,
-                                TelegramNetworkError, TelegramRetryAfter, TelegramServerError)
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import LinkPreviewOptions
 
 from bot import texts
-from bot.store import DROPPED
-from paperdigest.outbox import HELD
 from bot.format import classic_messages, plain_text, rich_message
 from bot.post_edit import with_note
+from bot.store import DROPPED
 from bot.trust import PaperHeader, for_telegram, paper_header
 from bot.wire import on_wire
 from paperdigest import outbox
 from paperdigest.db import Database
 from paperdigest.links import paper_url
 from paperdigest.models import OutboxMessage, Paper, Review, utcnow
+from paperdigest.outbox import HELD
 from paperdigest.settings import Settings
 from summarizer.grounding import may_post_automatically
 
@@ -64,9 +70,15 @@ class Unsendable(Exception):
 
 
 class OutboxRelay:
-    def __init__(self, bot: Bot, db: Database, settings: Settings, *,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        db: Database,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.bot = bot
         self.db = db
         self.settings = settings
@@ -90,8 +102,13 @@ class OutboxRelay:
             interrupted = outbox.mark_interrupted_sends(session)
             for row in interrupted:
                 if row.kind == "reply" and row.arxiv_id:
-                    outbox.enqueue(session, kind="notice", chat_id=row.chat_id, arxiv_id=row.arxiv_id,
-                                   text=texts.maybe_undelivered(row.arxiv_id))
+                    outbox.enqueue(
+                        session,
+                        kind="notice",
+                        chat_id=row.chat_id,
+                        arxiv_id=row.arxiv_id,
+                        text=texts.maybe_undelivered(row.arxiv_id),
+                    )
             return len(interrupted)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -99,8 +116,16 @@ class OutboxRelay:
             sent = await self.send_due()
             if not sent:
                 self._wakeup.clear()
-                wait = min([IDLE_POLL_S, *(t - self._clock() for t in (*self._next_at.values(), self._paused_until)
-                                           if t > self._clock())])
+                wait = min(
+                    [
+                        IDLE_POLL_S,
+                        *(
+                            t - self._clock()
+                            for t in (*self._next_at.values(), self._paused_until)
+                            if t > self._clock()
+                        ),
+                    ]
+                )
                 try:
                     await asyncio.wait_for(self._wakeup.wait(), timeout=max(wait, 0.05))
                 except TimeoutError:
@@ -135,9 +160,13 @@ class OutboxRelay:
             else:
                 await self._send_parts(message, review)
         except TelegramRetryAfter as err:
-            self._update(message_id, status="pending", attempts_inc=True,
-                         not_before=utcnow() + timedelta(seconds=err.retry_after + random.uniform(0.1, 1.0)),
-                         error=f"flood control: retry after {err.retry_after} s")
+            self._update(
+                message_id,
+                status="pending",
+                attempts_inc=True,
+                not_before=utcnow() + timedelta(seconds=err.retry_after + random.uniform(0.1, 1.0)),
+                error=f"flood control: retry after {err.retry_after} s",
+            )
             self._next_at[message.chat_id] = self._clock() + err.retry_after
             self._paused_until = max(self._paused_until, self._clock() + err.retry_after)
         except Unsendable as err:
@@ -154,8 +183,9 @@ class OutboxRelay:
                 log.error("outbox %d to %s: outcome unknown (%s); not resending", message_id, message.chat_id, err)
                 self._update(message_id, status="unknown", error=f"outcome unknown: {err}")
         finally:
-            self._next_at[message.chat_id] = max(self._next_at.get(message.chat_id, 0.0),
-                                                 self._clock() + self._interval(message))
+            self._next_at[message.chat_id] = max(
+                self._next_at.get(message.chat_id, 0.0), self._clock() + self._interval(message)
+            )
 
     def _may_post(self, message: OutboxMessage, review: Review) -> bool:
         """The posting gate again, at send time: a row queued before the gate existed, or whose
@@ -168,8 +198,9 @@ class OutboxRelay:
             why += f"; /regenerate {review.arxiv_id}, then /post it" if message.kind == "channel" else ""
         else:
             why = f"review {review.id} failed the number check and no admin approved it (/approve {review.id})"
-        log.warning("outbox %d (%s, %s) not sent to %s: %s", message.id, message.kind, message.arxiv_id,
-                    message.chat_id, why)
+        log.warning(
+            "outbox %d (%s, %s) not sent to %s: %s", message.id, message.kind, message.arxiv_id, message.chat_id, why
+        )
         self._update(message.id, status=HELD, error=f"not posted: {why}")
         return False
 
@@ -183,9 +214,14 @@ class OutboxRelay:
         if attempts >= MAX_ATTEMPTS:
             self._update(message.id, status="failed", attempts_inc=True, error=f"gave up after {attempts} tries: {err}")
             return
-        delay = min(300.0, 2.0 ** attempts) + random.uniform(0, 1)
-        self._update(message.id, status="pending", attempts_inc=True, error=str(err),
-                     not_before=utcnow() + timedelta(seconds=delay))
+        delay = min(300.0, 2.0**attempts) + random.uniform(0, 1)
+        self._update(
+            message.id,
+            status="pending",
+            attempts_inc=True,
+            error=str(err),
+            not_before=utcnow() + timedelta(seconds=delay),
+        )
 
     async def _send_parts(self, message: OutboxMessage, review: Review | None) -> None:
         parts = self._render(message, review)
@@ -207,8 +243,14 @@ class OutboxRelay:
                 row.message_ids = [*row.message_ids, sent_id]
             index += 1
         self._update(message.id, status="sent", sent_at=utcnow(), error=None)
-        log.info("outbox %d (%s, %s) sent to %s in %d part(s)", message.id, message.kind, message.arxiv_id,
-                 message.chat_id, len(parts))
+        log.info(
+            "outbox %d (%s, %s) sent to %s in %d part(s)",
+            message.id,
+            message.kind,
+            message.arxiv_id,
+            message.chat_id,
+            len(parts),
+        )
 
     def _site(self, review: Review) -> str:
         return paper_url(self.settings.SITE_URL, review.arxiv_id)
@@ -222,8 +264,7 @@ class OutboxRelay:
             paper = session.get(Paper, review.arxiv_id)
             if paper is None:
                 return None
-            return paper_header(paper, review.version, site_url=self.settings.SITE_URL,
-                                data_dir=self.settings.DATA_DIR)
+            return paper_header(paper, review.version, site_url=self.settings.SITE_URL, data_dir=self.settings.DATA_DIR)
 
     def _render(self, message: OutboxMessage, review: Review | None) -> list[object]:
         if review is None:
@@ -236,8 +277,9 @@ class OutboxRelay:
             if not formatted:
                 return (await self.bot.send_message(chat, str(part), parse_mode=None)).message_id
             if isinstance(part, str):
-                return (await self.bot.send_message(chat, part, parse_mode="HTML",
-                                                    link_preview_options=NO_PREVIEW)).message_id
+                return (
+                    await self.bot.send_message(chat, part, parse_mode="HTML", link_preview_options=NO_PREVIEW)
+                ).message_id
             return (await self.bot.send_rich_message(chat, part)).message_id
         except TelegramBadRequest as err:
             if formatted and _is_format_error(err.message):
@@ -260,8 +302,12 @@ class OutboxRelay:
         parts = self._render_markdown(markdown, review)
         pairs = list(zip(message.message_ids, parts))
         if len(parts) > len(pairs):
-            log.warning("outbox %d: the edited post needs %d message(s), it has %d; the rest is left out",
-                        message.id, len(parts), len(pairs))
+            log.warning(
+                "outbox %d: the edited post needs %d message(s), it has %d; the rest is left out",
+                message.id,
+                len(parts),
+                len(pairs),
+            )
         for index in range(message.parts_sent, len(pairs)):
             target, part = pairs[index]
             self._update(message.id, status="sending")
@@ -270,8 +316,13 @@ class OutboxRelay:
             with self.db.session() as session, session.begin():
                 session.get(OutboxMessage, message.id).parts_sent = index + 1
         self._update(message.id, status="sent", sent_at=utcnow(), error=None)
-        log.info("outbox %d (edit, %s): %d message(s) edited in %s", message.id, message.arxiv_id, len(pairs),
-                 message.chat_id)
+        log.info(
+            "outbox %d (edit, %s): %d message(s) edited in %s",
+            message.id,
+            message.arxiv_id,
+            len(pairs),
+            message.chat_id,
+        )
 
     def _render_markdown(self, markdown: str, review: Review) -> list[object]:
         if self.settings.POST_FORMAT == "rich":
@@ -282,8 +333,9 @@ class OutboxRelay:
         chat = _chat(chat_id)
         try:
             if isinstance(part, str):
-                await self.bot.edit_message_text(text=part, chat_id=chat, message_id=message_id, parse_mode="HTML",
-                                                 link_preview_options=NO_PREVIEW)
+                await self.bot.edit_message_text(
+                    text=part, chat_id=chat, message_id=message_id, parse_mode="HTML", link_preview_options=NO_PREVIEW
+                )
             else:
                 await self.bot.edit_message_text(chat_id=chat, message_id=message_id, rich_message=part)
         except TelegramBadRequest as err:

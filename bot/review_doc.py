@@ -103,7 +103,9 @@ def protect_math(markdown: str) -> tuple[str, list[Formula]]:
                 return f"{_OPEN}{len(formulas) - 1}{_CLOSE}"
         return match[0]
 
-    text = "".join(piece if fence else MATH_OR_CODE.sub(replace, piece) for _offset, piece, fence in prose_pieces(markdown))
+    text = "".join(
+        piece if fence else MATH_OR_CODE.sub(replace, piece) for _offset, piece, fence in prose_pieces(markdown)
+    )
     return text, formulas
 
 
@@ -115,7 +117,7 @@ def _text_spans(text: str, marks: tuple[Mark, ...], formulas: list[Formula]) -> 
     spans, pos = [], 0
     for match in _PLACEHOLDER.finditer(text):
         if match.start() > pos:
-            spans.append(Span(text[pos:match.start()], marks))
+            spans.append(Span(text[pos : match.start()], marks))
         formula = formulas[int(match[1])]
         spans.append(Span(formula.latex, marks, math=True, display=formula.display))
         pos = match.end()
@@ -179,8 +181,7 @@ def parse_review(markdown: str) -> list[Block]:
     for block in state.blocks:
         if block.kind != "code":
             block.lines = [line for line in map(strip_spans, block.lines) if line]
-    blocks = [b for b in state.blocks if b.kind == "rule" or any(
-        line_text(line).strip() for line in b.lines)]
+    blocks = [b for b in state.blocks if b.kind == "rule" or any(line_text(line).strip() for line in b.lines)]
     return _with_header(blocks)
 
 
@@ -240,8 +241,7 @@ def _list_paragraph(state: _State, lines: list[Line]) -> None:
     label, state.item_label = state.item_label or "", None
     for block in _split_display_math(Block("para", lines)):
         if block.kind == "para":
-            block = Block("item", block.lines, level=depth, label=label, ordered=ordered,
-                          group=group)
+            block = Block("item", block.lines, level=depth, label=label, ordered=ordered, group=group)
             label = ""
         state.blocks.append(block)
 

@@ -23,7 +23,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 def stems(query: str) -> list[str]:
     words = [w.casefold() for w in _WORD.findall(query)]
-    return [w if len(w) <= 5 else w[:max(4, len(w) - 2)] for w in words if len(w) >= 2]
+    return [w if len(w) <= 5 else w[: max(4, len(w) - 2)] for w in words if len(w) >= 2]
 
 
 def matches(document: str, query_stems: list[str]) -> bool:
@@ -40,8 +40,11 @@ def search_reviews(session: Session, query: str, *, limit: int = 10) -> list[tup
     newest = select(func.max(Review.id).label("review_id")).where(not_dropped()).group_by(Review.arxiv_id).subquery()
     rows = session.execute(
         select(Paper.title, Paper.arxiv_id, Paper.authors, Paper.abstract, Review.body)
-        .join(Review, Review.arxiv_id == Paper.arxiv_id).join(newest, Review.id == newest.c.review_id)
-        .order_by(Review.created_at.desc()).execution_options(yield_per=200))
+        .join(Review, Review.arxiv_id == Paper.arxiv_id)
+        .join(newest, Review.id == newest.c.review_id)
+        .order_by(Review.created_at.desc())
+        .execution_options(yield_per=200)
+    )
     found = []
     for title, arxiv_id, authors, abstract, body in rows:
         if matches(" ".join([title, " ".join(authors or []), abstract or "", body]), query_stems):

@@ -78,10 +78,12 @@ def _groups(blocks: list[Block]) -> list[list[Block]]:
     groups: list[list[Block]] = []
     for block in blocks:
         last = groups[-1][-1] if groups else None
-        same_list = (last is not None and last.kind == block.kind == "item"
-                     and not (block.level == 0 and block.label and block.group != last.group))
-        same_quote = (last is not None and last.kind == block.kind == "quote"
-                      and last.group == block.group)
+        same_list = (
+            last is not None
+            and last.kind == block.kind == "item"
+            and not (block.level == 0 and block.label and block.group != last.group)
+        )
+        same_quote = last is not None and last.kind == block.kind == "quote" and last.group == block.group
         if same_list or same_quote:
             groups[-1].append(block)
         else:
@@ -119,8 +121,9 @@ def _single(block: Block) -> Chunk:
         chunk.tag("<hr/>", counted=True)
     elif block.kind in ("title", "heading"):
         level = 1 if block.kind == "title" else min(max(block.level, 2), 3)
-        _text_block(chunk, f"h{level}", [s for n, line in enumerate(block.lines)
-                                         for s in ([Span(" ")] if n else []) + line])
+        _text_block(
+            chunk, f"h{level}", [s for n, line in enumerate(block.lines) for s in ([Span(" ")] if n else []) + line]
+        )
     else:
         for line in block.lines:
             _text_block(chunk, "p", line)

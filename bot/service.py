@@ -28,9 +28,9 @@ from paperdigest.db import Database
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import ChatRequest, Review, utcnow
 from paperdigest.settings import Settings
+from summarizer.grounding import may_post_automatically
 from summarizer.ids import ArxivId
 from summarizer.pipeline import Pipeline
-from summarizer.grounding import may_post_automatically
 
 log = logging.getLogger(__name__)
 STEPS = (("metadata", "метаданные"), ("pdf", "PDF"), ("text", "текст"), ("review", "рецензия"), ("stored", "готово"))
@@ -71,8 +71,9 @@ class ReviewService:
         """After a restart: resubmit every waiting request's paper (finished ones deliver at once)."""
         interrupted = self.relay.recover()
         if interrupted:
-            log.warning("%d outbox message(s) were mid-send at the last stop: marked unknown, see /pending",
-                        interrupted)
+            log.warning(
+                "%d outbox message(s) were mid-send at the last stop: marked unknown, see /pending", interrupted
+            )
         with self.db.read() as session:
             waiting = store.waiting_requests(session)
         for request in waiting:
@@ -82,8 +83,7 @@ class ReviewService:
     async def _run(self, arxiv_id: ArxivId, force: bool) -> None:
         # No limit here: LLM_CONCURRENCY is enforced by the LLM client for every caller.
         try:
-            review = await self.pipeline.review(arxiv_id, force=force, requested_by="telegram",
-                                                on_step=self._on_step)
+            review = await self.pipeline.review(arxiv_id, force=force, requested_by="telegram", on_step=self._on_step)
         except PaperdigestError as err:
             await self._failed(arxiv_id, err)
             return
@@ -108,16 +108,29 @@ class ReviewService:
         for request in store.waiting_requests(session, review.arxiv_id):
             if request.version not in (None, review.version):
                 continue
-            outbox.enqueue(session, kind="reply", chat_id=str(request.chat_id), arxiv_id=review.arxiv_id,
-                          version=review.version, review_id=review.id, request_id=request.id)
+            outbox.enqueue(
+                session,
+                kind="reply",
+                chat_id=str(request.chat_id),
+                arxiv_id=review.arxiv_id,
+                version=review.version,
+                review_id=review.id,
+                request_id=request.id,
+            )
             request.status, request.answered_at = "answered", utcnow()
             publish = publish or request.publish or self.settings.PUBLISH_USER_REVIEWS
             asked_to_post += [request] if request.publish else []
         if publish and self.publish(session, review) == HELD:
             log.info("review %d of %s failed the check: not posted, waiting for an admin", review.id, review.arxiv_id)
             for request in asked_to_post:
-                outbox.enqueue(session, kind="notice", chat_id=str(request.chat_id), arxiv_id=review.arxiv_id,
-                              request_id=request.id, text=texts.held(review.id, review.arxiv_id))
+                outbox.enqueue(
+                    session,
+                    kind="notice",
+                    chat_id=str(request.chat_id),
+                    arxiv_id=review.arxiv_id,
+                    request_id=request.id,
+                    text=texts.held(review.id, review.arxiv_id),
+                )
         self.relay.wake()
 
     def publish(self, session: Session, review: Review) -> str:
@@ -135,12 +148,19 @@ class ReviewService:
         if not may_post_automatically(review.validation, review.moderation):
             return HELD
         if post is not None:
-            log.info("outbox %d (channel, %s): held post queued again with review %d", post.id, review.arxiv_id,
-                     review.id)
+            log.info(
+                "outbox %d (channel, %s): held post queued again with review %d", post.id, review.arxiv_id, review.id
+            )
             post.status, post.review_id, post.error, post.not_before = "pending", review.id, None, None
         else:
-            outbox.enqueue(session, kind="channel", chat_id=channel, arxiv_id=review.arxiv_id,
-                          version=review.version, review_id=review.id)
+            outbox.enqueue(
+                session,
+                kind="channel",
+                chat_id=channel,
+                arxiv_id=review.arxiv_id,
+                version=review.version,
+                review_id=review.id,
+            )
         self.relay.wake()
         return QUEUED
 
@@ -153,8 +173,14 @@ class ReviewService:
         with self.db.session() as session, session.begin():
             for request in store.waiting_requests(session, arxiv_id.base):
                 request.status, request.error, request.answered_at = "failed", str(err), utcnow()
-                outbox.enqueue(session, kind="notice", chat_id=str(request.chat_id), arxiv_id=arxiv_id.base,
-                              request_id=request.id, text=f"❌ {arxiv_id}: {err.user_message}")
+                outbox.enqueue(
+                    session,
+                    kind="notice",
+                    chat_id=str(request.chat_id),
+                    arxiv_id=arxiv_id.base,
+                    request_id=request.id,
+                    text=f"❌ {arxiv_id}: {err.user_message}",
+                )
         self.relay.wake()
 
     # --- status messages ------------------------------------------------------------------
@@ -162,7 +188,8 @@ class ReviewService:
     def _on_step(self, arxiv_id: ArxivId, step: str) -> None:
         final = step == "stored"  # the last edit always goes out, however soon after the previous one
         asyncio.get_running_loop().create_task(
-            self._edit_waiting(arxiv_id.base, status_text(arxiv_id.base, step), throttle=not final))
+            self._edit_waiting(arxiv_id.base, status_text(arxiv_id.base, step), throttle=not final)
+        )
 
     async def _edit_waiting(self, arxiv_id: str, text: str, *, throttle: bool = True) -> None:
         with self.db.read() as session:

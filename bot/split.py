@@ -86,7 +86,7 @@ def split_unit(unit: Unit, limit: int) -> list[Unit]:
 def cut_point(text: str, limit: int) -> int:
     """Where to cut ``text`` so the head fits in ``limit`` UTF-16 units (a str index)."""
     fits = _fitting_prefix(text, limit)
-    window = text[:fits + 1]  # a boundary right at the limit still counts
+    window = text[: fits + 1]  # a boundary right at the limit still counts
     for pattern, least in ((_SENTENCE_END, fits // 2), (_LINE_BREAK, fits // 3), (_SPACE, 1)):
         ends = [m.end() for m in pattern.finditer(window) if least <= m.start() < fits]
         if ends:
@@ -113,7 +113,7 @@ def cut_spans(spans: list[Span], index: int) -> tuple[list[Span], list[Span]]:
             return head, spans[position:]
         if index < len(span.text):
             head.append(replace(span, text=span.text[:index]))
-            return head, [replace(span, text=span.text[index:]), *spans[position + 1:]]
+            return head, [replace(span, text=span.text[index:]), *spans[position + 1 :]]
         head.append(span)
         index -= len(span.text)
     return head, []

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from paperdigest.outbox import HELD
 from paperdigest.models import ChatRequest, InboxUpdate, Job, OutboxMessage, Paper, Review, Usage, utcnow
+from paperdigest.outbox import HELD
 
 DROPPED = "dropped"  # Review.moderation of a failed review an admin refused (/drop)
 
@@ -24,6 +24,7 @@ def next_reset(now: datetime | None = None) -> datetime:
 
 
 # --- inbox ---------------------------------------------------------------------------------
+
 
 def store_update(session: Session, update_id: int, payload: dict) -> bool:
     """Record an update once; False when it was already stored (Telegram sent it again)."""
@@ -45,11 +46,13 @@ def finish_update(session: Session, update_id: int, error: str | None = None) ->
 
 
 def unprocessed_updates(session: Session) -> list[InboxUpdate]:
-    return list(session.scalars(select(InboxUpdate).where(InboxUpdate.status == "received")
-                                .order_by(InboxUpdate.update_id)))
+    return list(
+        session.scalars(select(InboxUpdate).where(InboxUpdate.status == "received").order_by(InboxUpdate.update_id))
+    )
 
 
 # --- requests ------------------------------------------------------------------------------
+
 
 def waiting_requests(session: Session, arxiv_id: str | None = None) -> list[ChatRequest]:
     query = select(ChatRequest).where(ChatRequest.status == "waiting")
@@ -59,29 +62,41 @@ def waiting_requests(session: Session, arxiv_id: str | None = None) -> list[Chat
 
 
 def charged_today(session: Session, user_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(ChatRequest).where(
-        ChatRequest.user_id == user_id, ChatRequest.charged.is_(True),
-        ChatRequest.created_at >= day_start())) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ChatRequest)
+            .where(ChatRequest.user_id == user_id, ChatRequest.charged.is_(True), ChatRequest.created_at >= day_start())
+        )
+        or 0
+    )
 
 
 def tokens_today(session: Session) -> int:
-    total = session.scalar(select(func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0))
-                           .where(Usage.created_at >= day_start()))
+    total = session.scalar(
+        select(func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0)).where(
+            Usage.created_at >= day_start()
+        )
+    )
     return int(total or 0)
 
 
 # --- outbox (the queue itself: paperdigest/outbox.py) ----------------------------------------
 
+
 def pending_overview(session: Session, limit: int = 20) -> tuple[list[Job], list[OutboxMessage]]:
-    jobs = session.scalars(select(Job).where(Job.status.in_(("pending", "running", "failed")))
-                           .order_by(Job.updated_at.desc()).limit(limit)).all()
+    jobs = session.scalars(
+        select(Job).where(Job.status.in_(("pending", "running", "failed"))).order_by(Job.updated_at.desc()).limit(limit)
+    ).all()
     shown = ("pending", "unknown", "failed", HELD)
-    posts = session.scalars(select(OutboxMessage).where(OutboxMessage.status.in_(shown))
-                            .order_by(OutboxMessage.id.desc()).limit(limit)).all()
+    posts = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status.in_(shown)).order_by(OutboxMessage.id.desc()).limit(limit)
+    ).all()
     return list(jobs), list(posts)
 
 
 # --- moderation ----------------------------------------------------------------------------
+
 
 def not_dropped():  # -> a SQL condition on Review
     return Review.moderation.is_(None) | (Review.moderation != DROPPED)
@@ -101,21 +116,34 @@ def held_reviews(session: Session, limit: int = 20) -> list[Review]:
     (its newest not dropped, as the site shows it), so one that /regenerate replaced is gone.
     moderation NULL on a failed review is a review stored before moderation existed: it waits too."""
     latest = select(func.max(Review.id)).where(not_dropped()).group_by(Review.arxiv_id)
-    query = (select(Review).where(Review.id.in_(latest), Review.validation == "failed",
-                                  Review.moderation.is_(None) | (Review.moderation == "waiting"))
-             .order_by(Review.id.desc()).limit(limit))
+    query = (
+        select(Review)
+        .where(
+            Review.id.in_(latest),
+            Review.validation == "failed",
+            Review.moderation.is_(None) | (Review.moderation == "waiting"),
+        )
+        .order_by(Review.id.desc())
+        .limit(limit)
+    )
     return list(session.scalars(query))
 
 
 # --- reading -------------------------------------------------------------------------------
 
+
 def latest_titles(session: Session, limit: int = 10) -> list[tuple[str, str]]:
     """(title, arxiv id) of the most recently reviewed papers, newest first: columns only,
     since /latest is among the commonest commands and review rows carry whole texts."""
-    newest = (select(Review.arxiv_id, func.max(Review.created_at).label("reviewed_at")).group_by(Review.arxiv_id)
-              .subquery())
-    query = (select(Paper.title, Paper.arxiv_id).join(newest, Paper.arxiv_id == newest.c.arxiv_id)
-             .order_by(newest.c.reviewed_at.desc()).limit(limit))
+    newest = (
+        select(Review.arxiv_id, func.max(Review.created_at).label("reviewed_at")).group_by(Review.arxiv_id).subquery()
+    )
+    query = (
+        select(Paper.title, Paper.arxiv_id)
+        .join(newest, Paper.arxiv_id == newest.c.arxiv_id)
+        .order_by(newest.c.reviewed_at.desc())
+        .limit(limit)
+    )
     return [(title, arxiv_id) for title, arxiv_id in session.execute(query)]
 
 
@@ -123,8 +151,7 @@ def with_a_current_review(session: Session, arxiv_ids: list[str]) -> set[str]:
     """Those of these papers that have a review an admin did not drop (reads only their reviews)."""
     if not arxiv_ids:
         return set()
-    return set(session.scalars(select(Review.arxiv_id).where(Review.arxiv_id.in_(arxiv_ids), not_dropped())
-                               .distinct()))
+    return set(session.scalars(select(Review.arxiv_id).where(Review.arxiv_id.in_(arxiv_ids), not_dropped()).distinct()))
 
 
 def newest_review_id(session: Session) -> int:
@@ -133,18 +160,29 @@ def newest_review_id(session: Session) -> int:
 
 def stats(session: Session) -> dict[str, object]:
     jobs = dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
-    usage_total = session.execute(select(func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0),
-                                         func.coalesce(func.sum(Usage.cost_usd), 0.0))).one()
-    usage_today = session.execute(select(func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0),
-                                         func.coalesce(func.sum(Usage.cost_usd), 0.0))
-                                  .where(Usage.created_at >= day_start())).one()
+    usage_total = session.execute(
+        select(
+            func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0),
+            func.coalesce(func.sum(Usage.cost_usd), 0.0),
+        )
+    ).one()
+    usage_today = session.execute(
+        select(
+            func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0),
+            func.coalesce(func.sum(Usage.cost_usd), 0.0),
+        ).where(Usage.created_at >= day_start())
+    ).one()
     return {
         "papers": session.scalar(select(func.count()).select_from(Paper)) or 0,
         "reviews": session.scalar(select(func.count()).select_from(Review)) or 0,
         "jobs": jobs,
-        "tokens_today": int(usage_today[0]), "cost_today": float(usage_today[1]),
-        "tokens_total": int(usage_total[0]), "cost_total": float(usage_total[1]),
+        "tokens_today": int(usage_today[0]),
+        "cost_today": float(usage_today[1]),
+        "tokens_total": int(usage_total[0]),
+        "cost_total": float(usage_total[1]),
         "failed_jobs": jobs.get("failed", 0),
-        "failed_posts": session.scalar(select(func.count()).select_from(OutboxMessage)
-                                       .where(OutboxMessage.status.in_(("failed", "unknown")))) or 0,
+        "failed_posts": session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(("failed", "unknown")))
+        )
+        or 0,
     }

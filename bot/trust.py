@@ -32,8 +32,7 @@ from paperdigest.records import PaperMeta
 from summarizer.grounding import Grounding, may_post_automatically
 from summarizer.review_format import compose_review
 
-GENERIC_WARNING = ("⚠️ Рецензия не прошла автоматическую проверку: прочтите её критически, "
-                   "числа сверьте со статьёй.")
+GENERIC_WARNING = "⚠️ Рецензия не прошла автоматическую проверку: прочтите её критически, числа сверьте со статьёй."
 _FAILURE_NOTE = "> Рецензия не прошла автоматическую проверку"  # the pipeline's note, old (English) or new
 
 

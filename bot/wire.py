@@ -63,8 +63,10 @@ class WireAwareSession(AiohttpSession):
         if self._should_reset_connector:
             await self.close()
         if self._session is None or self._session.closed:
-            self._session = ClientSession(connector=self._connector_type(**self._connector_init),
-                                          headers={USER_AGENT: f"{SERVER_SOFTWARE} aiogram/{aiogram_version}"},
-                                          trace_configs=[_trace_config()])
+            self._session = ClientSession(
+                connector=self._connector_type(**self._connector_init),
+                headers={USER_AGENT: f"{SERVER_SOFTWARE} aiogram/{aiogram_version}"},
+                trace_configs=[_trace_config()],
+            )
             self._should_reset_connector = False
         return self._session

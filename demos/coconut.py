@@ -84,12 +84,17 @@ def _pad_prefix(layout: Layout, prefix: list[str]) -> list[str]:
     question, latent = prefix[:bot], prefix[bot:]
     if len(question) > layout.question:
         raise ValueError(f"question of {len(question)} tokens does not fit {layout}")
-    return (["<pad>"] * (layout.question - len(question)) + question
-            + ["<pad>"] * (layout.prefix - layout.question - len(latent)) + latent)
+    return (
+        ["<pad>"] * (layout.question - len(question))
+        + question
+        + ["<pad>"] * (layout.prefix - layout.question - len(latent))
+        + latent
+    )
 
 
-def make_batch(vocab: Vocab, layout: Layout, pairs: Sequence[tuple[list[str], list[str]]]
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def make_batch(
+    vocab: Vocab, layout: Layout, pairs: Sequence[tuple[list[str], list[str]]]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Token ids, loss mask (suffix tokens) and thought mask, each (batch, width)."""
     rows, loss, thought = [], [], []
     for prefix, suffix in pairs:
@@ -103,8 +108,9 @@ def make_batch(vocab: Vocab, layout: Layout, pairs: Sequence[tuple[list[str], li
     return torch.tensor(rows), torch.tensor(loss, dtype=torch.bool), torch.tensor(thought)
 
 
-def latent_forward(model: TinyGPT, tokens: torch.Tensor, thought_mask: torch.Tensor
-                   ) -> tuple[torch.Tensor, torch.Tensor, Past]:
+def latent_forward(
+    model: TinyGPT, tokens: torch.Tensor, thought_mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, Past]:
     """Forward pass with continuous thoughts: at every column where some row has a
     `<thought>`, that row's input embedding becomes the hidden state of the previous
     column. Runs the prefix, then one incremental pass per thought column, then the rest,
@@ -117,14 +123,16 @@ def latent_forward(model: TinyGPT, tokens: torch.Tensor, thought_mask: torch.Ten
         hidden, past = model.forward_embeds(embeds[:, start:column], past)
         hiddens.append(hidden)
         fed = torch.where(thought_mask[:, column, None], hidden[:, -1], embeds[:, column])
-        embeds = torch.cat([embeds[:, :column], fed[:, None], embeds[:, column + 1:]], dim=1)
+        embeds = torch.cat([embeds[:, :column], fed[:, None], embeds[:, column + 1 :]], dim=1)
         start = column
     hidden, past = model.forward_embeds(embeds[:, start:], past)
     hiddens.append(hidden)
     return torch.cat(hiddens, dim=1), embeds, past
 
 
-def batch_loss(model: TinyGPT, tokens: torch.Tensor, loss_mask: torch.Tensor, thought_mask: torch.Tensor) -> torch.Tensor:
+def batch_loss(
+    model: TinyGPT, tokens: torch.Tensor, loss_mask: torch.Tensor, thought_mask: torch.Tensor
+) -> torch.Tensor:
     hidden, _, _ = latent_forward(model, tokens, thought_mask)
     return masked_lm_loss(model.logits(hidden), tokens, loss_mask)
 
@@ -150,8 +158,18 @@ def sample_thoughts(rng: random.Random, method: str, stage: int, curriculum: Cur
     return stage
 
 
-def train_method(model: TinyGPT, method: str, optim: Optim, curriculum: Curriculum, steps: int, rng: random.Random,
-                 pool: Sequence[prosqa.Problem], vocab: Vocab, layout: Layout, label_pool: int) -> dict:
+def train_method(
+    model: TinyGPT,
+    method: str,
+    optim: Optim,
+    curriculum: Curriculum,
+    steps: int,
+    rng: random.Random,
+    pool: Sequence[prosqa.Problem],
+    vocab: Vocab,
+    layout: Layout,
+    label_pool: int,
+) -> dict:
     """Train one method for `steps` steps on relabelled problems from `pool`; the
     optimizer is reset whenever the curriculum stage changes. Returns losses (every 50
     steps) and the number of resets."""
@@ -173,21 +191,29 @@ def train_method(model: TinyGPT, method: str, optim: Optim, curriculum: Curricul
     return {"losses": losses, "optimizer_resets": resets, "steps": steps}
 
 
-def prompts(vocab: Vocab, layout: Layout, problems: Sequence[prosqa.Problem], method: str, k: int
-            ) -> tuple[torch.Tensor, torch.Tensor]:
+def prompts(
+    vocab: Vocab, layout: Layout, problems: Sequence[prosqa.Problem], method: str, k: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Left-padded prefixes (ending at `<eot>` for latent methods) and their thought mask."""
     tokens, _, thought = make_batch(vocab, layout, [(encode(p, method, k)[0], []) for p in problems])
     return tokens[:, : layout.prefix], thought[:, : layout.prefix]
 
 
 @torch.no_grad()
-def generate(model: TinyGPT, vocab: Vocab, layout: Layout, problems: Sequence[prosqa.Problem], method: str, k: int,
-             batch_size: int = 250) -> list[list[str]]:
+def generate(
+    model: TinyGPT,
+    vocab: Vocab,
+    layout: Layout,
+    problems: Sequence[prosqa.Problem],
+    method: str,
+    k: int,
+    batch_size: int = 250,
+) -> list[list[str]]:
     """Greedy outputs after the prefix (k thoughts for latent methods), cut at `<eos>`."""
     model.eval()
     outputs: list[list[str]] = []
     for start in range(0, len(problems), batch_size):
-        tokens, thought = prompts(vocab, layout, problems[start:start + batch_size], method, k)
+        tokens, thought = prompts(vocab, layout, problems[start : start + batch_size], method, k)
         hidden, _, past = latent_forward(model, tokens, thought)
         generated = greedy_continue(model, hidden[:, -1], past, layout.suffix, vocab.ids["<eos>"])
         for row in generated.tolist():
@@ -197,8 +223,9 @@ def generate(model: TinyGPT, vocab: Vocab, layout: Layout, problems: Sequence[pr
     return outputs
 
 
-def evaluate(model: TinyGPT, vocab: Vocab, layout: Layout, problems: Sequence[prosqa.Problem], method: str,
-             k: int) -> dict[str, float]:
+def evaluate(
+    model: TinyGPT, vocab: Vocab, layout: Layout, problems: Sequence[prosqa.Problem], method: str, k: int
+) -> dict[str, float]:
     """Answer accuracy, and tokens generated per question (language tokens up to `<eos>`
     plus the k thoughts, as the paper counts them)."""
     outputs = generate(model, vocab, layout, problems, method, k)

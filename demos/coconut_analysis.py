@@ -31,14 +31,20 @@ def k_sweep(model: TinyGPT, vocab: Vocab, layout: Layout, problems: Sequence[pro
         outputs = generate(model, vocab, layout, problems, "coconut", k)
         classes = [prosqa.classify_path(p, o, k) for p, o in zip(problems, outputs)]
         correct = sum(prosqa.answer_token(o) == prosqa.label(p, p.target) for p, o in zip(problems, outputs))
-        rows.append({"k": k, "accuracy": correct / len(problems),
-                     "classes": {c: classes.count(c) / len(classes) for c in prosqa.PATH_CLASSES}})
+        rows.append(
+            {
+                "k": k,
+                "accuracy": correct / len(problems),
+                "classes": {c: classes.count(c) / len(classes) for c in prosqa.PATH_CLASSES},
+            }
+        )
     return rows
 
 
 @torch.no_grad()
-def next_token_probs(model: TinyGPT, vocab: Vocab, layout: Layout, problems: Sequence[prosqa.Problem], k: int
-                     ) -> torch.Tensor:
+def next_token_probs(
+    model: TinyGPT, vocab: Vocab, layout: Layout, problems: Sequence[prosqa.Problem], k: int
+) -> torch.Tensor:
     """Softmax over the vocabulary right after `<eot>` that follows k thoughts."""
     model.eval()
     tokens, thought = prompts(vocab, layout, problems, "coconut", k)
@@ -47,8 +53,9 @@ def next_token_probs(model: TinyGPT, vocab: Vocab, layout: Layout, problems: Seq
     return model.logits(hidden[:, -1]).softmax(-1)
 
 
-def frontier_values(model: TinyGPT, vocab: Vocab, layout: Layout, problems: Sequence[prosqa.Problem], k: int
-                    ) -> list[list[dict]]:
+def frontier_values(
+    model: TinyGPT, vocab: Vocab, layout: Layout, problems: Sequence[prosqa.Problem], k: int
+) -> list[list[dict]]:
     """For each question with a path longer than k: its k-th frontier nodes with value,
     whether they lead to the target, and their height; highest value first."""
     eligible = [p for p in problems if len(p.path) - 1 > k]
@@ -57,9 +64,15 @@ def frontier_values(model: TinyGPT, vocab: Vocab, layout: Layout, problems: Sequ
     probs = next_token_probs(model, vocab, layout, eligible, k)
     out = []
     for row, problem in zip(probs, eligible):
-        nodes = [{"node": prosqa.label(problem, v), "value": float(row[vocab.ids[prosqa.label(problem, v)]]),
-                  "correct": prosqa.leads_to_target(problem, v), "height": prosqa.height(problem, v)}
-                 for v in prosqa.frontier(problem, k)]
+        nodes = [
+            {
+                "node": prosqa.label(problem, v),
+                "value": float(row[vocab.ids[prosqa.label(problem, v)]]),
+                "correct": prosqa.leads_to_target(problem, v),
+                "height": prosqa.height(problem, v),
+            }
+            for v in prosqa.frontier(problem, k)
+        ]
         out.append(sorted(nodes, key=lambda n: -n["value"]))
     return out
 
@@ -79,10 +92,16 @@ def value_by_height(per_question: list[list[dict]]) -> list[dict]:
         for node in nodes:
             groups[(node["height"], node["correct"])].append(node["value"])
     heights = sorted({h for h, _ in groups})
-    return [{"height": h,
-             "correct_mean": mean(groups[(h, True)]) if groups[(h, True)] else None,
-             "incorrect_mean": mean(groups[(h, False)]) if groups[(h, False)] else None,
-             "n_correct": len(groups[(h, True)]), "n_incorrect": len(groups[(h, False)])} for h in heights]
+    return [
+        {
+            "height": h,
+            "correct_mean": mean(groups[(h, True)]) if groups[(h, True)] else None,
+            "incorrect_mean": mean(groups[(h, False)]) if groups[(h, False)] else None,
+            "n_correct": len(groups[(h, True)]),
+            "n_incorrect": len(groups[(h, False)]),
+        }
+        for h in heights
+    ]
 
 
 def summarize_values(per_question: list[list[dict]]) -> dict:
@@ -93,9 +112,11 @@ def summarize_values(per_question: list[list[dict]]) -> dict:
     curves = top_k_cumulative(per_question)
     correct = [n["value"] for q in per_question for n in q if n["correct"]]
     incorrect = [n["value"] for q in per_question for n in q if not n["correct"]]
-    return {"questions": len(per_question),
-            **{f"mean_{name}": mean(values) for name, values in curves.items()},
-            "mean_value_correct": mean(correct) if correct else None,
-            "mean_value_incorrect": mean(incorrect) if incorrect else None,
-            "best_node_correct": mean(q[0]["correct"] for q in per_question),
-            "mean_frontier_size": mean(len(q) for q in per_question)}
+    return {
+        "questions": len(per_question),
+        **{f"mean_{name}": mean(values) for name, values in curves.items()},
+        "mean_value_correct": mean(correct) if correct else None,
+        "mean_value_incorrect": mean(incorrect) if incorrect else None,
+        "best_node_correct": mean(q[0]["correct"] for q in per_question),
+        "mean_frontier_size": mean(len(q) for q in per_question),
+    }

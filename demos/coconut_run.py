@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from demos import coconut, coconut_analysis as analysis, paper, prosqa
+from demos import coconut, paper, prosqa
+from demos import coconut_analysis as analysis
 from demos.model import ModelConfig, TinyGPT, count_parameters
 from demos.plots import bar_plot, line_plot, stacked_bar
 from demos.results import rounded, write_results
@@ -47,14 +48,21 @@ FULL = CoconutConfig()
 # --quick: smaller graphs and model, every method and analysis, a few minutes on 2 cores.
 QUICK = CoconutConfig(
     graphs=prosqa.GraphConfig(min_nodes=6, max_nodes=8, min_hops=1, max_hops=3, max_edges=12, label_pool=10),
-    n_layers=2, d_model=64, curriculum=coconut.Curriculum(max_thoughts=3, stage_steps=120),
-    steps=600, pool_size=1500, test_size=300, quick=True)
+    n_layers=2,
+    d_model=64,
+    curriculum=coconut.Curriculum(max_thoughts=3, stage_steps=120),
+    steps=600,
+    pool_size=1500,
+    test_size=300,
+    quick=True,
+)
 
 
 def new_model(config: CoconutConfig, vocab_size: int, layout: coconut.Layout) -> TinyGPT:
     torch.manual_seed(config.seed)
-    return TinyGPT(ModelConfig(vocab_size, layout.prefix + layout.suffix, config.n_layers, config.d_model,
-                               config.n_heads))
+    return TinyGPT(
+        ModelConfig(vocab_size, layout.prefix + layout.suffix, config.n_layers, config.d_model, config.n_heads)
+    )
 
 
 def run_coconut(config: CoconutConfig, out_dir: Path) -> dict:
@@ -69,10 +77,19 @@ def run_coconut(config: CoconutConfig, out_dir: Path) -> dict:
     methods, models, losses = _train_all(config, pool, test, vocab, layout)
 
     results = {
-        "demo": "coconut", "arxiv_id": paper.COCONUT["arxiv_id"], "quick": config.quick, "seed": config.seed,
-        "config": dataclasses.asdict(config), "machine": machine_info(), "started_at": started.isoformat(),
-        "task": "ProsQA-like DAG reachability", "parameters": count_parameters(models[config.methods[0]]),
-        "test_stats": _test_stats(test), "chance": {"accuracy": 0.5}, "methods": methods, "losses": losses,
+        "demo": "coconut",
+        "arxiv_id": paper.COCONUT["arxiv_id"],
+        "quick": config.quick,
+        "seed": config.seed,
+        "config": dataclasses.asdict(config),
+        "machine": machine_info(),
+        "started_at": started.isoformat(),
+        "task": "ProsQA-like DAG reachability",
+        "parameters": count_parameters(models[config.methods[0]]),
+        "test_stats": _test_stats(test),
+        "chance": {"accuracy": 0.5},
+        "methods": methods,
+        "losses": losses,
         "paper": paper.COCONUT,
     }
     if "coconut" in models:
@@ -91,13 +108,27 @@ def _train_all(config: CoconutConfig, pool: list, test: list, vocab, layout) -> 
     for method in config.methods:
         watch = Stopwatch()
         model = new_model(config, len(vocab), layout)
-        trained = coconut.train_method(model, method, config.optim, config.curriculum, config.steps,
-                                       random.Random(f"{config.seed}-{method}"), pool, vocab, layout,
-                                       config.graphs.label_pool)
+        trained = coconut.train_method(
+            model,
+            method,
+            config.optim,
+            config.curriculum,
+            config.steps,
+            random.Random(f"{config.seed}-{method}"),
+            pool,
+            vocab,
+            layout,
+            config.graphs.label_pool,
+        )
         k = config.curriculum.max_thoughts if method in coconut.LATENT_METHODS + ("pause_as_thought",) else 0
         scores = coconut.evaluate(model, vocab, layout, test, method, k)
-        methods[method] = {**{n: rounded(v) for n, v in scores.items()}, "thoughts": k, "train_steps": config.steps,
-                           "optimizer_resets": trained["optimizer_resets"], **watch.read("train_")}
+        methods[method] = {
+            **{n: rounded(v) for n, v in scores.items()},
+            "thoughts": k,
+            "train_steps": config.steps,
+            "optimizer_resets": trained["optimizer_resets"],
+            **watch.read("train_"),
+        }
         models[method], losses[method] = model, trained["losses"]
         log.info("coconut demo: %s accuracy %.3f", method, scores["accuracy"])
     return methods, models, losses
@@ -112,18 +143,27 @@ def _cot_paths(model: TinyGPT, vocab, layout, test: list[prosqa.Problem], result
     if "analysis" in results:
         k0 = results["analysis"]["k_sweep"][0]
         out["k0_vs_cot"] = {
-            "coconut_k0": {"accuracy": rounded(k0["accuracy"]), "hallucination": rounded(k0["classes"]["hallucination"])},
-            "cot": {"accuracy": results["methods"]["cot"]["accuracy"],
-                    "hallucination": out["cot_path_classes"]["hallucination"]}}
+            "coconut_k0": {
+                "accuracy": rounded(k0["accuracy"]),
+                "hallucination": rounded(k0["classes"]["hallucination"]),
+            },
+            "cot": {
+                "accuracy": results["methods"]["cot"]["accuracy"],
+                "hallucination": out["cot_path_classes"]["hallucination"],
+            },
+        }
     return out
 
 
 def _test_stats(test: list[prosqa.Problem]) -> dict:
     hops = [len(p.path) - 1 for p in test]
-    return {"questions": len(test), "mean_nodes": rounded(sum(p.n for p in test) / len(test), 2),
-            "mean_edges": rounded(sum(len(p.edges) for p in test) / len(test), 2),
-            "mean_hops": rounded(sum(hops) / len(hops), 2),
-            "hops": {str(h): hops.count(h) for h in sorted(set(hops))}}
+    return {
+        "questions": len(test),
+        "mean_nodes": rounded(sum(p.n for p in test) / len(test), 2),
+        "mean_edges": rounded(sum(len(p.edges) for p in test) / len(test), 2),
+        "mean_hops": rounded(sum(hops) / len(hops), 2),
+        "hops": {str(h): hops.count(h) for h in sorted(set(hops))},
+    }
 
 
 def _analysis(model: TinyGPT, vocab, layout, test: list[prosqa.Problem], K: int) -> dict:
@@ -131,10 +171,12 @@ def _analysis(model: TinyGPT, vocab, layout, test: list[prosqa.Problem], K: int)
     out: dict = {"k_sweep": sweep, "height_definition": "shortest distance from the node to any leaf"}
     for k in (1, 2):
         per_question = analysis.frontier_values(model, vocab, layout, test, k)
-        out[f"thought{k}"] = {"summary": analysis.summarize_values(per_question),
-                              "top_curves": analysis.top_k_cumulative(per_question),
-                              "value_by_height": analysis.value_by_height(per_question),
-                              "example": per_question[0] if per_question else []}
+        out[f"thought{k}"] = {
+            "summary": analysis.summarize_values(per_question),
+            "top_curves": analysis.top_k_cumulative(per_question),
+            "value_by_height": analysis.value_by_height(per_question),
+            "example": per_question[0] if per_question else [],
+        }
     return out
 
 
@@ -142,10 +184,20 @@ def coconut_plots(results: dict, out_dir: Path) -> list[str]:
     methods = results["methods"]
     reference = results["paper"]["prosqa"]
     groups = list(methods)
-    names = [bar_plot(out_dir / "coconut_accuracy.png", "ProsQA-like accuracy: this toy vs the paper (GPT-2, ProsQA)",
-                      "accuracy", groups, {"this toy": [methods[m]["accuracy"] for m in groups],
-                                           "paper": [reference.get(m, {}).get("accuracy", 0) / 100 for m in groups]},
-                      ylim=(0, 1.02), hline=(results["chance"]["accuracy"], "chance"))]
+    names = [
+        bar_plot(
+            out_dir / "coconut_accuracy.png",
+            "ProsQA-like accuracy: this toy vs the paper (GPT-2, ProsQA)",
+            "accuracy",
+            groups,
+            {
+                "this toy": [methods[m]["accuracy"] for m in groups],
+                "paper": [reference.get(m, {}).get("accuracy", 0) / 100 for m in groups],
+            },
+            ylim=(0, 1.02),
+            hline=(results["chance"]["accuracy"], "chance"),
+        )
+    ]
     losses = {m: ([50 * i for i in range(len(v))], v) for m, v in results["losses"].items()}
     names.append(line_plot(out_dir / "coconut_loss.png", "training loss", "step", "loss", losses))
     if "analysis" not in results:
@@ -156,14 +208,28 @@ def coconut_plots(results: dict, out_dir: Path) -> list[str]:
     if "cot_path_classes" in results:
         columns.append("CoT")
         parts = {c: parts[c] + [results["cot_path_classes"][c]] for c in prosqa.PATH_CLASSES}
-    names.append(stacked_bar(out_dir / "coconut_k_sweep.png", "Coconut with k thoughts, rest in language",
-                             "thoughts before <eot>", columns, parts))
+    names.append(
+        stacked_bar(
+            out_dir / "coconut_k_sweep.png",
+            "Coconut with k thoughts, rest in language",
+            "thoughts before <eot>",
+            columns,
+            parts,
+        )
+    )
     for k in (1, 2):
         curves = results["analysis"][f"thought{k}"]["top_curves"]
         series = {name: ([i / max(len(v) - 1, 1) for i in range(len(v))], v) for name, v in curves.items()}
-        names.append(line_plot(out_dir / f"coconut_topk_thought{k}.png",
-                               f"cumulative value of top-1/2/3 frontier nodes after thought {k}",
-                               "test questions (sorted)", "cumulative value", series, ylim=(0, 1.02)))
+        names.append(
+            line_plot(
+                out_dir / f"coconut_topk_thought{k}.png",
+                f"cumulative value of top-1/2/3 frontier nodes after thought {k}",
+                "test questions (sorted)",
+                "cumulative value",
+                series,
+                ylim=(0, 1.02),
+            )
+        )
     names.append(_height_plot(results["analysis"], out_dir))
     return names
 
@@ -175,5 +241,11 @@ def _height_plot(result: dict, out_dir: Path) -> str:
         for kind in ("correct", "incorrect"):
             points = [(r["height"], r[f"{kind}_mean"]) for r in rows if r[f"{kind}_mean"] is not None]
             series[f"thought {k}, {kind} nodes"] = ([h for h, _ in points], [v for _, v in points])
-    return line_plot(out_dir / "coconut_value_height.png", "mean frontier value vs node height (shortest to a leaf)",
-                     "height", "mean value", series, ylim=(0, 1.02))
+    return line_plot(
+        out_dir / "coconut_value_height.png",
+        "mean frontier value vs node height (shortest to a leaf)",
+        "height",
+        "mean value",
+        series,
+        ylim=(0, 1.02),
+    )

@@ -102,19 +102,31 @@ def evaluate_chains(model: TinyGPT, vocab, layout, problems: Sequence[prosqa.Pro
         right[hops] += prosqa.answer_token(output) == prosqa.label(problem, problem.target)
         if method == "cot":
             errors[first_error(problem, output)] += 1
-    return {"accuracy": round(sum(right.values()) / len(problems), 3),
-            "by_hops": {str(h): round(right[h] / count[h], 3) for h in sorted(count)}, "first_error": dict(errors)}
+    return {
+        "accuracy": round(sum(right.values()) / len(problems), 3),
+        "by_hops": {str(h): round(right[h] / count[h], 3) for h in sorted(count)},
+        "first_error": dict(errors),
+    }
 
 
 def coconut_diagnostics(args: argparse.Namespace) -> list[dict]:
-    graphs = prosqa.GraphConfig(min_nodes=args.min_nodes, max_nodes=args.max_nodes, min_hops=args.min_hops,
-                                max_hops=args.max_hops, max_edges=args.max_edges, label_pool=args.label_pool)
+    graphs = prosqa.GraphConfig(
+        min_nodes=args.min_nodes,
+        max_nodes=args.max_nodes,
+        min_hops=args.min_hops,
+        max_hops=args.max_hops,
+        max_edges=args.max_edges,
+        label_pool=args.label_pool,
+    )
     vocab, layout = coconut.make_vocab(graphs.label_pool), coconut.Layout.for_task(graphs, graphs.max_hops)
     rng = random.Random(f"{args.seed}-train")
     pool = [prosqa.make_problem(rng, graphs) for _ in range(args.pool)]
     val = [prosqa.make_problem(random.Random(f"{args.seed}-val-{i}"), graphs) for i in range(args.eval_size)]
-    seen = ([prosqa.relabel(rng, p, graphs.label_pool) for p in pool[: args.eval_size]] if pool
-            else [prosqa.make_problem(rng, graphs) for _ in range(args.eval_size)])
+    seen = (
+        [prosqa.relabel(rng, p, graphs.label_pool) for p in pool[: args.eval_size]]
+        if pool
+        else [prosqa.make_problem(rng, graphs) for _ in range(args.eval_size)]
+    )
     torch.manual_seed(args.seed)
     model = TinyGPT(ModelConfig(len(vocab), layout.prefix + layout.suffix, args.layers, args.d_model, 4))
     optim = Optim(lr=args.lr)
@@ -124,11 +136,17 @@ def coconut_diagnostics(args: argparse.Namespace) -> list[dict]:
     for step in range(args.steps + 1):
         if step % args.every == 0 or step == args.steps:
             on_val, on_seen = (evaluate_chains(model, vocab, layout, qs, args.method) for qs in (val, seen))
-            row = {"step": step, "train_batch_loss": round(sum(losses) / max(len(losses), 1), 4),
-                   "train_tf_loss": round(teacher_forced_loss(model, vocab, layout, seen, args.method), 4),
-                   "val_tf_loss": round(teacher_forced_loss(model, vocab, layout, val, args.method), 4),
-                   "train_acc": on_seen["accuracy"], "val_acc": on_val["accuracy"], "val_by_hops": on_val["by_hops"],
-                   "val_first_error": on_val["first_error"], "wall_s": round(time.time() - started)}
+            row = {
+                "step": step,
+                "train_batch_loss": round(sum(losses) / max(len(losses), 1), 4),
+                "train_tf_loss": round(teacher_forced_loss(model, vocab, layout, seen, args.method), 4),
+                "val_tf_loss": round(teacher_forced_loss(model, vocab, layout, val, args.method), 4),
+                "train_acc": on_seen["accuracy"],
+                "val_acc": on_val["accuracy"],
+                "val_by_hops": on_val["by_hops"],
+                "val_first_error": on_val["first_error"],
+                "wall_s": round(time.time() - started),
+            }
             if args.method == "cot":
                 row["val_slots"] = slot_accuracy(model, vocab, layout, val)
             print(json.dumps(row), flush=True)
@@ -137,13 +155,24 @@ def coconut_diagnostics(args: argparse.Namespace) -> list[dict]:
         if step == args.steps:
             break
         set_lr(optimizer, optim.lr, step, optim.warmup)
-        problems = ([prosqa.relabel(rng, rng.choice(pool), graphs.label_pool) for _ in range(optim.batch_size)]
-                    if pool else [prosqa.make_problem(rng, graphs) for _ in range(optim.batch_size)])
+        problems = (
+            [prosqa.relabel(rng, rng.choice(pool), graphs.label_pool) for _ in range(optim.batch_size)]
+            if pool
+            else [prosqa.make_problem(rng, graphs) for _ in range(optim.batch_size)]
+        )
         stage = coconut.stage_at(step, args.method, curriculum)
-        pairs = [coconut.encode(p, args.method, coconut.sample_thoughts(rng, args.method, stage, curriculum))
-                 for p in problems]
-        losses.append(train_step(optimizer, coconut.batch_loss(model, *coconut.make_batch(vocab, layout, pairs)),
-                                 model.parameters(), optim.clip))
+        pairs = [
+            coconut.encode(p, args.method, coconut.sample_thoughts(rng, args.method, stage, curriculum))
+            for p in problems
+        ]
+        losses.append(
+            train_step(
+                optimizer,
+                coconut.batch_loss(model, *coconut.make_batch(vocab, layout, pairs)),
+                model.parameters(),
+                optim.clip,
+            )
+        )
     if args.save:
         torch.save(model.state_dict(), args.save)
     return rows
@@ -160,8 +189,9 @@ def _icot_model(args: argparse.Namespace):
 
 def _icot_step(model, optimizer, rng, held_out, removed: int, probs, keep_position: bool = True) -> None:
     counts = [removed + o for o in sample_offsets(rng, probs, 64)] if removed else [0] * 64
-    tokens, mask, positions = icot.make_batch(icot.training_examples(rng, 3, 64, held_out), counts, "left",
-                                              keep_position and removed > 0)
+    tokens, mask, positions = icot.make_batch(
+        icot.training_examples(rng, 3, 64, held_out), counts, "left", keep_position and removed > 0
+    )
     train_step(optimizer, masked_lm_loss(model(tokens, positions), tokens, mask), model.parameters(), 1.0)
 
 
@@ -171,8 +201,11 @@ def icot_diagnostics(args: argparse.Namespace) -> list[dict]:
 
     def report(**fields) -> None:
         removed = fields["removed"]
-        row = {**fields, **icot.evaluate(model, val, 3, removed, keep_position=removed > 0),
-               "wall_s": round(time.time() - started)}
+        row = {
+            **fields,
+            **icot.evaluate(model, val, 3, removed, keep_position=removed > 0),
+            "wall_s": round(time.time() - started),
+        }
         print(json.dumps(row), flush=True)
         rows.append(row)
 
@@ -222,8 +255,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     coconut_group.add_argument("--pool", type=int, default=0, help="graph structures to relabel; 0: fresh graphs")
     coconut_group.add_argument("--eval-size", type=int, default=300)
     coconut_group.add_argument("--stage-steps", type=int, default=600)
-    for name, default in (("min-nodes", 8), ("max-nodes", 12), ("min-hops", 2), ("max-hops", 4), ("max-edges", 20),
-                          ("label-pool", 24)):
+    for name, default in (
+        ("min-nodes", 8),
+        ("max-nodes", 12),
+        ("min-hops", 2),
+        ("max-hops", 4),
+        ("max-edges", 20),
+        ("label-pool", 24),
+    ):
         coconut_group.add_argument(f"--{name}", type=int, default=default)
     icot_group = parser.add_argument_group("icot")
     icot_group.add_argument("--removed", type=int, default=1)

@@ -65,27 +65,61 @@ def coconut_findings(results: dict) -> list[Finding]:
     paper = results["paper"]["prosqa"]
     found = []
     if {"coconut", "cot"} <= acc.keys():
-        found.append(_better("Coconut точнее CoT на ProsQA", f"{paper['coconut']['accuracy']} vs {paper['cot']['accuracy']}",
-                             ("Coconut", "CoT"), acc["coconut"], acc["cot"], n))
+        found.append(
+            _better(
+                "Coconut точнее CoT на ProsQA",
+                f"{paper['coconut']['accuracy']} vs {paper['cot']['accuracy']}",
+                ("Coconut", "CoT"),
+                acc["coconut"],
+                acc["cot"],
+                n,
+            )
+        )
     if {"coconut", "no_cot"} <= acc.keys():
-        found.append(_better("Coconut точнее No-CoT", f"{paper['coconut']['accuracy']} vs {paper['no_cot']['accuracy']}",
-                             ("Coconut", "No-CoT"), acc["coconut"], acc["no_cot"], n))
+        found.append(
+            _better(
+                "Coconut точнее No-CoT",
+                f"{paper['coconut']['accuracy']} vs {paper['no_cot']['accuracy']}",
+                ("Coconut", "No-CoT"),
+                acc["coconut"],
+                acc["no_cot"],
+                n,
+            )
+        )
     if {"coconut", "pause_as_thought"} <= acc.keys():
-        found.append(_level("Pause as thought почти не уступает Coconut (оговорка самой статьи)",
-                            f"{paper['pause_as_thought']['accuracy']} vs {paper['coconut']['accuracy']}",
-                            ("pause", "Coconut"), acc["pause_as_thought"], acc["coconut"], n,
-                            floor=results["chance"]["accuracy"]))
+        found.append(
+            _level(
+                "Pause as thought почти не уступает Coconut (оговорка самой статьи)",
+                f"{paper['pause_as_thought']['accuracy']} vs {paper['coconut']['accuracy']}",
+                ("pause", "Coconut"),
+                acc["pause_as_thought"],
+                acc["coconut"],
+                n,
+                floor=results["chance"]["accuracy"],
+            )
+        )
     if {"coconut", "no_curriculum"} <= acc.keys():
-        found.append(_better("Без curriculum Coconut заметно хуже", f"{paper['no_curriculum']['accuracy']} vs "
-                             f"{paper['coconut']['accuracy']}", ("Coconut", "без curriculum"),
-                             acc["coconut"], acc["no_curriculum"], n))
+        found.append(
+            _better(
+                "Без curriculum Coconut заметно хуже",
+                f"{paper['no_curriculum']['accuracy']} vs {paper['coconut']['accuracy']}",
+                ("Coconut", "без curriculum"),
+                acc["coconut"],
+                acc["no_curriculum"],
+                n,
+            )
+        )
     methods = results["methods"]
     if {"coconut", "cot"} <= methods.keys():
         fewer = methods["coconut"]["tokens"] < methods["cot"]["tokens"]
-        found.append(Finding("Coconut генерирует меньше токенов, чем CoT",
-                             f"{paper['coconut']['tokens']} vs {paper['cot']['tokens']}",
-                             f"{methods['coconut']['tokens']:.1f} vs {methods['cot']['tokens']:.1f}",
-                             REPRODUCED if fewer else NOT_REPRODUCED))
+        found.append(
+            Finding(
+                "Coconut генерирует меньше токенов, чем CoT",
+                f"{paper['coconut']['tokens']} vs {paper['cot']['tokens']}",
+                f"{methods['coconut']['tokens']:.1f} vs {methods['cot']['tokens']:.1f}",
+                REPRODUCED if fewer else NOT_REPRODUCED,
+            )
+        )
     found += _coconut_analysis_findings(results, n)
     return found
 
@@ -96,25 +130,49 @@ def _coconut_analysis_findings(results: dict, n: int) -> list[Finding]:
     sweep = analysis.get("k_sweep") or []
     if len(sweep) >= 2:
         first, last = sweep[0], sweep[-1]
-        found.append(_better("Чем больше непрерывных мыслей (k), тем выше точность", "ProsQA: растёт с k",
-                             (f"k={last['k']}", f"k={first['k']}"), last["accuracy"], first["accuracy"], n))
+        found.append(
+            _better(
+                "Чем больше непрерывных мыслей (k), тем выше точность",
+                "ProsQA: растёт с k",
+                (f"k={last['k']}", f"k={first['k']}"),
+                last["accuracy"],
+                first["accuracy"],
+                n,
+            )
+        )
     k0 = results.get("k0_vs_cot")
     if k0:
         a, b = k0["coconut_k0"]["hallucination"], k0["cot"]["hallucination"]
         verdict = {1: REPRODUCED, 0: UNCLEAR, -1: NOT_REPRODUCED}[compare(b, a, n)]
-        found.append(Finding("Coconut при k=0 (вся цепочка словами) галлюцинирует реже, чем CoT",
-                             "меньше галлюцинаций; заслуга смешивания стадий", f"{a:.2f} vs {b:.2f}", verdict))
+        found.append(
+            Finding(
+                "Coconut при k=0 (вся цепочка словами) галлюцинирует реже, чем CoT",
+                "меньше галлюцинаций; заслуга смешивания стадий",
+                f"{a:.2f} vs {b:.2f}",
+                verdict,
+            )
+        )
     first, second = ((analysis.get(f"thought{t}") or {}).get("summary") for t in (1, 2))
     if first and second:
         gap1, gap2 = first["mean_top3"] - first["mean_top1"], second["mean_top3"] - second["mean_top1"]
-        found.append(Finding("Первая мысль держит несколько вариантов: разрыв top-1/top-3 шире, чем после второй",
-                             "широкие разрывы после мысли 1, узкие после мысли 2",
-                             f"{gap1:.2f} vs {gap2:.2f}", REPRODUCED if gap1 > gap2 else NOT_REPRODUCED))
+        found.append(
+            Finding(
+                "Первая мысль держит несколько вариантов: разрыв top-1/top-3 шире, чем после второй",
+                "широкие разрывы после мысли 1, узкие после мысли 2",
+                f"{gap1:.2f} vs {gap2:.2f}",
+                REPRODUCED if gap1 > gap2 else NOT_REPRODUCED,
+            )
+        )
     if first:
         right, wrong = first["mean_value_correct"], first["mean_value_incorrect"]
-        found.append(Finding("После первой мысли вершины, ведущие к цели, получают большую «ценность»",
-                             "неявный поиск в ширину", f"{right:.2f} vs {wrong:.2f} ({first['questions']} вопросов)",
-                             REPRODUCED if right > wrong else NOT_REPRODUCED))
+        found.append(
+            Finding(
+                "После первой мысли вершины, ведущие к цели, получают большую «ценность»",
+                "неявный поиск в ширину",
+                f"{right:.2f} vs {wrong:.2f} ({first['questions']} вопросов)",
+                REPRODUCED if right > wrong else NOT_REPRODUCED,
+            )
+        )
     return found
 
 
@@ -123,31 +181,52 @@ def icot_findings(results: dict) -> list[Finding]:
     n = int(results["config"]["test_size"])
     found = []
     if {"icot", "explicit_cot"} <= methods.keys():
-        found.append(_level("Без единого CoT-токена iCoT почти так же точна, как явный CoT",
-                            "4×4: 1.00; 9×9: 0.988 при 11× скорости", ("iCoT", "явный CoT"),
-                            methods["icot"]["accuracy"], methods["explicit_cot"]["accuracy"], n,
-                            floor=results["chance"]["accuracy"]))
+        found.append(
+            _level(
+                "Без единого CoT-токена iCoT почти так же точна, как явный CoT",
+                "4×4: 1.00; 9×9: 0.988 при 11× скорости",
+                ("iCoT", "явный CoT"),
+                methods["icot"]["accuracy"],
+                methods["explicit_cot"]["accuracy"],
+                n,
+                floor=results["chance"]["accuracy"],
+            )
+        )
     main = methods.get("icot", {}).get("accuracy")
     learned = main is not None and main >= LEARNED
     if {"icot", "no_cot"} <= methods.keys():
-        finding = _better("No-CoT (сразу ответ) не учится умножению, iCoT учится", "No-CoT проваливается уже на 4×4",
-                          ("iCoT", "No-CoT"), main, methods["no_cot"]["accuracy"], n)
+        finding = _better(
+            "No-CoT (сразу ответ) не учится умножению, iCoT учится",
+            "No-CoT проваливается уже на 4×4",
+            ("iCoT", "No-CoT"),
+            main,
+            methods["no_cot"]["accuracy"],
+            n,
+        )
         if not learned:  # both failing is not "iCoT learns"
-            finding = dataclasses.replace(finding, ours=finding.ours + "; iCoT тоже не выучилась",
-                                          verdict=NOT_REPRODUCED)
+            finding = dataclasses.replace(
+                finding, ours=finding.ours + "; iCoT тоже не выучилась", verdict=NOT_REPRODUCED
+            )
         found.append(finding)
     speedup = results.get("speedup")
     if isinstance(speedup, (int, float)):
-        found.append(Finding("Неявный вывод быстрее явного CoT", "до 11× на 9×9", f"{speedup:.1f}×",
-                             REPRODUCED if speedup > 1 else NOT_REPRODUCED))
+        found.append(
+            Finding(
+                "Неявный вывод быстрее явного CoT",
+                "до 11× на 9×9",
+                f"{speedup:.1f}×",
+                REPRODUCED if speedup > 1 else NOT_REPRODUCED,
+            )
+        )
     for name, ablation in (results.get("ablations") or {}).items():
         if main is None:
             break
         claim = ABLATION_CLAIMS.get(name, f"Абляция {name} разваливает обучение")
         finding = _better(claim, "на 7×7", ("iCoT", name), main, ablation["accuracy"], n)
         if not learned:  # an ablation can only collapse a run that works
-            finding = dataclasses.replace(finding, ours=finding.ours + "; основной прогон сам не выучился",
-                                          verdict=UNCLEAR)
+            finding = dataclasses.replace(
+                finding, ours=finding.ours + "; основной прогон сам не выучился", verdict=UNCLEAR
+            )
         found.append(finding)
     return found
 

@@ -26,15 +26,16 @@ import torch
 
 from demos import multiplication as mult
 from demos.model import TinyGPT
-from demos.removal import Removal, kept_positions, remove_cot, removal_count, sample_offsets, smoothing_distribution
+from demos.removal import Removal, kept_positions, removal_count, remove_cot, sample_offsets, smoothing_distribution
 from demos.training import Optim, greedy_decode, make_optimizer, masked_lm_loss, pad_right, set_lr, train_step
 from demos.vocab import Vocab
 
 VOCAB = Vocab(mult.SYMBOLS)
 
 
-def make_batch(examples: Sequence[mult.Example], counts: Sequence[int], side: str, keep_position: bool = False
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def make_batch(
+    examples: Sequence[mult.Example], counts: Sequence[int], side: str, keep_position: bool = False
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Token ids (right-padded), the loss mask — the loss covers what follows the prompt
     (remaining CoT, `####`, answer, `<eos>`), never the question or padding — and, with
     keep_position, the original position ids of the kept tokens (else None: 0, 1, 2, …)."""
@@ -48,13 +49,21 @@ def make_batch(examples: Sequence[mult.Example], counts: Sequence[int], side: st
     return pad_right(rows, pad), pad_right(masks, 0).bool(), pad_right(positions, 0) if keep_position else None
 
 
-def training_examples(rng: random.Random, digits: int, count: int, held_out: set[tuple[int, int]]) -> list[mult.Example]:
+def training_examples(
+    rng: random.Random, digits: int, count: int, held_out: set[tuple[int, int]]
+) -> list[mult.Example]:
     return [mult.make_example(a, b, digits) for a, b in mult.sample_pairs(rng, digits, count, held_out)]
 
 
 @torch.no_grad()
-def evaluate(model: TinyGPT, pairs: Sequence[tuple[int, int]], digits: int, removed: int,
-             batch_size: int = 250, keep_position: bool = False) -> dict[str, float]:
+def evaluate(
+    model: TinyGPT,
+    pairs: Sequence[tuple[int, int]],
+    digits: int,
+    removed: int,
+    batch_size: int = 250,
+    keep_position: bool = False,
+) -> dict[str, float]:
     """Greedy generation from `a * b ||`; exact-match accuracy of the product, and the
     share of answer digits right, so a weak toy still shows a signal (compare it with
     `multiplication.majority_digit_baseline`, not with 0.1)."""
@@ -63,7 +72,7 @@ def evaluate(model: TinyGPT, pairs: Sequence[tuple[int, int]], digits: int, remo
     max_new = max(cot_len - removed, 0) + 2 * digits + 2
     correct = digit_hits = digit_total = 0
     for start in range(0, len(pairs), batch_size):
-        chunk = pairs[start:start + batch_size]
+        chunk = pairs[start : start + batch_size]
         examples = [mult.make_example(a, b, digits) for a, b in chunk]
         prompts = torch.tensor([VOCAB.encode(e.prompt) for e in examples])
         generated = greedy_decode(model, prompts, max_new, VOCAB.ids["<eos>"], skip=removed if keep_position else 0)
@@ -80,28 +89,44 @@ def _digit_matches(generated: list[str], answer: list[str]) -> tuple[int, int]:
     target = answer[1:-1]  # the digits between `####` and `<eos>`
     if "####" not in generated:
         return 0, len(target)
-    produced = generated[generated.index("####") + 1:]
+    produced = generated[generated.index("####") + 1 :]
     return sum(p == t for p, t in zip(produced, target)), len(target)
 
 
-def train_fixed(model: TinyGPT, optim: Optim, rng: random.Random, digits: int, held_out: set[tuple[int, int]],
-                steps: int, removed: int) -> list[float]:
+def train_fixed(
+    model: TinyGPT,
+    optim: Optim,
+    rng: random.Random,
+    digits: int,
+    held_out: set[tuple[int, int]],
+    steps: int,
+    removed: int,
+) -> list[float]:
     """Plain training with a fixed number of CoT tokens removed: 0 is explicit CoT,
     the whole CoT length is the No-CoT baseline. Returns the loss every 50 steps."""
     optimizer = make_optimizer(model, optim.lr, optim.weight_decay)
     losses = []
     for step in range(steps):
         set_lr(optimizer, optim.lr, step, optim.warmup)
-        tokens, mask, _ = make_batch(training_examples(rng, digits, optim.batch_size, held_out),
-                                     [removed] * optim.batch_size, "left")
+        tokens, mask, _ = make_batch(
+            training_examples(rng, digits, optim.batch_size, held_out), [removed] * optim.batch_size, "left"
+        )
         loss = train_step(optimizer, masked_lm_loss(model(tokens), tokens, mask), model.parameters(), optim.clip)
         if step % 50 == 0:
             losses.append(loss)
     return losses
 
 
-def internalize(model: TinyGPT, optim: Optim, removal: Removal, rng: random.Random, digits: int,
-                held_out: set[tuple[int, int]], final_steps: int, val_pairs: Sequence[tuple[int, int]]) -> dict:
+def internalize(
+    model: TinyGPT,
+    optim: Optim,
+    removal: Removal,
+    rng: random.Random,
+    digits: int,
+    held_out: set[tuple[int, int]],
+    final_steps: int,
+    val_pairs: Sequence[tuple[int, int]],
+) -> dict:
     """Stepwise Internalization from a trained CoT model. Evaluates on the validation pairs
     each time the removal count is about to grow, giving accuracy vs tokens removed."""
     cot_len = mult.cot_length(digits)
@@ -112,28 +137,41 @@ def internalize(model: TinyGPT, optim: Optim, removal: Removal, rng: random.Rand
     for step in range(steps_to_empty + final_steps):
         scheduled = min(removal_count(step, removal), cot_len)
         if scheduled > current:
-            curve.append({"removed": current, "step": step,
-                          **evaluate(model, val_pairs, digits, current, keep_position=removal.keep_position)})
+            curve.append(
+                {
+                    "removed": current,
+                    "step": step,
+                    **evaluate(model, val_pairs, digits, current, keep_position=removal.keep_position),
+                }
+            )
             current = scheduled
             if removal.reset_optimizer:
                 optimizer, since_reset, resets = make_optimizer(model, optim.lr, optim.weight_decay), 0, resets + 1
         set_lr(optimizer, optim.lr, since_reset, optim.reset_warmup if resets else optim.warmup)
         counts = [current + o for o in sample_offsets(rng, probs, optim.batch_size)]
-        tokens, mask, positions = make_batch(training_examples(rng, digits, optim.batch_size, held_out), counts,
-                                             removal.side, removal.keep_position)
-        loss = train_step(optimizer, masked_lm_loss(model(tokens, positions), tokens, mask), model.parameters(),
-                          optim.clip)
+        tokens, mask, positions = make_batch(
+            training_examples(rng, digits, optim.batch_size, held_out), counts, removal.side, removal.keep_position
+        )
+        loss = train_step(
+            optimizer, masked_lm_loss(model(tokens, positions), tokens, mask), model.parameters(), optim.clip
+        )
         since_reset += 1
         if step % 50 == 0:
             losses.append(loss)
-    curve.append({"removed": current, "step": steps_to_empty + final_steps,
-                  **evaluate(model, val_pairs, digits, current, keep_position=removal.keep_position)})
+    curve.append(
+        {
+            "removed": current,
+            "step": steps_to_empty + final_steps,
+            **evaluate(model, val_pairs, digits, current, keep_position=removal.keep_position),
+        }
+    )
     return {"curve": curve, "losses": losses, "optimizer_resets": resets, "steps": steps_to_empty + final_steps}
 
 
 @torch.no_grad()
-def inference_speed(model: TinyGPT, pairs: Sequence[tuple[int, int]], digits: int, removed: int,
-                    keep_position: bool = False) -> dict[str, float]:
+def inference_speed(
+    model: TinyGPT, pairs: Sequence[tuple[int, int]], digits: int, removed: int, keep_position: bool = False
+) -> dict[str, float]:
     """Examples per second at batch size 1 (as the paper measures), greedy with a KV cache,
     and the mean number of tokens generated."""
     model.eval()

@@ -59,9 +59,18 @@ class IcotConfig:
 FULL = IcotConfig()
 # --quick: the same pipeline at a scale that finishes in a few minutes on 2 cores. It
 # checks the machinery and that digits beat chance; exact match at this scale is ~0.
-QUICK = IcotConfig(n_layers=2, d_model=64, cot_steps=500, final_steps=150,
-                   removal=Removal(steps_per_epoch=80, keep_position=True), ablations=("no_reset", "right_side"),
-                   val_size=100, test_size=200, speed_examples=30, quick=True)
+QUICK = IcotConfig(
+    n_layers=2,
+    d_model=64,
+    cot_steps=500,
+    final_steps=150,
+    removal=Removal(steps_per_epoch=80, keep_position=True),
+    ablations=("no_reset", "right_side"),
+    val_size=100,
+    test_size=200,
+    speed_examples=30,
+    quick=True,
+)
 # 4×4 (the paper's smallest case), if time allows: 46 CoT tokens, so fewer ablations.
 FULL_4X4 = IcotConfig(digits=4, cot_steps=6000, final_steps=2000, ablations=("no_reset", "no_smoothing"))
 
@@ -85,24 +94,41 @@ def run_icot(config: IcotConfig, out_dir: Path) -> dict:
     test, val, held_out = splits(config)
     cot_len = mult.cot_length(config.digits)
     model = new_model(config)
-    log.info("iCoT %dx%d: %d parameters, CoT of %d tokens", config.digits, config.digits, count_parameters(model), cot_len)
+    log.info(
+        "iCoT %dx%d: %d parameters, CoT of %d tokens", config.digits, config.digits, count_parameters(model), cot_len
+    )
 
     watch = Stopwatch()
-    cot_losses = icot.train_fixed(model, config.optim, random.Random(f"{config.seed}-cot"), config.digits,
-                                  held_out, config.cot_steps, removed=0)
+    cot_losses = icot.train_fixed(
+        model, config.optim, random.Random(f"{config.seed}-cot"), config.digits, held_out, config.cot_steps, removed=0
+    )
     cot_state = {k: v.clone() for k, v in model.state_dict().items()}
     explicit = _method(model, test, config, removed=0, steps=config.cot_steps, times=watch.read("train_"))
 
     watch = Stopwatch()
     si = _internalize(model, config, config.removal, held_out, val)
-    implicit = _method(model, test, config, removed=cot_len, steps=si["steps"], times=watch.read("train_"),
-                       keep_position=config.removal.keep_position)
+    implicit = _method(
+        model,
+        test,
+        config,
+        removed=cot_len,
+        steps=si["steps"],
+        times=watch.read("train_"),
+        keep_position=config.removal.keep_position,
+    )
 
     watch = Stopwatch()
     baseline = new_model(config)
     no_cot_steps = config.cot_steps + si["steps"]
-    no_cot_losses = icot.train_fixed(baseline, config.optim, random.Random(f"{config.seed}-nocot"), config.digits,
-                                     held_out, no_cot_steps, removed=cot_len)
+    no_cot_losses = icot.train_fixed(
+        baseline,
+        config.optim,
+        random.Random(f"{config.seed}-nocot"),
+        config.digits,
+        held_out,
+        no_cot_steps,
+        removed=cot_len,
+    )
     no_cot = _method(baseline, test, config, removed=cot_len, steps=no_cot_steps, times=watch.read("train_"))
 
     ablations = {}
@@ -112,18 +138,37 @@ def run_icot(config: IcotConfig, out_dir: Path) -> dict:
         removal = dataclasses.replace(config.removal, **ABLATIONS[name])
         run = _internalize(model, config, removal, held_out, val)
         final = icot.evaluate(model, test, config.digits, cot_len, keep_position=removal.keep_position)
-        ablations[name] = {"change": ABLATIONS[name], **_rounded(final), "curve": run["curve"],
-                           "train_steps": run["steps"], **watch.read("train_")}
+        ablations[name] = {
+            "change": ABLATIONS[name],
+            **_rounded(final),
+            "curve": run["curve"],
+            "train_steps": run["steps"],
+            **watch.read("train_"),
+        }
 
     methods = {"explicit_cot": explicit, "icot": implicit, "no_cot": no_cot}
     results = {
-        "demo": "icot", "arxiv_id": paper.ICOT["arxiv_id"], "quick": config.quick, "seed": config.seed,
-        "config": dataclasses.asdict(config), "machine": machine_info(), "started_at": started.isoformat(),
-        "task": f"{config.digits}x{config.digits} multiplication", "cot_tokens": cot_len,
-        "parameters": count_parameters(model), "chance": {"accuracy": 0.0, "digit_accuracy": rounded(
-            mult.majority_digit_baseline(random.Random(f"{config.seed}-chance"), config.digits))},
-        "methods": methods, "curve": si["curve"], "optimizer_resets": si["optimizer_resets"],
-        "ablations": ablations, "losses": {"explicit_cot": cot_losses, "icot": si["losses"], "no_cot": no_cot_losses},
+        "demo": "icot",
+        "arxiv_id": paper.ICOT["arxiv_id"],
+        "quick": config.quick,
+        "seed": config.seed,
+        "config": dataclasses.asdict(config),
+        "machine": machine_info(),
+        "started_at": started.isoformat(),
+        "task": f"{config.digits}x{config.digits} multiplication",
+        "cot_tokens": cot_len,
+        "parameters": count_parameters(model),
+        "chance": {
+            "accuracy": 0.0,
+            "digit_accuracy": rounded(
+                mult.majority_digit_baseline(random.Random(f"{config.seed}-chance"), config.digits)
+            ),
+        },
+        "methods": methods,
+        "curve": si["curve"],
+        "optimizer_resets": si["optimizer_resets"],
+        "ablations": ablations,
+        "losses": {"explicit_cot": cot_losses, "icot": si["losses"], "no_cot": no_cot_losses},
         "speedup": rounded(implicit["examples_per_s"] / explicit["examples_per_s"], 2),
         "paper": paper.ICOT,
     }
@@ -139,8 +184,9 @@ def _internalize(model: TinyGPT, config: IcotConfig, removal: Removal, held_out:
     return icot.internalize(model, config.optim, removal, rng, config.digits, held_out, config.final_steps, val)
 
 
-def _method(model: TinyGPT, test: list, config: IcotConfig, removed: int, steps: int, times: dict,
-            keep_position: bool = False) -> dict:
+def _method(
+    model: TinyGPT, test: list, config: IcotConfig, removed: int, steps: int, times: dict, keep_position: bool = False
+) -> dict:
     scores = icot.evaluate(model, test, config.digits, removed, keep_position=keep_position)
     speed = icot.inference_speed(model, test[: config.speed_examples], config.digits, removed, keep_position)
     return {**_rounded(scores), **_rounded(speed), "train_steps": steps, **times}
@@ -156,17 +202,39 @@ def icot_plots(results: dict, out_dir: Path) -> list[str]:
     series = {label: ([p["removed"] for p in c], [p["accuracy"] for p in c]) for label, c in curves.items()}
     digit_series = {label: ([p["removed"] for p in c], [p["digit_accuracy"] for p in c]) for label, c in curves.items()}
     task = results["task"]
-    names = [line_plot(out_dir / "icot_removal_curve.png", f"{task}: accuracy vs CoT tokens removed (validation)",
-                       "CoT tokens removed", "exact-match accuracy", series, ylim=(0, 1.02)),
-             line_plot(out_dir / "icot_removal_curve_digits.png", f"{task}: answer-digit accuracy vs tokens removed",
-                       "CoT tokens removed", "answer digits right", digit_series,
-                       hline=(results["chance"]["digit_accuracy"], "majority-digit baseline"), ylim=(0, 1.02))]
+    names = [
+        line_plot(
+            out_dir / "icot_removal_curve.png",
+            f"{task}: accuracy vs CoT tokens removed (validation)",
+            "CoT tokens removed",
+            "exact-match accuracy",
+            series,
+            ylim=(0, 1.02),
+        ),
+        line_plot(
+            out_dir / "icot_removal_curve_digits.png",
+            f"{task}: answer-digit accuracy vs tokens removed",
+            "CoT tokens removed",
+            "answer digits right",
+            digit_series,
+            hline=(results["chance"]["digit_accuracy"], "majority-digit baseline"),
+            ylim=(0, 1.02),
+        ),
+    ]
     methods = results["methods"]
     groups = ["explicit CoT", "iCoT (no CoT tokens)", "No-CoT"] + [f"ablation: {n}" for n in results["ablations"]]
     toy = [methods["explicit_cot"]["accuracy"], methods["icot"]["accuracy"], methods["no_cot"]["accuracy"]]
     toy += [a["accuracy"] for a in results["ablations"].values()]
-    names.append(bar_plot(out_dir / "icot_accuracy.png", f"{task}: test accuracy (paper: 4x4 iCoT 1.00, No-CoT fails)",
-                          "exact-match accuracy", groups, {"this toy": toy}, ylim=(0, 1.02)))
+    names.append(
+        bar_plot(
+            out_dir / "icot_accuracy.png",
+            f"{task}: test accuracy (paper: 4x4 iCoT 1.00, No-CoT fails)",
+            "exact-match accuracy",
+            groups,
+            {"this toy": toy},
+            ylim=(0, 1.02),
+        )
+    )
     losses = {k: ([50 * i for i in range(len(v))], v) for k, v in results["losses"].items()}
     names.append(line_plot(out_dir / "icot_loss.png", f"{task}: training loss", "step (of each phase)", "loss", losses))
     return names

@@ -45,8 +45,9 @@ class CausalSelfAttention(nn.Module):
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.proj = nn.Linear(d_model, d_model)
 
-    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
-                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def forward(
+        self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         batch, length, d_model = x.shape
         q, k, v = self.qkv(x).split(d_model, dim=2)
         q, k, v = (t.view(batch, length, self.n_heads, -1).transpose(1, 2) for t in (q, k, v))
@@ -70,8 +71,9 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(d_model)
         self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
 
-    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
-                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def forward(
+        self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         attended, present = self.attn(self.ln1(x), past)
         x = x + attended
         x = x + self.mlp(self.ln2(x))
@@ -95,8 +97,9 @@ class TinyGPT(nn.Module):
         """Token embeddings only; positions are added inside `forward_embeds`."""
         return self.tok(tokens)
 
-    def forward_embeds(self, embeds: torch.Tensor, past: Past | None = None,
-                       positions: torch.Tensor | None = None) -> tuple[torch.Tensor, Past]:
+    def forward_embeds(
+        self, embeds: torch.Tensor, past: Past | None = None, positions: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, Past]:
         """Run the blocks on input embeddings continuing after `past`; return the hidden
         states after the final layer norm (batch, length, d_model) and the new cache.
         `positions` (batch, length) overrides the position ids, which otherwise count on
@@ -107,8 +110,9 @@ class TinyGPT(nn.Module):
             positions = torch.arange(start, start + length, device=embeds.device)
         last = int(positions.max()) if positions.numel() else 0
         if max(start + length, last + 1) > self.config.max_len:
-            raise ValueError(f"sequence of {max(start + length, last + 1)} positions exceeds "
-                             f"max_len={self.config.max_len}")
+            raise ValueError(
+                f"sequence of {max(start + length, last + 1)} positions exceeds max_len={self.config.max_len}"
+            )
         x = embeds + self.pos(positions)
         presents: Past = []
         for i, block in enumerate(self.blocks):

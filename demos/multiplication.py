@@ -79,7 +79,7 @@ def answer_value(tokens: list[str]) -> int | None:
     if "####" not in tokens:
         return None
     digits = []
-    for token in tokens[tokens.index("####") + 1:]:
+    for token in tokens[tokens.index("####") + 1 :]:
         if token == "<eos>":
             break
         if not token.isdigit():
@@ -88,8 +88,9 @@ def answer_value(tokens: list[str]) -> int | None:
     return int("".join(reversed(digits))) if digits else None
 
 
-def sample_pairs(rng: random.Random, digits: int, count: int,
-                 exclude: set[tuple[int, int]] = frozenset()) -> list[tuple[int, int]]:
+def sample_pairs(
+    rng: random.Random, digits: int, count: int, exclude: set[tuple[int, int]] = frozenset()
+) -> list[tuple[int, int]]:
     """`count` distinct pairs of `digits`-digit numbers (no leading zero) not in `exclude`."""
     low, high = 10 ** (digits - 1), 10**digits - 1
     if count > (high - low + 1) ** 2 - len(exclude):

@@ -33,8 +33,15 @@ def _save(fig: Figure, path: Path) -> str:
     return path.name
 
 
-def line_plot(path: Path, title: str, xlabel: str, ylabel: str, series: Series,
-              hline: tuple[float, str] | None = None, ylim: tuple[float, float] | None = None) -> str:
+def line_plot(
+    path: Path,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    series: Series,
+    hline: tuple[float, str] | None = None,
+    ylim: tuple[float, float] | None = None,
+) -> str:
     fig, ax = _figure(title, xlabel, ylabel)
     for label, (xs, ys) in series.items():
         ax.plot(xs, ys, marker="o" if len(xs) < 40 else None, markersize=3, label=label)
@@ -46,9 +53,15 @@ def line_plot(path: Path, title: str, xlabel: str, ylabel: str, series: Series,
     return _save(fig, path)
 
 
-def bar_plot(path: Path, title: str, ylabel: str, groups: Sequence[str],
-             bars: Mapping[str, Sequence[float | None]], ylim: tuple[float, float] | None = None,
-             hline: tuple[float, str] | None = None) -> str:
+def bar_plot(
+    path: Path,
+    title: str,
+    ylabel: str,
+    groups: Sequence[str],
+    bars: Mapping[str, Sequence[float | None]],
+    ylim: tuple[float, float] | None = None,
+    hline: tuple[float, str] | None = None,
+) -> str:
     """Grouped bars: one group per entry of `groups`, one bar per key of `bars`
     (e.g. "this toy" and "paper"); None leaves a gap."""
     fig, ax = _figure(title, "", ylabel)
@@ -65,8 +78,9 @@ def bar_plot(path: Path, title: str, ylabel: str, groups: Sequence[str],
     return _save(fig, path)
 
 
-def stacked_bar(path: Path, title: str, xlabel: str, columns: Sequence[str],
-                parts: Mapping[str, Sequence[float]]) -> str:
+def stacked_bar(
+    path: Path, title: str, xlabel: str, columns: Sequence[str], parts: Mapping[str, Sequence[float]]
+) -> str:
     """One bar per column, split into `parts` (fractions that sum to 1 per column)."""
     fig, ax = _figure(title, xlabel, "share of test cases")
     bottoms = [0.0] * len(columns)

@@ -119,12 +119,14 @@ def relabel(rng: random.Random, problem: Problem, pool: int) -> Problem:
     edges = list(problem.edges)
     rng.shuffle(edges)
     options = problem.options if rng.random() < 0.5 else problem.options[::-1]
-    return dataclasses.replace(problem, edges=tuple(edges), labels=tuple(rng.sample(range(pool), problem.n)),
-                               options=options)
+    return dataclasses.replace(
+        problem, edges=tuple(edges), labels=tuple(rng.sample(range(pool), problem.n)), options=options
+    )
 
 
-def _pose_question(rng: random.Random, n: int, edges: list[tuple[int, int]], hops: int,
-                   config: GraphConfig) -> Problem | None:
+def _pose_question(
+    rng: random.Random, n: int, edges: list[tuple[int, int]], hops: int, config: GraphConfig
+) -> Problem | None:
     children = adjacency(n, tuple(edges))
     has_parent = {c for _, c in edges}
     leaves = [v for v in range(n) if not children[v]]
@@ -141,10 +143,14 @@ def _pose_question(rng: random.Random, n: int, edges: list[tuple[int, int]], hop
     order = list(edges)
     rng.shuffle(order)
     options = (target, distractor) if rng.random() < 0.5 else (distractor, target)
-    return Problem(n, tuple(order), root, target, distractor, path, tuple(rng.sample(range(config.label_pool), n)), options)
+    return Problem(
+        n, tuple(order), root, target, distractor, path, tuple(rng.sample(range(config.label_pool), n)), options
+    )
 
 
-def _random_shortest_path(rng: random.Random, root: int, target: int, n: int, edges: list[tuple[int, int]]) -> tuple[int, ...]:
+def _random_shortest_path(
+    rng: random.Random, root: int, target: int, n: int, edges: list[tuple[int, int]]
+) -> tuple[int, ...]:
     dist = distances_from(root, adjacency(n, tuple(edges)))
     path = [target]
     while path[-1] != root:
@@ -218,7 +224,7 @@ def language_tokens(problem: Problem, skip: int) -> list[str]:
 def answer_token(generated: list[str]) -> str | None:
     if "####" not in generated:
         return None
-    rest = generated[generated.index("####") + 1:]
+    rest = generated[generated.index("####") + 1 :]
     return rest[0] if rest else None
 
 

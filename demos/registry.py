@@ -44,12 +44,20 @@ class Demo:
 
 
 DEMOS = (
-    Demo("coconut", "2412.06769", "Training Large Language Models to Reason in a Continuous Latent Space",
-         "Coconut в миниатюре: непрерывные «мысли» на задаче поиска пути в графе (ProsQA), "
-         "сравнение с CoT, No-CoT и pause-токенами, анализ латентного поиска."),
-    Demo("icot", "2405.14838", "From Explicit CoT to Implicit CoT: Learning to Internalize CoT Step by Step",
-         "iCoT в миниатюре: умножение 3×3 с постепенным удалением токенов цепочки рассуждений, "
-         "кривая точности, скорость и абляции устойчивости."),
+    Demo(
+        "coconut",
+        "2412.06769",
+        "Training Large Language Models to Reason in a Continuous Latent Space",
+        "Coconut в миниатюре: непрерывные «мысли» на задаче поиска пути в графе (ProsQA), "
+        "сравнение с CoT, No-CoT и pause-токенами, анализ латентного поиска.",
+    ),
+    Demo(
+        "icot",
+        "2405.14838",
+        "From Explicit CoT to Implicit CoT: Learning to Internalize CoT Step by Step",
+        "iCoT в миниатюре: умножение 3×3 с постепенным удалением токенов цепочки рассуждений, "
+        "кривая точности, скорость и абляции устойчивости.",
+    ),
 )
 
 _VERSION = re.compile(r"v\d+$")

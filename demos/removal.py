@@ -68,5 +68,3 @@ def remove_cot(example: Example, count: int, side: str) -> list[str]:
     count = min(count, len(example.cot))
     cot = example.cot[count:] if side == "left" else example.cot[: len(example.cot) - count]
     return example.prompt + cot + example.answer
-
-

@@ -73,8 +73,9 @@ def greedy_decode(model: TinyGPT, prompts: torch.Tensor, max_new: int, eos_id: i
 
 
 @torch.no_grad()
-def greedy_continue(model: TinyGPT, last_hidden: torch.Tensor, past, max_new: int, eos_id: int,
-                    skip: int = 0) -> torch.Tensor:
+def greedy_continue(
+    model: TinyGPT, last_hidden: torch.Tensor, past, max_new: int, eos_id: int, skip: int = 0
+) -> torch.Tensor:
     """Greedy decoding from a prefilled cache; `last_hidden` is the prompt's last position
     (batch, d_model). Coconut prefills with latent feedback, then continues here."""
     out: list[torch.Tensor] = []
@@ -114,5 +115,7 @@ class Stopwatch:
         self.wall, self.cpu = time.perf_counter(), time.process_time()
 
     def read(self, prefix: str = "") -> dict[str, float]:
-        return {f"{prefix}wall_s": round(time.perf_counter() - self.wall, 1),
-                f"{prefix}cpu_s": round(time.process_time() - self.cpu, 1)}
+        return {
+            f"{prefix}wall_s": round(time.perf_counter() - self.wall, 1),
+            f"{prefix}cpu_s": round(time.process_time() - self.cpu, 1),
+        }

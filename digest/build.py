@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 from digest import feeds, pages, paths
 from digest import search_index as search
 from digest.demos import find_demos
+from digest.files import SiteWriter
 from digest.load import Entry, ReviewText, load_check_lines, load_entries, load_texts
 from digest.sitemap import sitemap_xml
 from digest.sources import ReviewView, review_view
 from digest.templating import TEMPLATES_DIR
-from digest.files import SiteWriter
 from paperdigest.db import Database
 from paperdigest.settings import Settings
 
@@ -66,8 +66,9 @@ class ReviewHtml:
     also kept in memory and in a small disk cache, so a later build can rewrite a feed without
     rendering its reviews."""
 
-    def __init__(self, session: Session, cache_dir: Path, fingerprint: str, wanted: list[Entry], *,
-                 read_cache: bool = True) -> None:
+    def __init__(
+        self, session: Session, cache_dir: Path, fingerprint: str, wanted: list[Entry], *, read_cache: bool = True
+    ) -> None:
         self.session, self.cache_dir, self.tag, self.read_cache = session, cache_dir, fingerprint[:12], read_cache
         self.wanted = {e.review_id: self._cache_file(e) for e in wanted}
         self.texts: dict[int, ReviewText] = {}
@@ -105,16 +106,27 @@ class ReviewHtml:
                 file.unlink(missing_ok=True)
 
 
-def build_site(settings: Settings, *, full: bool = False, per_page: int = pages.PER_PAGE,
-               shard_size: int = search.SHARD_SIZE, tail_size: int = search.TAIL_SIZE) -> BuildReport:
+def build_site(
+    settings: Settings,
+    *,
+    full: bool = False,
+    per_page: int = pages.PER_PAGE,
+    shard_size: int = search.SHARD_SIZE,
+    tail_size: int = search.TAIL_SIZE,
+) -> BuildReport:
     """Build the site into SITE_DIR. `full`: render every page and index every shard again, for
     changes the page keys cannot see (a review's text edited in place in the database)."""
     started = time.perf_counter()
     db = Database(settings.DATABASE_URL)
     try:
         with db.read() as session:
-            report = _build(settings, session, SiteWriter(Path(settings.SITE_DIR), trust_keys=not full), per_page,
-                            (shard_size, tail_size))
+            report = _build(
+                settings,
+                session,
+                SiteWriter(Path(settings.SITE_DIR), trust_keys=not full),
+                per_page,
+                (shard_size, tail_size),
+            )
     finally:
         db.close()
     seconds = time.perf_counter() - started
@@ -122,25 +134,38 @@ def build_site(settings: Settings, *, full: bool = False, per_page: int = pages.
     return BuildReport(report.written, report.unchanged, seconds, report.written_paths, report.removed_paths)
 
 
-def _build(settings: Settings, session: Session, writer: SiteWriter, per_page: int,
-           shard_sizes: tuple[int, int]) -> BuildReport:
+def _build(
+    settings: Settings, session: Session, writer: SiteWriter, per_page: int, shard_sizes: tuple[int, int]
+) -> BuildReport:
     site_dir = Path(settings.SITE_DIR)
     site_dir.mkdir(parents=True, exist_ok=True)
     search.remove_leftovers(site_dir)
     entries = load_entries(session)
-    data = pages.SiteData(entries, fingerprint(settings), settings.SITE_URL, find_demos(Path(settings.DATA_DIR)),
-                          per_page, pages.Cards(lambda ids: load_check_lines(session, ids)))
+    data = pages.SiteData(
+        entries,
+        fingerprint(settings),
+        settings.SITE_URL,
+        find_demos(Path(settings.DATA_DIR)),
+        per_page,
+        pages.Cards(lambda ids: load_check_lines(session, ids)),
+    )
     feed_plan = _feed_plan(data)
     wanted = list({e.review_id: e for _, _, _, shown in feed_plan for e in shown}.values())
-    html = ReviewHtml(session, Path(settings.DATA_DIR) / "cache" / "site", data.fingerprint, wanted,
-                      read_cache=writer.trust_keys)
+    html = ReviewHtml(
+        session, Path(settings.DATA_DIR) / "cache" / "site", data.fingerprint, wanted, read_cache=writer.trust_keys
+    )
     shards = search.plan_shards(entries, *shard_sizes)
     indexer = search.Indexer(site_dir)
     try:
         _write_static(writer)
         _write_papers(writer, data, shards, html, indexer)
-        for output in (pages.index_outputs(data) + pages.category_outputs(data) + pages.archive_outputs(data)
-                       + pages.demo_outputs(data) + pages.static_page_outputs(data, [s.name for s in shards])):
+        for output in (
+            pages.index_outputs(data)
+            + pages.category_outputs(data)
+            + pages.archive_outputs(data)
+            + pages.demo_outputs(data)
+            + pages.static_page_outputs(data, [s.name for s in shards])
+        ):
             _emit(writer, output)
         _write_feeds(writer, data, feed_plan, html)
         writer.write("sitemap.xml", sitemap_xml(data.site_url, _sitemap_pages(writer, entries)))
@@ -163,14 +188,15 @@ def _write_static(writer: SiteWriter) -> None:
             writer.write("static/" + file.relative_to(STATIC_DIR).as_posix(), file.read_bytes())
 
 
-def _write_papers(writer: SiteWriter, data: pages.SiteData, shards: list[search.Shard], html: ReviewHtml,
-                  indexer: search.Indexer) -> None:
+def _write_papers(
+    writer: SiteWriter, data: pages.SiteData, shards: list[search.Shard], html: ReviewHtml, indexer: search.Indexer
+) -> None:
     by_path = {e.path: e for e in data.entries}
     for shard in shards:
         outputs = [pages.paper_output(data, by_path[path], html) for path in shard.pages]
         stale = [o for o in outputs if not writer.is_current(o.path, o.key)]
         for start in range(0, len(stale), 200):  # bodies in batches: one query, bounded memory
-            batch = stale[start:start + 200]
+            batch = stale[start : start + 200]
             html.prefetch([o.entry for o in batch if o.entry is not None])
             for output in batch:
                 writer.write(output.path, output.make(), output.key)
@@ -195,13 +221,20 @@ def _collect_search(writer: SiteWriter, indexer: search.Indexer) -> None:
 def _feed_plan(data: pages.SiteData) -> list[tuple[str, str, str, list[Entry]]]:
     """(title, feed path, page path, its newest reviews) for the main feed and each category.
     Feeds follow review time, so a new review of an old paper shows up in them."""
+
     def newest(entries: list[Entry]) -> list[Entry]:
-        return sorted(entries, key=lambda e: (e.reviewed_at, e.review_id), reverse=True)[:feeds.FEED_ENTRIES]
+        return sorted(entries, key=lambda e: (e.reviewed_at, e.review_id), reverse=True)[: feeds.FEED_ENTRIES]
 
     plan = [("paperdigest — все рецензии", "feed.xml", "index.html", newest(data.entries))]
     for category, entries in data.by_category().items():
-        plan.append((f"paperdigest — {pages.category_title(category)}", f"{paths.category_dir(category)}/feed.xml",
-                     paths.category_path(category), newest(entries)))
+        plan.append(
+            (
+                f"paperdigest — {pages.category_title(category)}",
+                f"{paths.category_dir(category)}/feed.xml",
+                paths.category_path(category),
+                newest(entries),
+            )
+        )
     return plan
 
 
@@ -210,8 +243,14 @@ def _write_feeds(writer: SiteWriter, data: pages.SiteData, plan: list, html: Rev
         key = pages.key_of(data.fingerprint, feed_path, title, [e.stamp for e in shown])
         if writer.is_current(feed_path, key):
             continue
-        content = feeds.atom_feed(title=title, feed_path=feed_path, page_path=page_path, entries=shown,
-                                  site_url=data.site_url, review_html=html)
+        content = feeds.atom_feed(
+            title=title,
+            feed_path=feed_path,
+            page_path=page_path,
+            entries=shown,
+            site_url=data.site_url,
+            review_html=html,
+        )
         writer.write(feed_path, content, key)
 
 

@@ -19,8 +19,13 @@ from demos.findings import Finding, findings_for, paper_values
 from demos.registry import DEMOS, find_results
 
 # Top-level facts worth a line, with Russian labels; everything else stays in results.json.
-FACTS = (("task", "задача"), ("parameters", "параметров в модели"), ("speedup", "ускорение без CoT, раз"),
-         ("seed", "seed"), ("wall_time_s", "время прогона, с"))
+FACTS = (
+    ("task", "задача"),
+    ("parameters", "параметров в модели"),
+    ("speedup", "ускорение без CoT, раз"),
+    ("seed", "seed"),
+    ("wall_time_s", "время прогона, с"),
+)
 _PLOT_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.png$")
 MAX_METRICS = 4  # with the paper's column, what fits a phone-width table
 
@@ -57,8 +62,10 @@ def _methods(results: dict) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str
         metrics += [k for k, v in values.items() if isinstance(v, (int, float)) and k not in metrics]
     metrics = metrics[:MAX_METRICS]
     paper = paper_values(results)
-    rows = tuple((name, (*(number(values.get(m, "—")) for m in metrics), paper.get(name, "—")))
-                 for name, values in methods.items())
+    rows = tuple(
+        (name, (*(number(values.get(m, "—")) for m in metrics), paper.get(name, "—")))
+        for name, values in methods.items()
+    )
     return (*metrics, "статья"), rows
 
 
@@ -84,9 +91,20 @@ def find_demos(data_dir: Path) -> dict[str, DemoView]:
         folder, results = located
         metrics, methods = _methods(results)
         plots = _plots(demo.name, folder, results)
-        facts = tuple((label, number(results[key])) for key, label in FACTS
-                      if isinstance(results.get(key), (str, int, float)))
-        found[demo.arxiv_id] = DemoView(demo.name, demo.arxiv_id, demo.summary, demo.command,
-                                        bool(results.get("quick")), facts, metrics, methods,
-                                        tuple(findings_for(results)), plots, _stamp(results, plots))
+        facts = tuple(
+            (label, number(results[key])) for key, label in FACTS if isinstance(results.get(key), (str, int, float))
+        )
+        found[demo.arxiv_id] = DemoView(
+            demo.name,
+            demo.arxiv_id,
+            demo.summary,
+            demo.command,
+            bool(results.get("quick")),
+            facts,
+            metrics,
+            methods,
+            tuple(findings_for(results)),
+            plots,
+            _stamp(results, plots),
+        )
     return found

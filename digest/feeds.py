@@ -25,7 +25,9 @@ def entry_html(entry: Entry, review: ReviewView, site_url: str) -> str:
     """The entry's content: the header of the review (authors, links, the number check), then the
     review itself. Its links to its own notes (#src-1) point at the page, not at the feed."""
     page_url = escape(paths.pretty_url(site_url, entry.path))
-    links = [f'{PAPER_LABEL}: <a href="{escape(paths.abs_url(entry.arxiv_id))}">arxiv.org/abs/{escape(entry.arxiv_id)}</a>']
+    links = [
+        f'{PAPER_LABEL}: <a href="{escape(paths.abs_url(entry.arxiv_id))}">arxiv.org/abs/{escape(entry.arxiv_id)}</a>'
+    ]
     if entry.code_url and entry.code_url.startswith(("https://", "http://")):
         links.append(f'Код: <a href="{escape(entry.code_url)}">{escape(entry.code_url)}</a>')
     links.append(f'На сайте: <a href="{page_url}">полная страница</a>')
@@ -36,8 +38,15 @@ def entry_html(entry: Entry, review: ReviewView, site_url: str) -> str:
     return header + notes + review_html.replace('href="#', f'href="{page_url}#')
 
 
-def atom_feed(*, title: str, feed_path: str, page_path: str, entries: Sequence[Entry], site_url: str,
-              review_html: Callable[[Entry], ReviewView]) -> bytes:
+def atom_feed(
+    *,
+    title: str,
+    feed_path: str,
+    page_path: str,
+    entries: Sequence[Entry],
+    site_url: str,
+    review_html: Callable[[Entry], ReviewView],
+) -> bytes:
     feed = FeedGenerator()
     feed_url = paths.pretty_url(site_url, feed_path)
     feed.id(feed_url)

@@ -22,10 +22,10 @@ from sqlalchemy import LargeBinary, Text, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from digest import paths
-from summarizer.validate import strip_foreign_links
 from paperdigest.models import Paper, Review
 from summarizer.grounding import Grounding
 from summarizer.review_format import format_authors
+from summarizer.validate import strip_foreign_links
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,10 @@ class Entry:
         # Reviews are append-only (a new review is a new row), so the review id and the size of
         # its body name its text, the size of its check record the record; an admin's decision
         # changes `moderation` in place. The paper row's updated_at moves with any metadata change.
-        return (f"{self.review_id}:{self.body_chars}:{self.grounding_chars}:{self.moderation}:"
-                f"{self.paper_changed.isoformat()}:{self.latest_version}:{int(self.withdrawn)}")
+        return (
+            f"{self.review_id}:{self.body_chars}:{self.grounding_chars}:{self.moderation}:"
+            f"{self.paper_changed.isoformat()}:{self.latest_version}:{int(self.withdrawn)}"
+        )
 
 
 def _strings(value: str | list | None) -> tuple[str, ...]:
@@ -117,12 +119,18 @@ def _time(value: datetime | str | None) -> datetime | None:
 
 
 def _latest_reviews():  # -> a subquery: each paper's newest published review and its first review time
-    ranked = select(
-        Review.id.label("review_id"), Review.arxiv_id,
-        func.row_number().over(partition_by=Review.arxiv_id,
-                               order_by=(Review.created_at.desc(), Review.id.desc())).label("rank"),
-        func.min(Review.created_at).over(partition_by=Review.arxiv_id).label("first_reviewed_at"),
-    ).where(or_(Review.moderation.is_(None), Review.moderation != DROPPED)).subquery()
+    ranked = (
+        select(
+            Review.id.label("review_id"),
+            Review.arxiv_id,
+            func.row_number()
+            .over(partition_by=Review.arxiv_id, order_by=(Review.created_at.desc(), Review.id.desc()))
+            .label("rank"),
+            func.min(Review.created_at).over(partition_by=Review.arxiv_id).label("first_reviewed_at"),
+        )
+        .where(or_(Review.moderation.is_(None), Review.moderation != DROPPED))
+        .subquery()
+    )
     return select(ranked.c.review_id, ranked.c.first_reviewed_at).where(ranked.c.rank == 1).subquery()
 
 
@@ -141,15 +149,51 @@ def load_entries(session: Session) -> list[Entry]:
     re-review rewrites the one list page that shows it instead of shifting every page.
     """
     latest = _latest_reviews()
-    raw = [type_coerce(column, Text) for column in (Paper.authors, Paper.categories, Paper.published, Paper.updated,
-                                                      Paper.updated_at, Review.notes, Review.problems, Review.created_at)]
-    query = (select(Paper.arxiv_id, Paper.title, raw[0], Paper.abstract, raw[1], raw[2], raw[3],
-                    Paper.latest_version, Paper.withdrawn, Paper.code_url, raw[4], Review.id, Review.version,
-                    Review.tldr, Review.reviewer, Review.model, Review.prompt_tokens, Review.completion_tokens,
-                    raw[5], Review.validation, raw[6], raw[7], latest.c.first_reviewed_at,
-                    _stored_size(session, Review.body), Review.moderation, _stored_size(session, Review.grounding))
-             .join(latest, latest.c.review_id == Review.id)
-             .join(Paper, Paper.arxiv_id == Review.arxiv_id))
+    raw = [
+        type_coerce(column, Text)
+        for column in (
+            Paper.authors,
+            Paper.categories,
+            Paper.published,
+            Paper.updated,
+            Paper.updated_at,
+            Review.notes,
+            Review.problems,
+            Review.created_at,
+        )
+    ]
+    query = (
+        select(
+            Paper.arxiv_id,
+            Paper.title,
+            raw[0],
+            Paper.abstract,
+            raw[1],
+            raw[2],
+            raw[3],
+            Paper.latest_version,
+            Paper.withdrawn,
+            Paper.code_url,
+            raw[4],
+            Review.id,
+            Review.version,
+            Review.tldr,
+            Review.reviewer,
+            Review.model,
+            Review.prompt_tokens,
+            Review.completion_tokens,
+            raw[5],
+            Review.validation,
+            raw[6],
+            raw[7],
+            latest.c.first_reviewed_at,
+            _stored_size(session, Review.body),
+            Review.moderation,
+            _stored_size(session, Review.grounding),
+        )
+        .join(latest, latest.c.review_id == Review.id)
+        .join(Paper, Paper.arxiv_id == Review.arxiv_id)
+    )
     # Core execution: the ORM's row machinery would cost more than the query.
     entries = [_entry(row) for row in session.connection().execute(query)]
     entries.sort(key=lambda e: (e.first_reviewed_at, e.arxiv_id), reverse=True)
@@ -157,18 +201,62 @@ def load_entries(session: Session) -> list[Entry]:
 
 
 def _entry(row) -> Entry:  # type: ignore[no-untyped-def]
-    (arxiv_id, title, authors, abstract, categories, published, updated, latest_version, withdrawn, code_url,
-     paper_changed, review_id, version, tldr, reviewer, model, prompt_tokens, completion_tokens, notes,
-     validation, problems, reviewed_at, first_reviewed_at, body_chars, moderation, grounding_chars) = row
+    (
+        arxiv_id,
+        title,
+        authors,
+        abstract,
+        categories,
+        published,
+        updated,
+        latest_version,
+        withdrawn,
+        code_url,
+        paper_changed,
+        review_id,
+        version,
+        tldr,
+        reviewer,
+        model,
+        prompt_tokens,
+        completion_tokens,
+        notes,
+        validation,
+        problems,
+        reviewed_at,
+        first_reviewed_at,
+        body_chars,
+        moderation,
+        grounding_chars,
+    ) = row
     return Entry(
-        arxiv_id=arxiv_id, title=title, authors_json=authors, abstract=abstract or "",
-        categories=tuple(dict.fromkeys(_strings(categories))), published=_time(published), updated=_time(updated),
-        latest_version=latest_version or 1, withdrawn=bool(withdrawn), code_url=code_url,
-        paper_changed=_time(paper_changed), review_id=review_id, version=version, tldr=tldr or "",
-        reviewer=reviewer, model=model, prompt_tokens=prompt_tokens or 0, completion_tokens=completion_tokens or 0,
-        notes_json=notes, validation=validation, problems_json=problems, reviewed_at=_time(reviewed_at),
-        first_reviewed_at=_time(first_reviewed_at), body_chars=body_chars or 0, moderation=moderation,
-        grounding_chars=grounding_chars or 0)
+        arxiv_id=arxiv_id,
+        title=title,
+        authors_json=authors,
+        abstract=abstract or "",
+        categories=tuple(dict.fromkeys(_strings(categories))),
+        published=_time(published),
+        updated=_time(updated),
+        latest_version=latest_version or 1,
+        withdrawn=bool(withdrawn),
+        code_url=code_url,
+        paper_changed=_time(paper_changed),
+        review_id=review_id,
+        version=version,
+        tldr=tldr or "",
+        reviewer=reviewer,
+        model=model,
+        prompt_tokens=prompt_tokens or 0,
+        completion_tokens=completion_tokens or 0,
+        notes_json=notes,
+        validation=validation,
+        problems_json=problems,
+        reviewed_at=_time(reviewed_at),
+        first_reviewed_at=_time(first_reviewed_at),
+        body_chars=body_chars or 0,
+        moderation=moderation,
+        grounding_chars=grounding_chars or 0,
+    )
 
 
 @dataclass(frozen=True)
@@ -182,7 +270,7 @@ def load_texts(session: Session, review_ids: Iterable[int]) -> dict[int, ReviewT
     ids = sorted(set(review_ids))
     texts: dict[int, ReviewText] = {}
     for start in range(0, len(ids), BODY_QUERY_CHUNK):
-        chunk = ids[start:start + BODY_QUERY_CHUNK]
+        chunk = ids[start : start + BODY_QUERY_CHUNK]
         query = select(Review.id, Review.body, Review.grounding).where(Review.id.in_(chunk))
         for review_id, body, grounding in session.execute(query):
             texts[review_id] = ReviewText(body, _grounding(review_id, grounding))
@@ -195,7 +283,7 @@ def load_check_lines(session: Session, review_ids: Iterable[int]) -> dict[int, s
     ids = sorted(set(review_ids))
     lines: dict[int, str] = {}
     for start in range(0, len(ids), BODY_QUERY_CHUNK):
-        query = select(Review.id, Review.grounding).where(Review.id.in_(ids[start:start + BODY_QUERY_CHUNK]))
+        query = select(Review.id, Review.grounding).where(Review.id.in_(ids[start : start + BODY_QUERY_CHUNK]))
         for review_id, record in session.execute(query):
             grounding = _grounding(review_id, record)
             if grounding is not None and grounding.checked:

@@ -43,19 +43,98 @@ _PLACEHOLDER = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
 # Code and formulas are found by the review document's one scan (summarizer/review_format.py).
 
 MATHML_TAGS = {
-    "math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "mfrac", "msqrt",
-    "mroot", "mstyle", "merror", "mpadded", "mphantom", "menclose", "msub", "msup", "msubsup", "munder",
-    "mover", "munderover", "mmultiscripts", "mprescripts", "none", "mtable", "mtr", "mtd", "mlabeledtr",
+    "math",
+    "semantics",
+    "annotation",
+    "mrow",
+    "mi",
+    "mn",
+    "mo",
+    "ms",
+    "mtext",
+    "mspace",
+    "mfrac",
+    "msqrt",
+    "mroot",
+    "mstyle",
+    "merror",
+    "mpadded",
+    "mphantom",
+    "menclose",
+    "msub",
+    "msup",
+    "msubsup",
+    "munder",
+    "mover",
+    "munderover",
+    "mmultiscripts",
+    "mprescripts",
+    "none",
+    "mtable",
+    "mtr",
+    "mtd",
+    "mlabeledtr",
 }
 MATHML_ATTRIBUTES = {
-    "display", "mathvariant", "stretchy", "fence", "form", "separator", "lspace", "rspace", "symmetric",
-    "largeop", "movablelimits", "accent", "accentunder", "linethickness", "width", "height", "depth",
-    "columnalign", "rowalign", "columnspacing", "rowspacing", "columnlines", "rowlines", "frame",
-    "displaystyle", "scriptlevel", "minsize", "maxsize", "notation", "encoding",
+    "display",
+    "mathvariant",
+    "stretchy",
+    "fence",
+    "form",
+    "separator",
+    "lspace",
+    "rspace",
+    "symmetric",
+    "largeop",
+    "movablelimits",
+    "accent",
+    "accentunder",
+    "linethickness",
+    "width",
+    "height",
+    "depth",
+    "columnalign",
+    "rowalign",
+    "columnspacing",
+    "rowspacing",
+    "columnlines",
+    "rowlines",
+    "frame",
+    "displaystyle",
+    "scriptlevel",
+    "minsize",
+    "maxsize",
+    "notation",
+    "encoding",
 }
 HTML_TAGS = {
-    "p", "br", "hr", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li", "strong", "em", "s", "del",
-    "code", "pre", "a", "table", "thead", "tbody", "tr", "th", "td", "sub", "sup",
+    "p",
+    "br",
+    "hr",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "em",
+    "s",
+    "del",
+    "code",
+    "pre",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "sub",
+    "sup",
 }
 
 
@@ -75,7 +154,10 @@ _CLEANER = nh3.Cleaner(
     tags=HTML_TAGS | MATHML_TAGS,
     clean_content_tags={"script", "style"},
     attributes={
-        "a": {"href", "title"}, "ol": {"start"}, "th": {"style"}, "td": {"style"},
+        "a": {"href", "title"},
+        "ol": {"start"},
+        "th": {"style"},
+        "td": {"style"},
         **{tag: MATHML_ATTRIBUTES for tag in MATHML_TAGS},
     },
     allowed_classes={"code": {"tex"}},
@@ -119,8 +201,6 @@ def formula_html(latex: str, *, display: bool) -> str:
         return f'<code class="tex">{html.escape(source)}</code>'
 
 
-
-
 def _has_math(markdown: str) -> bool:
     return "$" in markdown or "\\(" in markdown or "\\[" in markdown
 
@@ -147,8 +227,9 @@ def protect_math(markdown: str) -> tuple[str, list[str]]:
         formulas.append(formula_html(formula[0], display=formula[1]))
         return f"{_OPEN}{len(formulas) - 1}{_CLOSE}"
 
-    return "".join(piece if fence else MATH_OR_CODE.sub(replace, piece)
-                   for _offset, piece, fence in prose_pieces(markdown)), formulas
+    return "".join(
+        piece if fence else MATH_OR_CODE.sub(replace, piece) for _offset, piece, fence in prose_pieces(markdown)
+    ), formulas
 
 
 def formula_spans(markdown: str) -> list[tuple[int, int]]:
@@ -158,9 +239,13 @@ def formula_spans(markdown: str) -> list[tuple[int, int]]:
     """
     if not _has_math(markdown):
         return []
-    return [(offset + match.start(), offset + match.end())
-            for offset, piece, fence in prose_pieces(markdown) if not fence
-            for match in MATH_OR_CODE.finditer(piece) if _formula(match) is not None]
+    return [
+        (offset + match.start(), offset + match.end())
+        for offset, piece, fence in prose_pieces(markdown)
+        if not fence
+        for match in MATH_OR_CODE.finditer(piece)
+        if _formula(match) is not None
+    ]
 
 
 def _demote_headings(tokens: list[Token]) -> None:

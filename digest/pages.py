@@ -26,11 +26,21 @@ PER_PAGE = 20
 
 # The arXiv categories a Russian ML reader meets most; others show their code alone.
 CATEGORY_NAMES = {
-    "cs.AI": "искусственный интеллект", "cs.CL": "вычисления и язык", "cs.CV": "компьютерное зрение",
-    "cs.LG": "машинное обучение", "cs.NE": "нейронные и эволюционные вычисления", "cs.IR": "информационный поиск",
-    "cs.RO": "робототехника", "cs.CR": "криптография и безопасность", "cs.SE": "программная инженерия",
-    "cs.DC": "распределённые вычисления", "cs.PL": "языки программирования", "cs.HC": "человеко-машинное взаимодействие",
-    "stat.ML": "машинное обучение (статистика)", "math.OC": "оптимизация и управление", "eess.AS": "аудио и речь",
+    "cs.AI": "искусственный интеллект",
+    "cs.CL": "вычисления и язык",
+    "cs.CV": "компьютерное зрение",
+    "cs.LG": "машинное обучение",
+    "cs.NE": "нейронные и эволюционные вычисления",
+    "cs.IR": "информационный поиск",
+    "cs.RO": "робототехника",
+    "cs.CR": "криптография и безопасность",
+    "cs.SE": "программная инженерия",
+    "cs.DC": "распределённые вычисления",
+    "cs.PL": "языки программирования",
+    "cs.HC": "человеко-машинное взаимодействие",
+    "stat.ML": "машинное обучение (статистика)",
+    "math.OC": "оптимизация и управление",
+    "eess.AS": "аудио и речь",
 }
 
 
@@ -115,12 +125,17 @@ def paginate(entries: Sequence[Entry], per_page: int) -> list[Listing]:
     """Stable pages of a newest-first list: numbered pages 1.. from the oldest, then the front page."""
     oldest_first = list(reversed(entries))
     numbered = max(0, len(entries) // per_page - 1)
-    listings = [Listing(None, list(reversed(oldest_first[numbered * per_page:])),
-                        older=numbered or None)]
+    listings = [Listing(None, list(reversed(oldest_first[numbered * per_page :])), older=numbered or None)]
     for number in range(numbered, 0, -1):
-        chunk = oldest_first[(number - 1) * per_page:number * per_page]
-        listings.append(Listing(number, list(reversed(chunk)), newer=number + 1 if number < numbered else "front",
-                                older=number - 1 or None))
+        chunk = oldest_first[(number - 1) * per_page : number * per_page]
+        listings.append(
+            Listing(
+                number,
+                list(reversed(chunk)),
+                newer=number + 1 if number < numbered else "front",
+                older=number - 1 or None,
+            )
+        )
     return listings
 
 
@@ -138,8 +153,15 @@ def _card_stamps(entries: Sequence[Entry]) -> list[str]:
     return [e.stamp for e in entries]
 
 
-def listing_outputs(data: SiteData, path_of: Callable[[int | None], str], heading: str, section: str,
-                    entries: Sequence[Entry], feed: str | None, intro: str = "") -> list[Output]:
+def listing_outputs(
+    data: SiteData,
+    path_of: Callable[[int | None], str],
+    heading: str,
+    section: str,
+    entries: Sequence[Entry],
+    feed: str | None,
+    intro: str = "",
+) -> list[Output]:
     outputs = []
     for listing in paginate(entries, data.per_page):
         path = path_of(listing.number)
@@ -147,19 +169,37 @@ def listing_outputs(data: SiteData, path_of: Callable[[int | None], str], headin
         def make(listing: Listing = listing, path: str = path) -> bytes:
             root = paths.root_of(path)
             data.cards.lines(listing.entries)  # the page's check lines in one query
-            return _html("list.html", path, heading=heading, section=section, listing=listing, intro=intro, card=data.cards,
-                         feed=feed, newer_url=_page_url(path_of, listing.newer, root),
-                         older_url=_page_url(path_of, listing.older, root), title=heading)
+            return _html(
+                "list.html",
+                path,
+                heading=heading,
+                section=section,
+                listing=listing,
+                intro=intro,
+                card=data.cards,
+                feed=feed,
+                newer_url=_page_url(path_of, listing.newer, root),
+                older_url=_page_url(path_of, listing.older, root),
+                title=heading,
+            )
 
-        key = key_of(data.fingerprint, path, heading, intro, feed, listing.number, listing.newer, listing.older,
-                     _card_stamps(listing.entries))
+        key = key_of(
+            data.fingerprint,
+            path,
+            heading,
+            intro,
+            feed,
+            listing.number,
+            listing.newer,
+            listing.older,
+            _card_stamps(listing.entries),
+        )
         outputs.append(Output(path, key, make))
     return outputs
 
 
 def index_outputs(data: SiteData) -> list[Output]:
-    intro = ("Рецензии на статьи с arXiv, написанные языковой моделью по полному тексту статьи. "
-             "Новые — сверху.")
+    intro = "Рецензии на статьи с arXiv, написанные языковой моделью по полному тексту статьи. Новые — сверху."
     return listing_outputs(data, paths.index_path, "Новые рецензии", "index", data.entries, "feed.xml", intro)
 
 
@@ -172,13 +212,23 @@ def category_outputs(data: SiteData) -> list[Output]:
     outputs: list[Output] = []
     groups = data.by_category()
     for category, entries in groups.items():
-        outputs += listing_outputs(data, lambda n, c=category: paths.category_path(c, n), category_title(category),
-                                   "categories", entries, f"{paths.category_dir(category)}/feed.xml")
+        outputs += listing_outputs(
+            data,
+            lambda n, c=category: paths.category_path(c, n),
+            category_title(category),
+            "categories",
+            entries,
+            f"{paths.category_dir(category)}/feed.xml",
+        )
     counts = [(c, category_title(c), len(e)) for c, e in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
     path = "categories/index.html"
-    outputs.append(Output(path, key_of(data.fingerprint, path, counts),
-                          lambda: _html("categories.html", path, title="Категории", section="categories",
-                                        categories=counts)))
+    outputs.append(
+        Output(
+            path,
+            key_of(data.fingerprint, path, counts),
+            lambda: _html("categories.html", path, title="Категории", section="categories", categories=counts),
+        )
+    )
     return outputs
 
 
@@ -187,16 +237,32 @@ def archive_outputs(data: SiteData) -> list[Output]:
     months = data.by_month()
     for month, entries in months.items():
         path = paths.month_path(month)
-        outputs.append(Output(path, key_of(data.fingerprint, path, _card_stamps(entries)),
-                              lambda p=path, m=month, e=entries: _html("month.html", p, title=f"Архив: {m}",
-                                                                       section="archive", month=m, entries=e,
-                                                                       checks=data.cards.lines(e))))
+        outputs.append(
+            Output(
+                path,
+                key_of(data.fingerprint, path, _card_stamps(entries)),
+                lambda p=path, m=month, e=entries: _html(
+                    "month.html",
+                    p,
+                    title=f"Архив: {m}",
+                    section="archive",
+                    month=m,
+                    entries=e,
+                    checks=data.cards.lines(e),
+                ),
+            )
+        )
     years: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for month, entries in months.items():
         years[month[:4]].append((month, len(entries)))
     path = "archive/index.html"
-    outputs.append(Output(path, key_of(data.fingerprint, path, years),
-                          lambda: _html("archive.html", path, title="Архив", section="archive", years=years)))
+    outputs.append(
+        Output(
+            path,
+            key_of(data.fingerprint, path, years),
+            lambda: _html("archive.html", path, title="Архив", section="archive", years=years),
+        )
+    )
     return outputs
 
 
@@ -206,8 +272,16 @@ def paper_output(data: SiteData, entry: Entry, review_html: Callable[[Entry], Re
 
     def make() -> bytes:
         view = review_html(entry)
-        return _html("paper.html", path, title=entry.title, section="paper", entry=entry,
-                     check=Markup(view.summary), review=Markup(view.body), demo=demo)
+        return _html(
+            "paper.html",
+            path,
+            title=entry.title,
+            section="paper",
+            entry=entry,
+            check=Markup(view.summary),
+            review=Markup(view.body),
+            demo=demo,
+        )
 
     key = key_of(data.fingerprint, path, entry.stamp, demo.stamp if demo else None)
     return Output(path, key, make, entry=entry)
@@ -220,11 +294,19 @@ def demo_outputs(data: SiteData) -> list[Output]:
     for arxiv_id, demo in data.demos.items():
         entry = by_id.get(arxiv_id)
         path = demo.page_path
-        outputs.append(Output(path, key_of(data.fingerprint, path, demo.stamp, entry.stamp if entry else None),
-                              lambda p=path, d=demo, e=entry: _html("demo.html", p, title=f"Демо: {d.name}",
-                                                                    section="demo", demo=d, entry=e)))
-        outputs += [Output(site_path, key_of(demo.stamp, site_path), lambda f=file: f.read_bytes())
-                    for site_path, file in demo.plots]
+        outputs.append(
+            Output(
+                path,
+                key_of(data.fingerprint, path, demo.stamp, entry.stamp if entry else None),
+                lambda p=path, d=demo, e=entry: _html(
+                    "demo.html", p, title=f"Демо: {d.name}", section="demo", demo=d, entry=e
+                ),
+            )
+        )
+        outputs += [
+            Output(site_path, key_of(demo.stamp, site_path), lambda f=file: f.read_bytes())
+            for site_path, file in demo.plots
+        ]
     return outputs
 
 
@@ -234,11 +316,21 @@ def static_page_outputs(data: SiteData, shards: list[str]) -> list[Output]:
         ("about/index.html", "about.html", "О проекте", "about", {}),
         ("search/index.html", "search.html", "Поиск", "search", {"shards": shards}),
     ]
-    outputs = [Output(path, key_of(data.fingerprint, path, extra),
-                      lambda p=path, t=template, title=title, s=section, x=extra: _html(t, p, title=title, section=s, **x))
-               for path, template, title, section, extra in pages]
+    outputs = [
+        Output(
+            path,
+            key_of(data.fingerprint, path, extra),
+            lambda p=path, t=template, title=title, s=section, x=extra: _html(t, p, title=title, section=s, **x),
+        )
+        for path, template, title, section, extra in pages
+    ]
     # A host serves 404.html at whatever URL was missing, so its links are absolute.
     site = data.site_url.rstrip("/") + "/"
-    outputs.append(Output("404.html", key_of(data.fingerprint, "404.html"),
-                          lambda: render("404.html", root=site, section="", title="Страница не найдена").encode("utf-8")))
+    outputs.append(
+        Output(
+            "404.html",
+            key_of(data.fingerprint, "404.html"),
+            lambda: render("404.html", root=site, section="", title="Страница не найдена").encode("utf-8"),
+        )
+    )
     return outputs

@@ -66,15 +66,22 @@ async def build_in_child(settings: Settings) -> BuildReport:
     public = settings.model_dump(mode="json", exclude=SECRET_FIELDS)
     environment = {name: value for name, value in os.environ.items() if name not in SECRET_FIELDS}
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "digest.rebuild", stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=environment)
+        sys.executable,
+        "-m",
+        "digest.rebuild",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environment,
+    )
     out, err = await child.communicate(json.dumps(public).encode())
     if child.returncode != 0:
         tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"site build process exited with {child.returncode}: {tail[0]}")
     fields = json.loads(out.splitlines()[-1])  # the report is the last line, whatever a tool printed before
-    return BuildReport(**{**fields, "written_paths": tuple(fields["written_paths"]),
-                          "removed_paths": tuple(fields["removed_paths"])})
+    return BuildReport(
+        **{**fields, "written_paths": tuple(fields["written_paths"]), "removed_paths": tuple(fields["removed_paths"])}
+    )
 
 
 def main() -> None:

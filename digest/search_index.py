@@ -34,8 +34,13 @@ TAIL_SIZE = 50
 PAGEFIND_TIMEOUT_S = 600
 BUNDLE_DIR = "pagefind"
 UI_FILES = ("pagefind-ui.js", "pagefind-ui.css")
-UNUSED_FILES = ("pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-modular-ui.js",
-                "pagefind-modular-ui.css", "pagefind-highlight.js")
+UNUSED_FILES = (
+    "pagefind-component-ui.js",
+    "pagefind-component-ui.css",
+    "pagefind-modular-ui.js",
+    "pagefind-modular-ui.css",
+    "pagefind-highlight.js",
+)
 
 
 @dataclass(frozen=True)
@@ -53,9 +58,9 @@ def plan_shards(entries: Sequence[Entry], size: int = SHARD_SIZE, tail: int = TA
     Names never repeat for different pages: tail shards carry the number of the block they will become."""
     ordered = [e.path for e in sorted(entries, key=lambda e: (e.first_reviewed_at, e.arxiv_id))]
     blocks = len(ordered) // size
-    shards = [Shard(str(n), tuple(ordered[n * size:(n + 1) * size])) for n in range(blocks)]
+    shards = [Shard(str(n), tuple(ordered[n * size : (n + 1) * size])) for n in range(blocks)]
     rest = range(blocks * size, len(ordered), tail)
-    shards += [Shard(f"{blocks}-{m}", tuple(ordered[start:start + tail])) for m, start in enumerate(rest)]
+    shards += [Shard(f"{blocks}-{m}", tuple(ordered[start : start + tail])) for m, start in enumerate(rest)]
     return shards
 
 
@@ -63,8 +68,9 @@ def pagefind_executable() -> Path:
     try:
         from pagefind_bin import get_executable
     except ImportError as err:
-        raise SiteError("the Pagefind binary is missing (pip package pagefind[bin]); reinstall the project "
-                        "with `make install`") from err
+        raise SiteError(
+            "the Pagefind binary is missing (pip package pagefind[bin]); reinstall the project with `make install`"
+        ) from err
     return get_executable()
 
 
@@ -83,16 +89,31 @@ def index_shard(site_dir: Path, shard: Shard, primary: bool) -> Path:
     """Run Pagefind over one shard's pages; return a work folder whose `bundle/` holds the
     search bundle, ready to move into the site (the caller removes the work folder)."""
     work = Path(tempfile.mkdtemp(prefix=".pagefind-", dir=site_dir))
-    command = [str(pagefind_executable()), "--site", str(site_dir), "--glob", shard_glob(shard),
-               "--output-path", str(work / "bundle"), "--force-language", "ru", "--quiet"]
+    command = [
+        str(pagefind_executable()),
+        "--site",
+        str(site_dir),
+        "--glob",
+        shard_glob(shard),
+        "--output-path",
+        str(work / "bundle"),
+        "--force-language",
+        "ru",
+        "--quiet",
+    ]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=PAGEFIND_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as err:
         shutil.rmtree(work, ignore_errors=True)
         raise SiteError(f"Pagefind could not index search shard {shard.name} ({err}); run the build again") from err
-    log.info("Pagefind: shard %s, %d pages, exit %d, %.2f s", shard.name, len(shard.pages), done.returncode,
-             time.perf_counter() - started)
+    log.info(
+        "Pagefind: shard %s, %d pages, exit %d, %.2f s",
+        shard.name,
+        len(shard.pages),
+        done.returncode,
+        time.perf_counter() - started,
+    )
     if done.returncode != 0:
         shutil.rmtree(work, ignore_errors=True)
         tail = (done.stderr or done.stdout).strip()[-500:]
@@ -111,8 +132,11 @@ def _prune_bundle(bundle: Path, *, keep_ui: bool) -> None:
 def bundle_files(work: Path, shard: Shard) -> list[tuple[str, Path]]:
     """The bundle's files as (path in the site, file)."""
     bundle = work / "bundle"
-    return [(shard.prefix + file.relative_to(bundle).as_posix(), file)
-            for file in sorted(bundle.rglob("*")) if file.is_file()]
+    return [
+        (shard.prefix + file.relative_to(bundle).as_posix(), file)
+        for file in sorted(bundle.rglob("*"))
+        if file.is_file()
+    ]
 
 
 class Indexer:

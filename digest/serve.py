@@ -22,8 +22,13 @@ HOST = "127.0.0.1"
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
-    extensions_map: ClassVar[dict[str, str]] = {**SimpleHTTPRequestHandler.extensions_map, ".xml": "application/xml",
-                      ".pagefind": "application/wasm", ".js": "text/javascript", ".css": "text/css"}
+    extensions_map: ClassVar[dict[str, str]] = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".xml": "application/xml",
+        ".pagefind": "application/wasm",
+        ".js": "text/javascript",
+        ".css": "text/css",
+    }
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         page = Path(self.directory) / "404.html"

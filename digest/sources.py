@@ -80,12 +80,13 @@ def review_view(markdown: str, grounding: Grounding | None) -> ReviewView:
 
 # --- placing the marks -----------------------------------------------------------------------
 
+
 def place_marks(markdown: str, checks: Sequence[NumberCheck]) -> str:
     """The Markdown with placeholders: note k's reference at its anchor, suspects highlighted."""
     text = _PLACEHOLDER.sub("\ufffd", markdown)  # the review's own such characters; same length
     formulas = formula_spans(text)
     inserts: list[tuple[int, int, str]] = []  # (offset, order at that offset, placeholder)
-    for number, check in enumerate(checks[:REF_LIMIT - 1], 1):
+    for number, check in enumerate(checks[: REF_LIMIT - 1], 1):
         if not 0 <= check.anchor <= len(text):
             continue  # a record that does not fit this body: its note stays, without a mark
         inserts.append((_outside_formulas(check.anchor, formulas), 1, chr(REF_BASE + number)))
@@ -120,7 +121,7 @@ def fill_marks(html: str, checks: Sequence[NumberCheck]) -> tuple[str, set[int]]
     opened: int | None = None  # where in `out` a highlight began, while no tag has come since
     last = 0
     for match in _TAG_OR_PLACEHOLDER.finditer(html):
-        out.append(html[last:match.start()])
+        out.append(html[last : match.start()])
         last, piece = match.end(), match.group(0)
         if piece.startswith("<"):
             out.append(_ENCODED.sub("", _PLACEHOLDER.sub("", piece)))
@@ -151,8 +152,10 @@ def fill_marks(html: str, checks: Sequence[NumberCheck]) -> tuple[str, set[int]]
 def reference_html(number: int, check: NumberCheck) -> str:
     """The superscript link after a number; its `data-tip` feeds the CSS tooltip."""
     kind, label = ("ref ref-suspect", "не подтверждено") if check.suspect else ("ref", "источник")
-    return (f'<sup class="{kind}" data-pagefind-ignore><a href="#src-{number}" id="ref-{number}" '
-            f'aria-label="{label}, сноска {number}" data-tip="{escape(_tip(check))}">{number}</a></sup>')
+    return (
+        f'<sup class="{kind}" data-pagefind-ignore><a href="#src-{number}" id="ref-{number}" '
+        f'aria-label="{label}, сноска {number}" data-tip="{escape(_tip(check))}">{number}</a></sup>'
+    )
 
 
 def _tip(check: NumberCheck) -> str:
@@ -169,19 +172,23 @@ def _tip(check: NumberCheck) -> str:
 
 # --- the notes and the summary ---------------------------------------------------------------
 
+
 def notes_html(checks: Sequence[NumberCheck], landed: set[int]) -> str:
     """«Источники чисел»: one numbered note per number, in reading order."""
     items = "".join(_note(number, check, number in landed) for number, check in enumerate(checks, 1))
-    return ('\n<section class="sources" id="sources" aria-labelledby="sources-title" data-pagefind-ignore>\n'
-            '<h2 id="sources-title">Источники чисел</h2>\n'
-            '<p class="sources-intro">Для каждого числа рецензии — где его называет статья или почему его '
-            'не удалось подтвердить.</p>\n'
-            f'<ol class="sources-list">\n{items}</ol>\n</section>\n')
+    return (
+        '\n<section class="sources" id="sources" aria-labelledby="sources-title" data-pagefind-ignore>\n'
+        '<h2 id="sources-title">Источники чисел</h2>\n'
+        '<p class="sources-intro">Для каждого числа рецензии — где его называет статья или почему его '
+        "не удалось подтвердить.</p>\n"
+        f'<ol class="sources-list">\n{items}</ol>\n</section>\n'
+    )
 
 
 def _note(number: int, check: NumberCheck, linked: bool) -> str:
-    parts = [f'<p class="source-claim"><strong class="source-number">{_number_html(check)}</strong> — '
-             f'{_verdict(check)}</p>']
+    parts = [
+        f'<p class="source-claim"><strong class="source-number">{_number_html(check)}</strong> — {_verdict(check)}</p>'
+    ]
     where = ""
     if check.source is not None:
         parts.append(f'<blockquote class="source-quote" lang="en"><p>{escape(check.source.quote)}</p></blockquote>')
@@ -253,8 +260,11 @@ def summary_html(grounding: Grounding, checks: Sequence[NumberCheck]) -> str:
         if check.suspect:
             first.setdefault(check.text, number)
     if first:
-        named = ", ".join(f'<a href="#src-{number}">{_number_html(checks[number - 1])}</a>'
-                          for number in first.values())
-        lines.append(f'<p class="check-suspects">Не подтверждены текстом статьи: {named}. '
-                     'Остальные числа сверены со статьёй; эти проверьте по ней сами.</p>')
+        named = ", ".join(
+            f'<a href="#src-{number}">{_number_html(checks[number - 1])}</a>' for number in first.values()
+        )
+        lines.append(
+            f'<p class="check-suspects">Не подтверждены текстом статьи: {named}. '
+            "Остальные числа сверены со статьёй; эти проверьте по ней сами.</p>"
+        )
     return "\n".join(lines)

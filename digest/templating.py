@@ -16,10 +16,34 @@ from paperdigest import resources
 
 TEMPLATES_DIR = resources.TEMPLATES_DIR / "site"
 
-MONTHS_GENITIVE = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
-                   "октября", "ноября", "декабря")
-MONTHS_NOMINATIVE = ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь",
-                     "октябрь", "ноябрь", "декабрь")
+MONTHS_GENITIVE = (
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+)
+MONTHS_NOMINATIVE = (
+    "январь",
+    "февраль",
+    "март",
+    "апрель",
+    "май",
+    "июнь",
+    "июль",
+    "август",
+    "сентябрь",
+    "октябрь",
+    "ноябрь",
+    "декабрь",
+)
 
 # Characters that can start Markdown or math; a TL;DR without them is plain text, and
 # escaping it gives what markdown-it would (most TL;DRs: it saves most of a full build).
@@ -71,12 +95,26 @@ def reviews_word(count: int) -> str:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(ru_date=ru_date, ru_month=ru_month, iso=iso, thousands=thousands,
-                       inline_markdown=inline_markdown, reviews_word=reviews_word, web_url=web_url)
-    env.globals.update(category_path=paths.category_path, month_path=paths.month_path,
-                       abs_url=paths.abs_url, pdf_url=paths.pdf_url)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        ru_date=ru_date,
+        ru_month=ru_month,
+        iso=iso,
+        thousands=thousands,
+        inline_markdown=inline_markdown,
+        reviews_word=reviews_word,
+        web_url=web_url,
+    )
+    env.globals.update(
+        category_path=paths.category_path, month_path=paths.month_path, abs_url=paths.abs_url, pdf_url=paths.pdf_url
+    )
     return env
 
 

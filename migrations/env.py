@@ -13,8 +13,12 @@ target_metadata = Base.metadata
 
 
 def run_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -43,8 +47,9 @@ def run_online() -> None:
             # starts after the first committed, so it sees the version already there.
             connection.exec_driver_sql(f"SELECT pg_advisory_lock({PG_MIGRATION_LOCK})")
             connection.commit()
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                          transactional_ddl=True)
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True, transactional_ddl=True
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

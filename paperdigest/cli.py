@@ -22,8 +22,12 @@ from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
 from summarizer.ids import ArxivId, parse_arxiv_id
 
-app = typer.Typer(help="Russian-language reviews of arXiv papers: pipeline, Telegram bot, digest site.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="Russian-language reviews of arXiv papers: pipeline, Telegram bot, digest site.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demos_app, name="demos")
@@ -39,13 +43,16 @@ state = State()
 
 
 @app.callback()
-def main(ctx: typer.Context,
-         log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING") -> None:
+def main(
+    ctx: typer.Context, log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING"
+) -> None:
     try:
         state.settings = Settings()
     except ValidationError as err:
         first = err.errors()[0]
-        raise fail(f"setting {'.'.join(map(str, first['loc']))} is invalid: {first['msg']}; fix the environment or .env")
+        raise fail(
+            f"setting {'.'.join(map(str, first['loc']))} is invalid: {first['msg']}; fix the environment or .env"
+        )
     setup_logging(log_level, state.settings.secrets())
     ctx.obj = state.settings  # sub-apps (site, demos) use the same settings
 
@@ -64,19 +71,36 @@ def _parse_ids(raw_ids: list[str]) -> list[ArxivId]:
 
 def review_json(review: Review) -> dict[str, object]:
     return {
-        "arxiv_id": review.arxiv_id, "version": review.version, "tldr": review.tldr, "markdown": review.markdown,
-        "reviewer": review.reviewer, "model": review.model, "prompt_version": review.prompt_version,
-        "validation": review.validation, "problems": review.problems, "notes": review.notes, "cuts": review.cuts,
-        "prompt_tokens": review.prompt_tokens, "completion_tokens": review.completion_tokens,
-        "cost_usd": review.cost_usd, "input_tokens": review.input_tokens, "full_tokens": review.full_tokens,
+        "arxiv_id": review.arxiv_id,
+        "version": review.version,
+        "tldr": review.tldr,
+        "markdown": review.markdown,
+        "reviewer": review.reviewer,
+        "model": review.model,
+        "prompt_version": review.prompt_version,
+        "validation": review.validation,
+        "problems": review.problems,
+        "notes": review.notes,
+        "cuts": review.cuts,
+        "prompt_tokens": review.prompt_tokens,
+        "completion_tokens": review.completion_tokens,
+        "cost_usd": review.cost_usd,
+        "input_tokens": review.input_tokens,
+        "full_tokens": review.full_tokens,
         "created_at": review.created_at.isoformat(),
     }
 
 
 async def _review(ids: list[ArxivId], force: bool, show_progress: bool) -> dict[ArxivId, Review | PaperdigestError]:
     async with open_pipeline(state.settings) as pipeline:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=err_console, disable=not show_progress, transient=False) as progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=not show_progress,
+            transient=False,
+        ) as progress:
             tasks = {i: progress.add_task(f"{i}: в очереди") for i in ids}
 
             def on_step(arxiv_id: ArxivId, step: str) -> None:
@@ -93,8 +117,12 @@ async def _review(ids: list[ArxivId], force: bool, show_progress: bool) -> dict[
 
 @app.command()
 def review(
-    arxiv_ids: Annotated[list[str], typer.Argument(help="arXiv ids or links: 2412.06769, arXiv:2412.06769v2, "
-                                                         "https://arxiv.org/abs/..., hep-th/9901001.")],
+    arxiv_ids: Annotated[
+        list[str],
+        typer.Argument(
+            help="arXiv ids or links: 2412.06769, arXiv:2412.06769v2, https://arxiv.org/abs/..., hep-th/9901001."
+        ),
+    ],
     force: Annotated[bool, typer.Option("--force", help="Review again even if a review is stored.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the reviews as JSON.")] = False,
 ) -> None:
@@ -109,8 +137,11 @@ def review(
         for item in reviews:
             typer.echo(item.markdown)
             if item.validation == "failed":
-                err_console.print(f"[yellow]warning:[/yellow] review of {item.arxiv_id} failed validation: "
-                                  + "; ".join(item.problems), highlight=False)
+                err_console.print(
+                    f"[yellow]warning:[/yellow] review of {item.arxiv_id} failed validation: "
+                    + "; ".join(item.problems),
+                    highlight=False,
+                )
     if reviews:
         rebuild_site_quietly()
     failures = {i: r for i, r in results.items() if not isinstance(r, Review)}
@@ -129,13 +160,13 @@ def rebuild_site_quietly() -> None:
     except Exception as err:  # noqa: BLE001 - the reviews are stored; say what went wrong with the site
         err_console.print(f"[yellow]warning:[/yellow] the site was not rebuilt: {err}", highlight=False)
         return
-    err_console.print(f"site updated in {state.settings.SITE_DIR} ({report.written} file(s) written)",
-                      highlight=False)
+    err_console.print(f"site updated in {state.settings.SITE_DIR} ({report.written} file(s) written)", highlight=False)
 
 
 @app.command()
 def resume() -> None:
     """Finish the jobs a crashed or stopped run left unfinished."""
+
     async def run() -> list[int]:
         async with open_pipeline(state.settings) as pipeline:
             return await pipeline.resume()
@@ -189,8 +220,7 @@ def watch(once: Annotated[bool, typer.Option("--once", help="Do one round and ex
 
 @app.command()
 def demo(
-    serve: Annotated[bool, typer.Option(help="Serve the built site on 127.0.0.1 at the end (Ctrl+C to stop).")]
-    = True,
+    serve: Annotated[bool, typer.Option(help="Serve the built site on 127.0.0.1 at the end (Ctrl+C to stop).")] = True,
     port: Annotated[int, typer.Option(help="Port for the site.")] = 8000,
 ) -> None:
     """Run the whole product offline on the bundled papers: a local stand-in for arXiv, the real

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -52,7 +52,7 @@ def normalize_url(url: str) -> str:
     """`postgresql://` and `postgres://` (what hosting providers hand out) use psycopg 3, the driver we ship."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

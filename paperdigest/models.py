@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -98,9 +111,13 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         # Two requests for the same paper share one job: at most one active job per paper.
-        Index("ux_jobs_active_paper", "arxiv_id", unique=True,
-              sqlite_where=text("status IN ('pending', 'running')"),
-              postgresql_where=text("status IN ('pending', 'running')")),
+        Index(
+            "ux_jobs_active_paper",
+            "arxiv_id",
+            unique=True,
+            sqlite_where=text("status IN ('pending', 'running')"),
+            postgresql_where=text("status IN ('pending', 'running')"),
+        ),
         Index("ix_jobs_status", "status"),
     )
 
@@ -140,6 +157,7 @@ class Usage(Base):
 
 # --- the Telegram side (migration 0002) -----------------------------------------------------
 
+
 class InboxUpdate(Base):
     """Every Telegram update, stored before Telegram is told it arrived: a crash loses none."""
 
@@ -156,8 +174,10 @@ class ChatRequest(Base):
     """A person's /review: kept until they have their answer, across restarts."""
 
     __tablename__ = "chat_requests"
-    __table_args__ = (Index("ix_chat_requests_paper_status", "arxiv_id", "status"),
-                      Index("ix_chat_requests_user_day", "user_id", "created_at"))
+    __table_args__ = (
+        Index("ix_chat_requests_paper_status", "arxiv_id", "status"),
+        Index("ix_chat_requests_user_day", "user_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     update_id: Mapped[int | None] = mapped_column(unique=True)
@@ -182,8 +202,15 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         # Exactly one channel post per paper version.
-        Index("ux_outbox_channel_post", "chat_id", "arxiv_id", "version", unique=True,
-              sqlite_where=text("kind = 'channel'"), postgresql_where=text("kind = 'channel'")),
+        Index(
+            "ux_outbox_channel_post",
+            "chat_id",
+            "arxiv_id",
+            "version",
+            unique=True,
+            sqlite_where=text("kind = 'channel'"),
+            postgresql_where=text("kind = 'channel'"),
+        ),
         Index("ix_outbox_status", "status"),
     )
 

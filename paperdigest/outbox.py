@@ -32,8 +32,9 @@ def enqueue(session: Session, **fields: object) -> OutboxMessage:
 def channel_post(session: Session, chat_id: str, arxiv_id: str, version: int | None = None) -> OutboxMessage | None:
     """The channel post of this paper version (one at most: ux_outbox_channel_post), whatever
     its status; without a version, the paper's first post, whatever version it showed."""
-    query = select(OutboxMessage).where(OutboxMessage.kind == "channel", OutboxMessage.chat_id == chat_id,
-                                        OutboxMessage.arxiv_id == arxiv_id)
+    query = select(OutboxMessage).where(
+        OutboxMessage.kind == "channel", OutboxMessage.chat_id == chat_id, OutboxMessage.arxiv_id == arxiv_id
+    )
     if version is not None:
         return session.scalar(query.where(OutboxMessage.version == version))
     return session.scalar(query.order_by(OutboxMessage.id).limit(1))
@@ -53,9 +54,16 @@ def channel_post_left(session: Session, chat_id: str, arxiv_id: str, version: in
 
 def sent_channel_posts(session: Session, chat_id: str, since: datetime) -> list[OutboxMessage]:
     """Sent channel posts created since `since`, the first of each paper."""
-    rows = session.scalars(select(OutboxMessage).where(
-        OutboxMessage.kind == "channel", OutboxMessage.chat_id == chat_id, OutboxMessage.status == "sent",
-        OutboxMessage.created_at >= since).order_by(OutboxMessage.id))
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.kind == "channel",
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status == "sent",
+            OutboxMessage.created_at >= since,
+        )
+        .order_by(OutboxMessage.id)
+    )
     first: dict[str, OutboxMessage] = {}
     for row in rows:
         first.setdefault(row.arxiv_id or "", row)
@@ -74,8 +82,12 @@ def claim_next(session: Session, now: datetime, busy_chats: set[str]) -> OutboxM
     if busy_chats:
         query = query.where(OutboxMessage.chat_id.not_in(sorted(busy_chats)))
     oldest = query.order_by(OutboxMessage.id).limit(1).with_for_update(skip_locked=True).scalar_subquery()
-    claimed = session.execute(update(OutboxMessage).where(OutboxMessage.id == oldest, OutboxMessage.status == "pending")
-                              .values(status="sending").returning(OutboxMessage.id)).scalar()
+    claimed = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == oldest, OutboxMessage.status == "pending")
+        .values(status="sending")
+        .returning(OutboxMessage.id)
+    ).scalar()
     return session.get(OutboxMessage, claimed, populate_existing=True) if claimed is not None else None
 
 

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta, timezone
 MOSCOW = timezone(timedelta(hours=3))
 _QUIET = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*-\s*(\d{1,2})(?::(\d{2}))?\s*$")
 
+
 def parse_quiet_hours(spec: str) -> tuple[int, int] | None:
-    """"23-8" or "23:30-07:15" → (start, end) minutes after Moscow midnight; "" → None."""
+    """ "23-8" or "23:30-07:15" → (start, end) minutes after Moscow midnight; "" → None."""
     if not spec.strip():
         return None
     match = _QUIET.match(spec)

@@ -37,6 +37,7 @@ def worker_alive(worker: str | None) -> bool:
 
 # --- papers -------------------------------------------------------------------------------
 
+
 def upsert_paper(session: Session, meta: PaperMeta, *, code_url: str | None = None) -> Paper:
     paper = session.get(Paper, meta.arxiv_id) or Paper(arxiv_id=meta.arxiv_id)
     paper.title, paper.authors, paper.abstract = meta.title, meta.authors, meta.abstract
@@ -54,18 +55,27 @@ def upsert_paper(session: Session, meta: PaperMeta, *, code_url: str | None = No
 def paper_meta(paper: Paper, version: int | None = None) -> PaperMeta:
     version = version or paper.latest_version
     return PaperMeta(
-        arxiv_id=paper.arxiv_id, version=version, title=paper.title,
-        authors=list(paper.authors), abstract=paper.abstract, categories=list(paper.categories),
-        primary_category=paper.primary_category, comment=paper.comment, journal_ref=paper.journal_ref,
-        doi=paper.doi, published=paper.published, updated=paper.updated,
+        arxiv_id=paper.arxiv_id,
+        version=version,
+        title=paper.title,
+        authors=list(paper.authors),
+        abstract=paper.abstract,
+        categories=list(paper.categories),
+        primary_category=paper.primary_category,
+        comment=paper.comment,
+        journal_ref=paper.journal_ref,
+        doi=paper.doi,
+        published=paper.published,
+        updated=paper.updated,
         # Only "is there a PDF" matters downstream (the fetcher builds URLs from ARXIV_PDF_URL).
         pdf_url=None if paper.withdrawn else f"https://arxiv.org/pdf/{paper.arxiv_id}v{version}",
     )
 
 
 def get_version(session: Session, arxiv_id: str, version: int) -> PaperVersion | None:
-    return session.scalar(select(PaperVersion).where(PaperVersion.arxiv_id == arxiv_id,
-                                                     PaperVersion.version == version))
+    return session.scalar(
+        select(PaperVersion).where(PaperVersion.arxiv_id == arxiv_id, PaperVersion.version == version)
+    )
 
 
 def upsert_version(session: Session, arxiv_id: str, version: int, **fields: object) -> PaperVersion:
@@ -77,6 +87,7 @@ def upsert_version(session: Session, arxiv_id: str, version: int, **fields: obje
 
 
 # --- reviews ------------------------------------------------------------------------------
+
 
 def latest_review(session: Session, arxiv_id: str, version: int | None = None) -> Review | None:
     query = select(Review).where(Review.arxiv_id == arxiv_id)
@@ -90,6 +101,7 @@ def count_reviews(session: Session) -> int:
 
 
 # --- jobs ---------------------------------------------------------------------------------
+
 
 def active_job(session: Session, arxiv_id: str) -> Job | None:
     return session.scalar(select(Job).where(Job.arxiv_id == arxiv_id, Job.status.in_(ACTIVE)))
@@ -127,10 +139,15 @@ def claim_job(session: Session, job_id: int, worker: str) -> bool:
         return False
     claimed = session.execute(
         # The WHERE on the old worker makes the take-over atomic, also without SQLite's write lock.
-        update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE),
-                          Job.worker.is_(None) if job.worker is None else Job.worker == job.worker)
+        update(Job)
+        .where(
+            Job.id == job_id,
+            Job.status.in_(ACTIVE),
+            Job.worker.is_(None) if job.worker is None else Job.worker == job.worker,
+        )
         .values(status="running", worker=worker, attempts=Job.attempts + 1, updated_at=utcnow())
-        .returning(Job.id)).first()
+        .returning(Job.id)
+    ).first()
     session.expire(job)
     return claimed is not None
 
@@ -142,12 +159,20 @@ def claim_next_job(session: Session, worker: str) -> Job | None:
     and skips rows other workers hold (FOR UPDATE SKIP LOCKED), so two workers at once take
     two different jobs, neither waiting; SQLite leaves the clause out, its writers being one
     at a time already."""
-    oldest = (select(Job.id).where(Job.status == "pending").order_by(Job.created_at, Job.id).limit(1)
-              .with_for_update(skip_locked=True).scalar_subquery())
+    oldest = (
+        select(Job.id)
+        .where(Job.status == "pending")
+        .order_by(Job.created_at, Job.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
     claimed = session.execute(
-        update(Job).where(Job.id == oldest, Job.status == "pending")
+        update(Job)
+        .where(Job.id == oldest, Job.status == "pending")
         .values(status="running", worker=worker, attempts=Job.attempts + 1, updated_at=utcnow())
-        .returning(Job.id)).scalar()
+        .returning(Job.id)
+    ).scalar()
     return session.get(Job, claimed, populate_existing=True) if claimed is not None else None
 
 
@@ -178,15 +203,39 @@ def recent_jobs(session: Session, limit: int = 20) -> list[Job]:
 
 # --- usage --------------------------------------------------------------------------------
 
-def record_usage(session: Session, *, job_id: int | None, arxiv_id: str, model: str, purpose: str,
-                 prompt_tokens: int, completion_tokens: int, cost_usd: float | None, ok: bool = True) -> None:
-    session.add(Usage(job_id=job_id, arxiv_id=arxiv_id, model=model, purpose=purpose, prompt_tokens=prompt_tokens,
-                      completion_tokens=completion_tokens, cost_usd=cost_usd, ok=ok))
+
+def record_usage(
+    session: Session,
+    *,
+    job_id: int | None,
+    arxiv_id: str,
+    model: str,
+    purpose: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+    cost_usd: float | None,
+    ok: bool = True,
+) -> None:
+    session.add(
+        Usage(
+            job_id=job_id,
+            arxiv_id=arxiv_id,
+            model=model,
+            purpose=purpose,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=cost_usd,
+            ok=ok,
+        )
+    )
 
 
 def usage_since(session: Session, since: datetime | None = None) -> tuple[int, int, float]:
-    query = select(func.coalesce(func.sum(Usage.prompt_tokens), 0), func.coalesce(func.sum(Usage.completion_tokens), 0),
-                   func.coalesce(func.sum(Usage.cost_usd), 0.0))
+    query = select(
+        func.coalesce(func.sum(Usage.prompt_tokens), 0),
+        func.coalesce(func.sum(Usage.completion_tokens), 0),
+        func.coalesce(func.sum(Usage.cost_usd), 0.0),
+    )
     if since is not None:
         query = query.where(Usage.created_at >= since)
     prompt, completion, cost = session.execute(query).one()

@@ -83,8 +83,9 @@ class Settings(BaseSettings):
             return [int(p) for p in parts if p]
         return value
 
-    @field_validator("OPENAI_API_KEY", "BOT_TOKEN", "OPENAI_BASE_URL", "CHANNEL_ID", "WEBHOOK_URL", "WEBHOOK_SECRET",
-                     mode="before")
+    @field_validator(
+        "OPENAI_API_KEY", "BOT_TOKEN", "OPENAI_BASE_URL", "CHANNEL_ID", "WEBHOOK_URL", "WEBHOOK_SECRET", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -18,8 +18,8 @@ import arxiv
 import requests
 
 from paperdigest.errors import ArxivUnavailable, BadArxivId, PaperNotFound
-from summarizer.ids import ArxivId, parse_arxiv_id
 from paperdigest.records import PaperMeta
+from summarizer.ids import ArxivId, parse_arxiv_id
 from summarizer.retry import BackoffPolicy, PacingGate, parse_retry_after, retrying
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,9 @@ def to_meta(result: arxiv.Result) -> PaperMeta:
 class ArxivMetadata:
     """Fetches metadata for batches of ids: one `id_list` query per 100 ids."""
 
-    def __init__(self, api_url: str, gate: PacingGate, *, timeout_s: float = 30.0,
-                 policy: BackoffPolicy = BackoffPolicy()) -> None:
+    def __init__(
+        self, api_url: str, gate: PacingGate, *, timeout_s: float = 30.0, policy: BackoffPolicy = BackoffPolicy()
+    ) -> None:
         self._session = _TimeoutSession(timeout_s)
         self._client = arxiv.Client(page_size=MAX_IDS_PER_QUERY, delay_seconds=0, num_retries=0)
         self._client.query_url_format = api_url + "?{}"
@@ -83,9 +84,10 @@ class ArxivMetadata:
         """Metadata for each id arXiv knows; unknown ids are missing from the result."""
         found: dict[ArxivId, PaperMeta] = {}
         for start in range(0, len(ids), MAX_IDS_PER_QUERY):
-            batch = ids[start:start + MAX_IDS_PER_QUERY]
-            results = await retrying(self._policy, lambda b=batch: self._query(b),
-                                     what=f"arXiv metadata for {len(batch)} id(s)")
+            batch = ids[start : start + MAX_IDS_PER_QUERY]
+            results = await retrying(
+                self._policy, lambda b=batch: self._query(b), what=f"arXiv metadata for {len(batch)} id(s)"
+            )
             found.update(_match(batch, results))
         return found
 
@@ -102,10 +104,14 @@ class ArxivMetadata:
             try:
                 results = await asyncio.wait_for(asyncio.to_thread(self._run, search), self._timeout_s)
             except (asyncio.TimeoutError, requests.Timeout, requests.ConnectionError) as err:
-                raise ArxivUnavailable(f"arXiv API did not answer in {self._timeout_s:.0f} s ({type(err).__name__})") from err
+                raise ArxivUnavailable(
+                    f"arXiv API did not answer in {self._timeout_s:.0f} s ({type(err).__name__})"
+                ) from err
             except arxiv.HTTPError as err:
                 raise self._http_error(err, ids) from err
-            log.info("arXiv API: %d id(s) -> %d result(s) in %.2f s", len(ids), len(results), time.monotonic() - started)
+            log.info(
+                "arXiv API: %d id(s) -> %d result(s) in %.2f s", len(ids), len(results), time.monotonic() - started
+            )
             return results
 
     def _run(self, search: arxiv.Search) -> list[PaperMeta]:
@@ -115,8 +121,9 @@ class ArxivMetadata:
         if err.status == 400:
             return BadArxivId(f"arXiv rejected the id list {', '.join(map(str, ids))} as malformed (HTTP 400)")
         if err.status in (429, 500, 502, 503, 504):
-            return ArxivUnavailable(f"arXiv API answered HTTP {err.status}; try again later",
-                                    retry_after=self._session.last_retry_after)
+            return ArxivUnavailable(
+                f"arXiv API answered HTTP {err.status}; try again later", retry_after=self._session.last_retry_after
+            )
         return ArxivUnavailable(f"arXiv API answered HTTP {err.status}")
 
 

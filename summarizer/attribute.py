@@ -19,11 +19,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal, DivisionByZero, InvalidOperation
 
-from summarizer.claims import (given_twice, has_unit, label_swap, other_table, swapped_cell, unit_word,
-                               wrong_neighbour)
+from summarizer.claims import given_twice, has_unit, label_swap, other_table, swapped_cell, unit_word, wrong_neighbour
 from summarizer.evidence import Evidence, Stated, normalize
-from summarizer.grounding import (ABSENT, DERIVED, FOUND, MISMATCH, WRONG_ARITHMETIC, Grounding, NumberCheck,
-                                  Source)
+from summarizer.grounding import ABSENT, DERIVED, FOUND, MISMATCH, WRONG_ARITHMETIC, Grounding, NumberCheck, Source
 from summarizer.numbers import PERCENT, POINTS, TIMES, Written, rounds_to
 from summarizer.review_numbers import LATIN, STOP, Mention, mentions, unchecked
 
@@ -33,10 +31,12 @@ _DERIVED_CUE = re.compile(
     re.IGNORECASE,
 )
 _STRONG_CUE = re.compile(r"разрыв|разниц|то есть|т\. е\.|\bитого\b|\bплюс\b|\bминус\b", re.IGNORECASE)
-_COMPARED_AFTER = re.compile(r"^\S*\s*(?:\S+\s+)?(?:выше|больше|меньше|ниже|лучше|хуже|быстрее|медленнее|дешевле)",
-                             re.IGNORECASE)
-_APPROXIMATE = re.compile(r"(?:около|примерно|почти|порядка|свыше|более|менее|больше|меньше|до|~|≈|>|<)\s*$",
-                          re.IGNORECASE)
+_COMPARED_AFTER = re.compile(
+    r"^\S*\s*(?:\S+\s+)?(?:выше|больше|меньше|ниже|лучше|хуже|быстрее|медленнее|дешевле)", re.IGNORECASE
+)
+_APPROXIMATE = re.compile(
+    r"(?:около|примерно|почти|порядка|свыше|более|менее|больше|меньше|до|~|≈|>|<)\s*$", re.IGNORECASE
+)
 NEAR_MISS = 0.35  # relative error under which a computed result counts as wrong arithmetic, not absent
 
 
@@ -56,7 +56,7 @@ def attribute(review: str, evidence: Evidence) -> Grounding:
 
 def _check(review: str, mention: Mention, mentions: list[Mention], evidence: Evidence) -> NumberCheck:
     written = mention.written
-    sentence = review[mention.sentence[0]:mention.sentence[1]].strip()
+    sentence = review[mention.sentence[0] : mention.sentence[1]].strip()
     base = dict(text=written.text, start=written.start, end=written.end, anchor=mention.anchor, sentence=sentence)
     places = _places_of(written, evidence)
     derived = _derivation(review, mention, mentions, strict=bool(places))
@@ -75,29 +75,48 @@ def _check(review: str, mention: Mention, mentions: list[Mention], evidence: Evi
     swap = swapped_cell(review, mention, places, evidence)
     if swap is not None:
         name, row = swap
-        return NumberCheck(**base, status=MISMATCH, source=source,
-                           detail=f"in the paper's table {written.text} belongs to another row; "
-                                  f"{name}'s row says «{evidence.units[row].text[:160]}»")
+        return NumberCheck(
+            **base,
+            status=MISMATCH,
+            source=source,
+            detail=f"in the paper's table {written.text} belongs to another row; "
+            f"{name}'s row says «{evidence.units[row].text[:160]}»",
+        )
     label = label_swap(review, mention, places, evidence)
     if label is not None:
         word, other = label
-        return NumberCheck(**base, status=MISMATCH, source=source,
-                           detail=f"in the paper {word} goes with {other}, not with {written.text}")
+        return NumberCheck(
+            **base,
+            status=MISMATCH,
+            source=source,
+            detail=f"in the paper {word} goes with {other}, not with {written.text}",
+        )
     dataset = other_table(review, mention, places, evidence)
     if dataset is not None:
-        return NumberCheck(**base, status=MISMATCH, source=source,
-                           detail=f"the paper prints {written.text} in a table about another dataset, not {dataset}")
+        return NumberCheck(
+            **base,
+            status=MISMATCH,
+            source=source,
+            detail=f"the paper prints {written.text} in a table about another dataset, not {dataset}",
+        )
     neighbour = wrong_neighbour(review, mention, places, evidence)
     if neighbour is not None:
         words, other = neighbour
-        return NumberCheck(**base, status=MISMATCH, source=source,
-                           detail=f"in the paper's sentence {words} go with {other}, not with {written.text}")
+        return NumberCheck(
+            **base,
+            status=MISMATCH,
+            source=source,
+            detail=f"in the paper's sentence {words} go with {other}, not with {written.text}",
+        )
     twice = given_twice(review, mention, mentions, places, evidence)
     if twice is not None:
         mine, theirs = twice
-        return NumberCheck(**base, status=MISMATCH, source=source,
-                           detail=f"the review gives {written.text} to both {mine} and {theirs}; "
-                                  f"the paper states it once")
+        return NumberCheck(
+            **base,
+            status=MISMATCH,
+            source=source,
+            detail=f"the review gives {written.text} to both {mine} and {theirs}; the paper states it once",
+        )
     return NumberCheck(**base, status=FOUND, source=source)
 
 
@@ -158,23 +177,29 @@ def _terms(review: str, mention: Mention) -> list[tuple[str, float]]:
 # --- derived numbers ----------------------------------------------------------------------
 
 
-def _derivation(review: str, mention: Mention, mentions: list[Mention], *,
-                strict: bool) -> tuple[bool, list[str], str] | None:
+def _derivation(
+    review: str, mention: Mention, mentions: list[Mention], *, strict: bool
+) -> tuple[bool, list[str], str] | None:
     """(arithmetic right?, operands, formula) when the sentence computes this number from two others.
 
     A number the paper also states is only taken as computed where the review says so
     («то есть», «разрыв», «итого», «в N раза»…, `strict`); an absent one with any hint."""
     written = mention.written
-    head = review[max(mention.sentence[0], written.start - 40):written.start]
+    head = review[max(mention.sentence[0], written.start - 40) : written.start]
     if strict:  # the paper states this value: only a sentence that says it computes it is checked
-        tail = review[written.end:written.end + 30]
+        tail = review[written.end : written.end + 30]
         computed = _STRONG_CUE.search(head) or (re.search(r"\bна\s*$", head) and _COMPARED_AFTER.match(tail))
     else:
         computed = _DERIVED_CUE.search(head) or written.unit in (TIMES, POINTS)
     if not computed:
         return None
-    others = [m.written for m in mentions if m.sentence == mention.sentence and m.written.start != written.start
-              and (m.written.unit or not m.written.is_small_count)]
+    others = [
+        m.written
+        for m in mentions
+        if m.sentence == mention.sentence
+        and m.written.start != written.start
+        and (m.written.unit or not m.written.is_small_count)
+    ]
     if len(others) < 2:
         return None
     tolerance = Decimal("0.05") if _APPROXIMATE.search(head[-14:]) else Decimal(0)

@@ -18,9 +18,18 @@ from summarizer.tokens import count_tokens, head_tokens
 NEVER_SENT = {"references", "acknowledgments"}
 PRIORITY = {  # lower is cut first
     "appendix": 0,
-    "front": 1, "related": 1, "other": 2, "background": 2,
-    "discussion": 3, "experiments": 4, "limitations": 4,
-    "abstract": 5, "introduction": 5, "method": 5, "results": 5, "conclusion": 5,
+    "front": 1,
+    "related": 1,
+    "other": 2,
+    "background": 2,
+    "discussion": 3,
+    "experiments": 4,
+    "limitations": 4,
+    "abstract": 5,
+    "introduction": 5,
+    "method": 5,
+    "results": 5,
+    "conclusion": 5,
 }
 FLOOR_SHARE = 0.25  # a shortened section keeps at least this share of itself...
 FLOOR_MIN = 120  # ...and at least this many tokens (or all of it, if smaller)
@@ -49,9 +58,10 @@ class Budgeted:
     def notes(self) -> list[str]:
         """One Russian line per cut, for the review's notes."""
         return [
-            f"Раздел «{c.title or c.kind}» не вошёл в контекст модели ({c.tokens_before} токенов)." if not c.tokens_after
+            f"Раздел «{c.title or c.kind}» не вошёл в контекст модели ({c.tokens_before} токенов)."
+            if not c.tokens_after
             else f"Раздел «{c.title or c.kind}» сокращён для модели: {c.tokens_after} из {c.tokens_before} токенов "
-                 f"({c.share_kept:.0%})."
+            f"({c.share_kept:.0%})."
             for c in self.cuts
         ]
 
@@ -69,8 +79,14 @@ def fit_budget(sections: list[Section], budget_tokens: int) -> Budgeted:
             kept.append(section)
             continue
         cut = _shorten(section, target)
-        cuts.append(Cut(section.title, section.kind, size, count_tokens(cut.title) + count_tokens(cut.text) + 2
-                        if cut.text else 0))
+        cuts.append(
+            Cut(
+                section.title,
+                section.kind,
+                size,
+                count_tokens(cut.title) + count_tokens(cut.text) + 2 if cut.text else 0,
+            )
+        )
         if cut.text:
             kept.append(cut)
     return Budgeted(kept, cuts, sum(count_tokens(s.title) + count_tokens(s.text) + 2 for s in kept), full)

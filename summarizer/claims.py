@@ -33,9 +33,14 @@ REACH = 25  # characters within which a paper's word goes with a number
 
 # Units of time and of training a review names after a number, and how the paper writes them.
 _UNIT_WORDS = {
-    "час": ("hours", ("hour", "hr")), "дн": ("days", ("day",)), "ден": ("days", ("day",)),
-    "недел": ("weeks", ("week",)), "месяц": ("months", ("month",)), "минут": ("minutes", ("minute", "min")),
-    "секунд": ("seconds", ("second", "sec")), "шаг": ("steps", ("step", "iteration", "update")),
+    "час": ("hours", ("hour", "hr")),
+    "дн": ("days", ("day",)),
+    "ден": ("days", ("day",)),
+    "недел": ("weeks", ("week",)),
+    "месяц": ("months", ("month",)),
+    "минут": ("minutes", ("minute", "min")),
+    "секунд": ("seconds", ("second", "sec")),
+    "шаг": ("steps", ("step", "iteration", "update")),
     "эпох": ("epochs", ("epoch",)),
 }
 
@@ -43,10 +48,46 @@ _UNIT_WORDS = {
 _UNIT_AFTER = re.compile(r"^\s*(час|дн|ден|недел|месяц|минут|секунд|шаг|эпох)", re.IGNORECASE)
 
 
-_METRICS = frozenset(normalize(m) for m in (
-    "BLEU", "iBLEU", "SARI", "ROUGE", "ROUGE-1", "ROUGE-2", "ROUGE-L", "F1", "EM", "AUC", "AUROC", "ALL", "SEQ",
-    "SOTA", "TER", "self-TER", "self-BLEU", "BERTScore", "recall", "precision", "accuracy", "pass@1", "cons@64",
-    "Recall@20", "Recall@50", "Recall@100", "PPL", "FLOPs", "GPU", "GPUs", "test", "dev", "train", "base", "large"))
+_METRICS = frozenset(
+    normalize(m)
+    for m in (
+        "BLEU",
+        "iBLEU",
+        "SARI",
+        "ROUGE",
+        "ROUGE-1",
+        "ROUGE-2",
+        "ROUGE-L",
+        "F1",
+        "EM",
+        "AUC",
+        "AUROC",
+        "ALL",
+        "SEQ",
+        "SOTA",
+        "TER",
+        "self-TER",
+        "self-BLEU",
+        "BERTScore",
+        "recall",
+        "precision",
+        "accuracy",
+        "pass@1",
+        "cons@64",
+        "Recall@20",
+        "Recall@50",
+        "Recall@100",
+        "PPL",
+        "FLOPs",
+        "GPU",
+        "GPUs",
+        "test",
+        "dev",
+        "train",
+        "base",
+        "large",
+    )
+)
 
 
 _LEAD = re.compile(r"^\s*(?:[-*]\s+)?\*\*([^*\n]+)\*\*", re.MULTILINE)
@@ -54,7 +95,7 @@ _LEAD = re.compile(r"^\s*(?:[-*]\s+)?\*\*([^*\n]+)\*\*", re.MULTILINE)
 
 def unit_word(review: str, written: Written) -> tuple[str, tuple[str, ...]] | None:
     """«18 часов», «3,5 дня», «100 000 шагов»: the unit the paper must use for the same value."""
-    match = _UNIT_AFTER.match(review[written.end:written.end + 12])
+    match = _UNIT_AFTER.match(review[written.end : written.end + 12])
     return _UNIT_WORDS[match.group(1).lower()] if match else None
 
 
@@ -66,7 +107,7 @@ def has_unit(evidence: Evidence, stated: Stated, unit_word: tuple[str, tuple[str
     raw = stated.number.text.lower()
     at = text.find(raw)
     while at >= 0:
-        if any(word in text[max(0, at - 24):at + len(raw) + 24] for word in unit_word[1]):
+        if any(word in text[max(0, at - 24) : at + len(raw) + 24] for word in unit_word[1]):
             return True
         at = text.find(raw, at + 1)
     return False
@@ -84,14 +125,18 @@ def label_swap(review: str, mention: Mention, places: list[Stated], evidence: Ev
         numbers = evidence.numbers_in(stated.unit)
         if unit.is_row or len(numbers) > 8:
             continue  # a table flattened into one sentence: its words are headers, not neighbours
-        spots = [m.span() for m in re.finditer(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", unit.text,
-                                                 re.IGNORECASE)]
+        spots = [
+            m.span() for m in re.finditer(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", unit.text, re.IGNORECASE)
+        ]
         if not spots:
             continue  # the paper's sentence does not use the word: it says nothing either way
         if any(_gap(spot, stated.number) <= REACH for spot in spots):
             return None
-        beside = [n for n in numbers if _same_kind(mention.written, n, spread=10)
-                  and any(_gap(spot, n) <= REACH for spot in spots)]
+        beside = [
+            n
+            for n in numbers
+            if _same_kind(mention.written, n, spread=10) and any(_gap(spot, n) <= REACH for spot in spots)
+        ]
         if beside:
             other = min(beside, key=lambda n: min(_gap(spot, n) for spot in spots))
     return (word, other.text) if other is not None else None
@@ -107,10 +152,10 @@ def _attached_word(review: str, mention: Mention) -> str | None:
     """The Latin word right after the number, or right before it, inside its clause."""
     left, right = clause(review, mention)
     written = mention.written
-    after = LATIN.match(review[written.end:right].lstrip())
-    if after and review[written.end:right][:1].isspace():
+    after = LATIN.match(review[written.end : right].lstrip())
+    if after and review[written.end : right][:1].isspace():
         return after.group(0).lower()
-    before = re.search(r"([A-Za-z][\w-]*)\s*[:=]?\s*$", review[left:written.start])
+    before = re.search(r"([A-Za-z][\w-]*)\s*[:=]?\s*$", review[left : written.start])
     return before.group(1).lower() if before else None
 
 
@@ -204,8 +249,11 @@ def owners(review: str, mention: Mention, evidence: Evidence, *, labelled: bool 
 
 
 _OWNED = re.compile(r"(?:^|\s)(?:у|для|of|for)\s", re.IGNORECASE)
-_HARD_CUT = re.compile(r";|\sпротив\s|\svs\.?\s|\sversus\s|\sа\s|\sно\s|\sтогда как\s|\sв то время как\s|"
-                       r"\sчем\s|\sпо сравнению с\s", re.IGNORECASE)
+_HARD_CUT = re.compile(
+    r";|\sпротив\s|\svs\.?\s|\sversus\s|\sа\s|\sно\s|\sтогда как\s|\sв то время как\s|"
+    r"\sчем\s|\sпо сравнению с\s",
+    re.IGNORECASE,
+)
 
 
 def _names_in(review: str, start: int, end: int, evidence: Evidence) -> list[str]:
@@ -219,8 +267,7 @@ def _names_in(review: str, start: int, end: int, evidence: Evidence) -> list[str
     return names
 
 
-def swapped_cell(review: str, mention: Mention, places: list[Stated],
-                  evidence: Evidence) -> tuple[str, int] | None:
+def swapped_cell(review: str, mention: Mention, places: list[Stated], evidence: Evidence) -> tuple[str, int] | None:
     """A table value given to the wrong row: the review gives model B (`owners`) a value the paper
     prints in model A's row, and B's row of the same table has another value in that column."""
     if not places or any(not evidence.units[s.unit].is_row for s in places):
@@ -235,7 +282,9 @@ def swapped_cell(review: str, mention: Mention, places: list[Stated],
     words = [w for w in (normalize(m.group(0)) for m in LATIN.finditer(review, left, right)) if w not in _METRICS]
     for stated in places:
         row = evidence.units[stated.unit]
-        if any(t in row.norm for t in words if evidence.idf(t)) or any(n in row.norm or n in around(row) for n in names):
+        if any(t in row.norm for t in words if evidence.idf(t)) or any(
+            n in row.norm or n in around(row) for n in names
+        ):
             return None  # the clause names something of the value's own row, or its table's header
     for stated in places:
         found = _owners_cell(evidence, stated, names, mention.written)
@@ -248,7 +297,7 @@ def _column_names(row: Unit) -> str:
     """A table's column names, normalized: its header row's words before the first row's label."""
     words = row.header.split()
     first = next((i for i, w in enumerate(words) if _CELL.fullmatch(w)), len(words))
-    return normalize(" ".join(words[:max(0, first - 3)]))
+    return normalize(" ".join(words[: max(0, first - 3)]))
 
 
 def _owners_cell(evidence: Evidence, stated: Stated, names: list[str], written: Written) -> tuple[str, int] | None:
@@ -265,8 +314,9 @@ def _owners_cell(evidence: Evidence, stated: Stated, names: list[str], written: 
             if position == stated.unit or other.table != place.table or name not in other.label:
                 continue
             cells = evidence.cells_in(position)
-            if column >= len(cells) or (len(cells) < len(other.text.split()) / 2
-                                        and not _labels_first_row(other, name, cells)):
+            if column >= len(cells) or (
+                len(cells) < len(other.text.split()) / 2 and not _labels_first_row(other, name, cells)
+            ):
                 continue  # a header row, words mostly: not a row of values
             likeness = _common_tail(other.label, place.label)
             if best is None or likeness > best[0]:
@@ -282,8 +332,8 @@ def _owners_cell(evidence: Evidence, stated: Stated, names: list[str], written: 
 def _labels_first_row(row: Unit, name: str, cells: list[tuple[int, int]]) -> bool:
     """A header row printed with the first row ("Model BLEU ROUGE WidgetNet 41.8 53.73"): the name is
     the word right before the values, and the values run to the end."""
-    before = row.text[:cells[0][0]].split() if cells else []
-    return bool(before) and normalize(before[-1]) == name and row.text[cells[0][0]:].count(" ") < len(cells)
+    before = row.text[: cells[0][0]].split() if cells else []
+    return bool(before) and normalize(before[-1]) == name and row.text[cells[0][0] :].count(" ") < len(cells)
 
 
 def _common_tail(a: str, b: str) -> int:
@@ -304,23 +354,30 @@ def _same_kind(written: Written, other: Written, spread: int = 3) -> bool:
     mine, theirs = min(written.values), min(other.values)
     if theirs in written.values or mine <= 0 or theirs <= 0:
         return False
-    return abs(other.places - written.places) <= 1 and (written.unit == other.unit or not other.unit) \
+    return (
+        abs(other.places - written.places) <= 1
+        and (written.unit == other.unit or not other.unit)
         and 1 / Decimal(spread) <= theirs / mine <= spread
+    )
 
 
-def given_twice(review: str, mention: Mention, others: list[Mention], places: list[Stated],
-                evidence: Evidence) -> tuple[str, str] | None:
+def given_twice(
+    review: str, mention: Mention, others: list[Mention], places: list[Stated], evidence: Evidence
+) -> tuple[str, str] | None:
     """The review's sentence gives the same value to two different names («AutoGen … recall 62.59%
     против … 62.59% у DPR») while the paper states it in one place only: one of the two is wrong.
     Returns (this number's name, the other's)."""
     written = mention.written
-    if not (written.places or written.unit) or len({(s.unit, s.number.start) for s in places
-                                                     if not s.converted}) != 1:
+    if not (written.places or written.unit) or len({(s.unit, s.number.start) for s in places if not s.converted}) != 1:
         return None  # whole numbers without a unit (years, counts) coincide too often
     mine = None
     for other in others:
-        if (other.sentence != mention.sentence or other.written.start == written.start
-                or other.written.unit != written.unit or not other.written.values & written.values):
+        if (
+            other.sentence != mention.sentence
+            or other.written.start == written.start
+            or other.written.unit != written.unit
+            or not other.written.values & written.values
+        ):
             continue
         if mine is None:
             mine = set(owners(review, mention, evidence, labelled=False)[0])
@@ -332,8 +389,7 @@ def given_twice(review: str, mention: Mention, others: list[Mention], places: li
     return None
 
 
-def wrong_neighbour(review: str, mention: Mention, places: list[Stated],
-                    evidence: Evidence) -> tuple[str, str] | None:
+def wrong_neighbour(review: str, mention: Mention, places: list[Stated], evidence: Evidence) -> tuple[str, str] | None:
     """The words of the review's clause stand in the paper's sentence next to another value, and
     at least two fewer of them next to this one: «лучшая модель даёт 2,2 ложной тревоги» where the paper says
     "our best model only had about 1.4 false alarms …; compare this to the 2.2 false alarms the base
@@ -355,15 +411,19 @@ def wrong_neighbour(review: str, mention: Mention, places: list[Stated],
             alone.append((stated, rivals))  # no rival here: only asked, once a rival elsewhere is found
             continue
         if wanted is None:
-            wanted = lookup(terms(review[left:mention.written.start] + " " + review[mention.written.end:right]))
+            wanted = lookup(terms(review[left : mention.written.start] + " " + review[mention.written.end : right]))
         ties = _ties(unit.text, evidence.words_in(stated.unit), wanted, rivals)
         own = ties.get(stated.number.start, set())
         for number in rivals:
             tied = ties.get(number.start, set())
             # two words more at least: one word before a list ("Adam with β1 = 0.9, β2 = 0.98") stands
             # nearest the list's first value but goes with all of them
-            if (number.start != stated.number.start and own < tied and len(tied - own) >= 2
-                    and not number.values & _stated_in(review, mention)):
+            if (
+                number.start != stated.number.start
+                and own < tied
+                and len(tied - own) >= 2
+                and not number.values & _stated_in(review, mention)
+            ):
                 found = found or (sorted(tied - own), number.text)
                 break
         else:
@@ -383,8 +443,9 @@ def _stated_in(review: str, mention: Mention) -> set:
     return {v for m in scan(review, start, end) for v in m.values}
 
 
-def _ties(text: str, words: list[tuple[str, int, int]], wanted: dict[str, str],
-          numbers: list[Written]) -> dict[int, set[str]]:
+def _ties(
+    text: str, words: list[tuple[str, int, int]], wanted: dict[str, str], numbers: list[Written]
+) -> dict[int, set[str]]:
     """For each number (by its offset), the wanted words whose paper occurrence stands nearest to it.
     Numbers written as a range or a list ("4% - 6%", "0.5k 1.0k 1.5k") share their words."""
     ties: dict[int, set[str]] = {}
@@ -400,7 +461,7 @@ def _ties(text: str, words: list[tuple[str, int, int]], wanted: dict[str, str],
             ties.setdefault(at, set()).add(hit)
     run: list[Written] = []
     for number in sorted(numbers, key=lambda n: n.start) + [None]:
-        if number is not None and run and _LISTED.fullmatch(text[run[-1].end:number.start]):
+        if number is not None and run and _LISTED.fullmatch(text[run[-1].end : number.start]):
             run.append(number)
             continue
         if len(run) > 1:

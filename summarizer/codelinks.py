@@ -29,8 +29,7 @@ _TRAILING_MARKER = re.compile(r"\.?\d{1,2}$")
 _HF_KINDS = {"datasets", "spaces", "models"}
 _NOT_REPOS = {"about", "features", "pricing", "login", "join", "orgs", "topics", "sponsors", "docs", "blog", "papers"}
 # Not \b at the start: a footnote's text begins with its number glued on ("1Code has been released at").
-_CODE_CUE = re.compile(r"(?<![a-z])(code|implementation|available|release[ds]?|open[- ]source|github)\b",
-                       re.IGNORECASE)
+_CODE_CUE = re.compile(r"(?<![a-z])(code|implementation|available|release[ds]?|open[- ]source|github)\b", re.IGNORECASE)
 
 
 def normalise(host: str, path: str) -> str | None:
@@ -57,7 +56,7 @@ def _links(text: str) -> list[tuple[str, str]]:
     for match in _URL.finditer(joined):
         link = normalise(match.group("host"), match.group("path"))
         if link:
-            found.append((joined[max(0, match.start() - 150):match.start()], link))
+            found.append((joined[max(0, match.start() - 150) : match.start()], link))
     return found
 
 
@@ -87,8 +86,9 @@ def without_footnote_marker(link: str, elsewhere: set[str]) -> str:
 
 def find_code_link(meta: PaperMeta, sections: list[Section]) -> str | None:
     """The first repository link of the comment or abstract, else the body's best one near a code cue."""
-    everywhere = {link for text in [meta.comment, meta.abstract, *(s.text for s in sections)]
-                  for _, link in _links(text or "")}
+    everywhere = {
+        link for text in [meta.comment, meta.abstract, *(s.text for s in sections)] for _, link in _links(text or "")
+    }
     for text in (meta.comment, meta.abstract):
         links = _links(text or "")
         if links:

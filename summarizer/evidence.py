@@ -18,12 +18,34 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
-from summarizer.numbers import PERCENT, Written, scan
 from paperdigest.records import PaperMeta, Section
+from summarizer.numbers import PERCENT, Written, scan
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[\"“])")
-_ABBREVIATIONS = ("et al.", "e.g.", "i.e.", "Fig.", "Figs.", "Eq.", "Eqs.", "Tab.", "vs.", "Sec.", "No.", "cf.",
-                  "resp.", "approx.", "Ref.", "Refs.", "etc.", "Inc.", "Dr.", "Mr.", "St.", "al.")
+_ABBREVIATIONS = (
+    "et al.",
+    "e.g.",
+    "i.e.",
+    "Fig.",
+    "Figs.",
+    "Eq.",
+    "Eqs.",
+    "Tab.",
+    "vs.",
+    "Sec.",
+    "No.",
+    "cf.",
+    "resp.",
+    "approx.",
+    "Ref.",
+    "Refs.",
+    "etc.",
+    "Inc.",
+    "Dr.",
+    "Mr.",
+    "St.",
+    "al.",
+)
 _LABEL_BEFORE = re.compile(
     r"(?:\b(?:tables?|tab|figures?|figs?|sections?|sec|eqs?|equations?|appendix|appendices|algorithm|alg|"
     r"theorem|lemma|corollary|proposition|definition|page|pages|chapter|footnote|listing)\.?\s*|\bpp?\.\s*|§\s*|[Ss]ection\s[A-Z]\.)"
@@ -67,7 +89,7 @@ class Unit:
         if self.is_row:
             words = self.text.split()
             first = next((i for i, w in enumerate(words) if _NUMERIC_TOKEN.fullmatch(w)), len(words))
-            self.label = normalize(" ".join(words[max(0, first - 3):first]))
+            self.label = normalize(" ".join(words[max(0, first - 3) : first]))
 
 
 @dataclass(frozen=True)
@@ -122,8 +144,11 @@ class Evidence:
                     self._add(value, number.places, Stated(position, number, False))
                     # "0.634" in the paper is "63.4%" in a review and the other way round
                     shifted = value / 100 if number.unit == PERCENT else value * 100
-                    self._add(shifted, max(number.places + (2 if number.unit == PERCENT else -2), 0),
-                              Stated(position, number, True))
+                    self._add(
+                        shifted,
+                        max(number.places + (2 if number.unit == PERCENT else -2), 0),
+                        Stated(position, number, True),
+                    )
 
     def _add(self, value: Decimal, places: int, stated: Stated) -> None:
         keys = {value}
@@ -212,7 +237,7 @@ class Evidence:
 
 
 def _own_name(title: str) -> str:
-    """"TableFormer: Robust Transformer Modeling…" → "tableformer"; a title without a short head → ""."""
+    """ "TableFormer: Robust Transformer Modeling…" → "tableformer"; a title without a short head → ""."""
     head, colon, _rest = title.partition(":")
     return normalize(head) if colon and 0 < len(head.split()) <= 2 else ""
 
@@ -269,11 +294,15 @@ def _units_of(text: str, section: str) -> list[Unit]:
                 table = hash((section, sentence))
                 neighbours = f"{section} {caption} {header}"
                 near, captioned = normalize(neighbours), normalize(caption)
-                units += [Unit(row, section, neighbours, near=near, is_row=True, table=table, caption=captioned,
-                               header=header) for row in rows]
+                units += [
+                    Unit(
+                        row, section, neighbours, near=near, is_row=True, table=table, caption=captioned, header=header
+                    )
+                    for row in rows
+                ]
                 continue
-            around = " ".join(sentences[max(0, i - 1):i] + sentences[i + 1:i + 2])
-            near = heading + "".join(norms[max(0, i - 1):i] + norms[i + 1:i + 2])
+            around = " ".join(sentences[max(0, i - 1) : i] + sentences[i + 1 : i + 2])
+            near = heading + "".join(norms[max(0, i - 1) : i] + norms[i + 1 : i + 2])
             units.append(Unit(sentence, section, f"{section} {around}", norm=norms[i], near=near))
     return units
 
@@ -281,7 +310,7 @@ def _units_of(text: str, section: str) -> list[Unit]:
 def _sentences(paragraph: str) -> list[str]:
     pieces, start = [], 0
     for match in _SENTENCE_END.finditer(paragraph):
-        before = paragraph[start:match.start()]
+        before = paragraph[start : match.start()]
         if before.endswith(_ABBREVIATIONS) or re.search(r"\b[A-Z]\.$", before):
             continue
         pieces.append(before)
@@ -292,7 +321,7 @@ def _sentences(paragraph: str) -> list[str]:
 
 def _caption_near(paragraph: str) -> str:
     match = _TABLE_CAPTION.search(paragraph)
-    return paragraph[match.start():match.start() + 240] if match else ""
+    return paragraph[match.start() : match.start() + 240] if match else ""
 
 
 _NUMERIC_TOKEN = re.compile(r"[-–—±]?\d[\d.,%]*(?:e[−-]?\d+)?|[–—-]|±")
@@ -333,14 +362,13 @@ def _stated_numbers(text: str) -> list[Written]:
         masked = _EQUATION_NUMBER.sub(_blank, masked)
     numbers = []
     for number in scan(masked):
-        head = masked[max(0, number.start - 24):number.start]
+        head = masked[max(0, number.start - 24) : number.start]
         if _LABEL_BEFORE.search(head):
             continue
         if number.start < 4 and _LIST_MARKER.match(masked) and not number.unit:
             continue
         integer = next(iter(number.values))
-        if (number.places == 0 and 1900 <= integer <= 2039 and len(number.values) == 1
-                and _CITATION_YEAR.search(head)):
+        if number.places == 0 and 1900 <= integer <= 2039 and len(number.values) == 1 and _CITATION_YEAR.search(head):
             continue
         numbers.append(number)
     return _without_ticks(numbers)

@@ -140,9 +140,7 @@ def _read_pages(path: str, max_pages: int) -> tuple[int, list[str]]:
             textpage.close()
             page.close()
         if page_count == 0 or failed == len(pages):
-            raise _WorkerError(
-                "corrupt", "pdfium opened it but could not load any page"
-            )
+            raise _WorkerError("corrupt", "pdfium opened it but could not load any page")
         return page_count, pages
     finally:
         pdf.close()
@@ -179,18 +177,13 @@ def _serve(requests, replies) -> None:
             page_count, pages = _read_pages(req["path"], req["max_pages"])
         except Exception as exc:  # noqa: BLE001 - every failure is reported to the parent
             err = _classify(exc)
-            replies.write(
-                json.dumps({"error": err.kind, "detail": err.detail}).encode() + b"\n"
-            )
+            replies.write(json.dumps({"error": err.kind, "detail": err.detail}).encode() + b"\n")
             replies.flush()
             if err.kind in ("memory", "crash"):
                 return  # state may be damaged: let the parent start a fresh worker
             continue
         payload = _PAGE_SEP.join(pages).encode("utf-8", "replace")
-        replies.write(
-            json.dumps({"page_count": page_count, "size": len(payload)}).encode()
-            + b"\n"
-        )
+        replies.write(json.dumps({"page_count": page_count, "size": len(payload)}).encode() + b"\n")
         replies.write(payload)
         replies.flush()
 
@@ -219,14 +212,10 @@ class _Worker:
         root = str(Path(__file__).resolve().parents[1])
         env = dict(
             os.environ,
-            PYTHONPATH=os.pathsep.join(
-                filter(None, [root, os.environ.get("PYTHONPATH")])
-            ),
+            PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
         )
         cmd = [sys.executable, "-m", "summarizer.extract", "--worker", str(memory_mb)]
-        self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0
-        )
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
         self._buf = bytearray()  # read from the worker but not yet consumed
 
     @property
@@ -402,9 +391,7 @@ def _describe_exit(returncode: int | None) -> str:
     return f"exit code {returncode}"
 
 
-def _result_from(
-    header: dict, payload: bytes, name: str, max_pages: int
-) -> ExtractedText:
+def _result_from(header: dict, payload: bytes, name: str, max_pages: int) -> ExtractedText:
     error = header.get("error")
     if error == "encrypted":
         raise PdfEncrypted(
@@ -413,8 +400,7 @@ def _result_from(
         )
     if error in ("corrupt", "file"):
         raise PdfCorrupt(
-            f"{name} is not a readable PDF ({header['detail']}); download it again or use "
-            "another version of the paper."
+            f"{name} is not a readable PDF ({header['detail']}); download it again or use another version of the paper."
         )
     if error == "memory":
         raise PdfExtractionFailed(
@@ -422,9 +408,7 @@ def _result_from(
             "the PDF is probably hostile or enormous. Try another version of the paper."
         )
     if error:
-        raise PdfExtractionFailed(
-            f"Extracting text from {name} failed: {header['detail']}."
-        )
+        raise PdfExtractionFailed(f"Extracting text from {name} failed: {header['detail']}.")
     pages = payload.decode("utf-8").split(_PAGE_SEP)
     page_count = header["page_count"]
     return ExtractedText(
@@ -437,7 +421,5 @@ def _result_from(
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["--worker"] or len(sys.argv) != 3:
-        sys.exit(
-            "usage: python -m summarizer.extract --worker MEMORY_MB (started by PdfExtractor)"
-        )
+        sys.exit("usage: python -m summarizer.extract --worker MEMORY_MB (started by PdfExtractor)")
     worker_main(int(sys.argv[2]))

@@ -94,8 +94,10 @@ class Grounding:
     def warning_ru(self) -> str:
         """What a reader is told about a review that failed the check: only the suspect numbers."""
         named = ", ".join(dict.fromkeys(n.plain for n in self.suspects))
-        return (f"⚠️ Рецензия не прошла проверку: не подтверждены текстом статьи — {named}. "
-                "Остальные числа сверены со статьёй; эти проверьте по ней сами.")
+        return (
+            f"⚠️ Рецензия не прошла проверку: не подтверждены текстом статьи — {named}. "
+            "Остальные числа сверены со статьёй; эти проверьте по ней сами."
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"version": 1, "numbers": [asdict(n) for n in self.numbers]}

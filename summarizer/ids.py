@@ -26,10 +26,40 @@ MAX_INPUT_CHARS = 300
 # "test". econ, eess, q-fin and stat began in 2007 or later and so have new-style ids only.
 # Anything else before the slash ("foo/9901001") is refused here, not asked of arXiv.
 OLD_ARCHIVES = (
-    "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an", "chao-dyn", "chem-ph",
-    "cmp-lg", "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an", "gr-qc", "hep-ex", "hep-lat", "hep-ph",
-    "hep-th", "math", "math-ph", "mtrl-th", "nlin", "nucl-ex", "nucl-th", "patt-sol", "physics", "plasm-ph",
-    "q-alg", "q-bio", "quant-ph", "solv-int", "supr-con",
+    "acc-phys",
+    "adap-org",
+    "alg-geom",
+    "ao-sci",
+    "astro-ph",
+    "atom-ph",
+    "bayes-an",
+    "chao-dyn",
+    "chem-ph",
+    "cmp-lg",
+    "comp-gas",
+    "cond-mat",
+    "cs",
+    "dg-ga",
+    "funct-an",
+    "gr-qc",
+    "hep-ex",
+    "hep-lat",
+    "hep-ph",
+    "hep-th",
+    "math",
+    "math-ph",
+    "mtrl-th",
+    "nlin",
+    "nucl-ex",
+    "nucl-th",
+    "patt-sol",
+    "physics",
+    "plasm-ph",
+    "q-alg",
+    "q-bio",
+    "quant-ph",
+    "solv-int",
+    "supr-con",
 )
 
 # New style (2007+): YYMM.NNNN (to 2014) or YYMM.NNNNN (2015+), month 01-12.
@@ -78,11 +108,15 @@ def _bad(text: str, reason: str, user_message: str | None = None) -> BadArxivId:
 
 def _unknown_archive(text: str, archive: str) -> BadArxivId:
     archive = archive if len(archive) <= 30 else archive[:27] + "..."
-    reason = (f"{archive!r} is not an arXiv archive: old-style ids, used until March 2007, begin with one of "
-              f"{', '.join(OLD_ARCHIVES)}; check the part before the slash, or use the new-style number")
-    russian = (f"«{archive}» — не архив arXiv: в старых номерах (до 2007 года) перед косой чертой стоит "
-               "название архива, например hep-th/9901001 или math.GT/0309136. Проверьте номер или пришлите "
-               "новый, вида 2412.06769.")
+    reason = (
+        f"{archive!r} is not an arXiv archive: old-style ids, used until March 2007, begin with one of "
+        f"{', '.join(OLD_ARCHIVES)}; check the part before the slash, or use the new-style number"
+    )
+    russian = (
+        f"«{archive}» — не архив arXiv: в старых номерах (до 2007 года) перед косой чертой стоит "
+        "название архива, например hep-th/9901001 или math.GT/0309136. Проверьте номер или пришлите "
+        "новый, вида 2412.06769."
+    )
     return _bad(text, reason, russian)
 
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 import openai
 
-from paperdigest.errors import (LlmContextTooLong, LlmQuotaExceeded, LlmRejected, LlmUnavailable,
-                                PaperdigestError)
+from paperdigest.errors import LlmContextTooLong, LlmQuotaExceeded, LlmRejected, LlmUnavailable, PaperdigestError
 from summarizer.retry import BackoffPolicy, parse_retry_after, retrying
 
 log = logging.getLogger(__name__)
@@ -39,8 +38,16 @@ def make_openai_client(base_url: str | None, api_key: str | None, timeout_s: flo
 
 
 class LlmClient:
-    def __init__(self, client: openai.AsyncOpenAI, model: str, *, max_output_tokens: int = 4000,
-                 temperature: float = 0.3, policy: BackoffPolicy = BackoffPolicy(), concurrency: int = 4) -> None:
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        model: str,
+        *,
+        max_output_tokens: int = 4000,
+        temperature: float = 0.3,
+        policy: BackoffPolicy = BackoffPolicy(),
+        concurrency: int = 4,
+    ) -> None:
         self._client = client
         # At most this many calls in flight, whoever asks (CLI batches, the bot, the watcher).
         self._slots = asyncio.Semaphore(max(1, concurrency))
@@ -57,18 +64,30 @@ class LlmClient:
             started = time.monotonic()
             try:
                 response = await self._client.chat.completions.create(
-                    model=self.model, messages=messages, max_tokens=self.max_output_tokens,
-                    temperature=self._temperature)
+                    model=self.model,
+                    messages=messages,
+                    max_tokens=self.max_output_tokens,
+                    temperature=self._temperature,
+                )
             except openai.OpenAIError as err:
                 raise classify(err, self.model) from err
         choice = response.choices[0]
         usage = response.usage
         completion = Completion(
-            text=choice.message.content or "", finish_reason=choice.finish_reason,
+            text=choice.message.content or "",
+            finish_reason=choice.finish_reason,
             prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0, model=response.model or self.model)
-        log.info("LLM %s: %d+%d tokens, finish=%s, %.1f s", self.model, completion.prompt_tokens,
-                 completion.completion_tokens, completion.finish_reason, time.monotonic() - started)
+            completion_tokens=usage.completion_tokens if usage else 0,
+            model=response.model or self.model,
+        )
+        log.info(
+            "LLM %s: %d+%d tokens, finish=%s, %.1f s",
+            self.model,
+            completion.prompt_tokens,
+            completion.completion_tokens,
+            completion.finish_reason,
+            time.monotonic() - started,
+        )
         return completion
 
 
@@ -88,14 +107,19 @@ def classify(err: openai.OpenAIError, model: str) -> PaperdigestError:
         return LlmRejected(f"LLM client error: {type(err).__name__}")
     code, status = _error_code(err), err.status_code
     if code == "insufficient_quota":
-        return LlmQuotaExceeded("the LLM account has no quota left (insufficient_quota); top it up or change OPENAI_API_KEY")
+        return LlmQuotaExceeded(
+            "the LLM account has no quota left (insufficient_quota); top it up or change OPENAI_API_KEY"
+        )
     if code == "context_length_exceeded" or _CONTEXT_LIMIT.search(str(err.message)):
         found = _CONTEXT_LIMIT.search(str(err.message))
-        return LlmContextTooLong(f"the input is longer than {model}'s context",
-                                 limit_tokens=int(found.group(1)) if found else None)
+        return LlmContextTooLong(
+            f"the input is longer than {model}'s context", limit_tokens=int(found.group(1)) if found else None
+        )
     if status == 429 or status >= 500:
-        return LlmUnavailable(f"LLM endpoint answered HTTP {status} ({code or 'no code'})",
-                              retry_after=parse_retry_after(err.response.headers.get("retry-after")))
+        return LlmUnavailable(
+            f"LLM endpoint answered HTTP {status} ({code or 'no code'})",
+            retry_after=parse_retry_after(err.response.headers.get("retry-after")),
+        )
     if status in (401, 403):
         return LlmRejected(f"LLM endpoint refused the key (HTTP {status}); check OPENAI_API_KEY")
     if status == 404:

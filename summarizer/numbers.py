@@ -25,10 +25,21 @@ _NUM = re.compile(
     r"(?:[eE](?P<exp>[-−+]?\d+))?"
 )
 _SCALES = {
-    "k": 3, "K": 3, "тыс": 3, "thousand": 3,
-    "M": 6, "млн": 6, "million": 6, "mln": 6,
-    "B": 9, "млрд": 9, "billion": 9, "bn": 9,
-    "T": 12, "трлн": 12, "trillion": 12,
+    "k": 3,
+    "K": 3,
+    "тыс": 3,
+    "thousand": 3,
+    "M": 6,
+    "млн": 6,
+    "million": 6,
+    "mln": 6,
+    "B": 9,
+    "млрд": 9,
+    "billion": 9,
+    "bn": 9,
+    "T": 12,
+    "трлн": 12,
+    "trillion": 12,
 }
 # What may follow a number: a scale, a multiplier sign, a percent. Order matters: words first.
 _AFTER = re.compile(
@@ -58,9 +69,10 @@ class Written:
 
     @property
     def is_small_count(self) -> bool:
-        """"две модели", "3 раза подряд": an integer up to 10 with no unit is a count, not a result."""
-        return not self.unit and not self.scaled and all(v == v.to_integral_value() and abs(v) <= 10
-                                                          for v in self.values)
+        """ "две модели", "3 раза подряд": an integer up to 10 with no unit is a count, not a result."""
+        return (
+            not self.unit and not self.scaled and all(v == v.to_integral_value() and abs(v) <= 10 for v in self.values)
+        )
 
 
 def readings(raw: str) -> tuple[set[Decimal], int]:
@@ -119,30 +131,37 @@ def _read(text: str, match: re.Match[str], limit: int) -> Written | None:
         elif after.group("pct"):
             unit = POINTS if "п" in after.group("pct") or "pp" in after.group("pct") else PERCENT
         stop = after.end()
-    following = text[stop:stop + 8]
-    if not unit and (re.match(r"^\s*times\b", following, re.IGNORECASE) or (
-            _RAZA.search(text, max(0, match.start() - 4), match.start()) and _RAZA_AFTER.match(following))):
+    following = text[stop : stop + 8]
+    if not unit and (
+        re.match(r"^\s*times\b", following, re.IGNORECASE)
+        or (_RAZA.search(text, max(0, match.start() - 4), match.start()) and _RAZA_AFTER.match(following))
+    ):
         unit = TIMES
     if not unit:
-        tail = _RANGE_TAIL.match(text[stop:stop + 24])
+        tail = _RANGE_TAIL.match(text[stop : stop + 24])
         if tail:
             unit = PERCENT if tail.group(1) == "%" else POINTS
     mantissas = frozenset(values)
     if scale:
         values = {v.scaleb(scale) for v in values}
-    return Written(text[match.start():stop].strip(), match.start(), stop, frozenset(values), mantissas, unit,
-                   places, bool(scale))
+    return Written(
+        text[match.start() : stop].strip(), match.start(), stop, frozenset(values), mantissas, unit, places, bool(scale)
+    )
 
 
 def _in_name(text: str, match: re.Match[str]) -> bool:
     """Digits that are part of a name: "GPT-4o", "ROUGE-2", "o1-1217", "Qwen2.5-32B" (the 32B is a size,
     but the paper writes the name the same way), "newstest2013"."""
-    before = text[max(0, match.start() - 2):match.start()]
+    before = text[max(0, match.start() - 2) : match.start()]
     if len(before) == 2 and before[1] == "-" and before[0].isalnum():
         return True
-    following = text[match.end():match.end() + 2]
-    return bool(following) and following[0].isalpha() and not _AFTER.match(text, match.end()).group(0).strip() \
+    following = text[match.end() : match.end() + 2]
+    return (
+        bool(following)
+        and following[0].isalpha()
+        and not _AFTER.match(text, match.end()).group(0).strip()
         and following[0] not in "xх×"
+    )
 
 
 def rounds_to(exact: Decimal, written: Decimal, places: int) -> bool:

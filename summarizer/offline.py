@@ -25,36 +25,160 @@ SKIPPED_KINDS = frozenset({"front", "references", "acknowledgments"})
 TLDR_LEAD = "Автоматический черновик без LLM: ключевые фразы аннотации на языке оригинала."
 FALLBACK_LEAD = "Подходящего раздела в статье не нашлось; ближайшие по смыслу фразы (на языке оригинала):"
 NOTHING_FOUND = "В тексте статьи не нашлось предложений для этой части обзора."
-NO_LIMITATIONS = ("Явных ограничений автоматический разбор не нашёл: в заключении и обсуждении нет "
-                  "оговорок вроде «limitation», «however», «future work». Это не значит, что их нет.")
+NO_LIMITATIONS = (
+    "Явных ограничений автоматический разбор не нашёл: в заключении и обсуждении нет "
+    "оговорок вроде «limitation», «however», «future work». Это не значит, что их нет."
+)
 
-_ABBREVIATIONS = frozenset({
-    "al", "e.g", "i.e", "cf", "vs", "fig", "figs", "eq", "eqs", "sec", "secs", "tab", "ref",
-    "refs", "app", "appx", "ch", "no", "nos", "resp", "approx", "viz", "ca", "dr", "mr", "ms",
-    "prof", "st",
-})
+_ABBREVIATIONS = frozenset(
+    {
+        "al",
+        "e.g",
+        "i.e",
+        "cf",
+        "vs",
+        "fig",
+        "figs",
+        "eq",
+        "eqs",
+        "sec",
+        "secs",
+        "tab",
+        "ref",
+        "refs",
+        "app",
+        "appx",
+        "ch",
+        "no",
+        "nos",
+        "resp",
+        "approx",
+        "viz",
+        "ca",
+        "dr",
+        "mr",
+        "ms",
+        "prof",
+        "st",
+    }
+)
 _BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _HYPHEN_BREAK = re.compile(r"([a-z])-\n\s*([a-z])")
-_TAIL_HEADING = re.compile(r"^\s*(?:\d+\.?\s*)?(?:references|bibliography|acknowledge?ments?)\s*$",
-                           re.IGNORECASE | re.MULTILINE)
+_TAIL_HEADING = re.compile(
+    r"^\s*(?:\d+\.?\s*)?(?:references|bibliography|acknowledge?ments?)\s*$", re.IGNORECASE | re.MULTILINE
+)
 _WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
-_STOP = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "do", "does", "for",
-    "from", "has", "have", "in", "into", "is", "it", "its", "of", "on", "or", "our", "such",
-    "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those",
-    "to", "was", "we", "were", "which", "while", "with", "also", "may", "more", "most", "not",
-    "only", "other", "some", "each", "both", "between", "using", "used", "use",
-})
-_FINITE = frozenset({
-    "is", "are", "was", "were", "be", "been", "has", "have", "had", "do", "does", "did", "can",
-    "could", "will", "would", "may", "might", "must", "should", "we", "it", "they", "this",
-    "there",
-})
+_STOP = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "to",
+        "was",
+        "we",
+        "were",
+        "which",
+        "while",
+        "with",
+        "also",
+        "may",
+        "more",
+        "most",
+        "not",
+        "only",
+        "other",
+        "some",
+        "each",
+        "both",
+        "between",
+        "using",
+        "used",
+        "use",
+    }
+)
+_FINITE = frozenset(
+    {
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "will",
+        "would",
+        "may",
+        "might",
+        "must",
+        "should",
+        "we",
+        "it",
+        "they",
+        "this",
+        "there",
+    }
+)
 _CITATION = re.compile(r"\[\d+(?:\s*[,-]\s*\d+)*\]|\([A-Z][\w-]+(?: et al\.| and [A-Z][\w-]+)?,? \d{4}[a-z]?[;)]")
 _FIGURE = re.compile(r"\b(?:fig(?:ure)?s?|tables?|tab)\.?\s*\d", re.IGNORECASE)
 _RESULT_NUMBER = re.compile(r"\d+(?:\.\d+)?\s*(?:%|x\b)|\d+\.\d+|\b\d+x\b")
-_LIMITATION_CUES = ("limitation", "however", "fail", "only", "future work", "cannot", "drawback",
-                    "unclear", "does not", "remains", "unable", "expensive", "costly", "restricted")
+_LIMITATION_CUES = (
+    "limitation",
+    "however",
+    "fail",
+    "only",
+    "future work",
+    "cannot",
+    "drawback",
+    "unclear",
+    "does not",
+    "remains",
+    "unable",
+    "expensive",
+    "costly",
+    "restricted",
+)
 
 
 @dataclass(frozen=True)
@@ -68,21 +192,42 @@ class _Spec:
 
 
 _SPECS = (
-    _Spec(SECTION_TITLES[0], ("abstract", "introduction"),
-          "Ключевые фразы из аннотации и введения (извлечены автоматически, на языке оригинала):",
-          0.22, ("we propose", "we introduce", "we present", "in this paper", "in this work", "we show")),
-    _Spec(SECTION_TITLES[1], ("method", "background"),
-          "Как устроен метод — фразы из разделов о методе (извлечены автоматически, на языке оригинала):",
-          0.24, ("we use", "we train", "trained", "loss", "architecture", "consists", "input", "stage")),
-    _Spec(SECTION_TITLES[2], ("experiments", "results"),
-          "Главные результаты — фразы с числами из разделов об экспериментах (на языке оригинала):",
-          0.24, ("accuracy", "outperform", "baseline", "achieve", "bleu", "faster", "improve"), True),
-    _Spec(SECTION_TITLES[3], ("limitations", "discussion", "conclusion", "results"),
-          "Оговорки и ограничения, которые называют сами авторы (на языке оригинала):",
-          0.14, _LIMITATION_CUES),
-    _Spec(SECTION_TITLES[4], ("conclusion", "discussion"),
-          "Значение работы словами авторов — из заключения и обсуждения (на языке оригинала):",
-          0.16, ("we believe", "demonstrate", "promis", "future", "insight", "enable", "show that")),
+    _Spec(
+        SECTION_TITLES[0],
+        ("abstract", "introduction"),
+        "Ключевые фразы из аннотации и введения (извлечены автоматически, на языке оригинала):",
+        0.22,
+        ("we propose", "we introduce", "we present", "in this paper", "in this work", "we show"),
+    ),
+    _Spec(
+        SECTION_TITLES[1],
+        ("method", "background"),
+        "Как устроен метод — фразы из разделов о методе (извлечены автоматически, на языке оригинала):",
+        0.24,
+        ("we use", "we train", "trained", "loss", "architecture", "consists", "input", "stage"),
+    ),
+    _Spec(
+        SECTION_TITLES[2],
+        ("experiments", "results"),
+        "Главные результаты — фразы с числами из разделов об экспериментах (на языке оригинала):",
+        0.24,
+        ("accuracy", "outperform", "baseline", "achieve", "bleu", "faster", "improve"),
+        True,
+    ),
+    _Spec(
+        SECTION_TITLES[3],
+        ("limitations", "discussion", "conclusion", "results"),
+        "Оговорки и ограничения, которые называют сами авторы (на языке оригинала):",
+        0.14,
+        _LIMITATION_CUES,
+    ),
+    _Spec(
+        SECTION_TITLES[4],
+        ("conclusion", "discussion"),
+        "Значение работы словами авторов — из заключения и обсуждения (на языке оригинала):",
+        0.16,
+        ("we believe", "demonstrate", "promis", "future", "insight", "enable", "show that"),
+    ),
 )
 
 
@@ -98,10 +243,10 @@ def split_sentences(text: str) -> list[str]:
     text = re.sub(r"\s+", " ", _HYPHEN_BREAK.sub(r"\1\2", text)).strip()
     sentences, start = [], 0
     for match in _BOUNDARY.finditer(text):
-        word = text[start:match.start() + 1].split()[-1].lstrip("([").rstrip(".")
+        word = text[start : match.start() + 1].split()[-1].lstrip("([").rstrip(".")
         if word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):
             continue
-        sentences.append(text[start:match.end()].strip())
+        sentences.append(text[start : match.end()].strip())
         start = match.end()
     tail = text[start:].strip()
     return sentences + [tail] if tail else sentences
@@ -117,13 +262,14 @@ def _paper_sentences(meta: PaperMeta, sections: list[Section]) -> list[_Sentence
             found = split_sentences(paragraph)
             if len(found) > 1 and _is_run_in_heading(found[0]):
                 found = found[1:]
-            sentences.extend(_Sentence(sentence, kind, i == 0)
-                             for i, sentence in enumerate(found) if not _is_garbage(sentence))
+            sentences.extend(
+                _Sentence(sentence, kind, i == 0) for i, sentence in enumerate(found) if not _is_garbage(sentence)
+            )
     return sentences
 
 
 def _is_run_in_heading(sentence: str) -> bool:
-    """"Ablations." or "Continuous thoughts as a search tree.": a short title opening a paragraph."""
+    """ "Ablations." or "Continuous thoughts as a search tree.": a short title opening a paragraph."""
     words = sentence.rstrip(".:").lower().split()
     return len(words) <= 8 and not any(w in _FINITE or w.endswith("ed") for w in words)
 
@@ -193,6 +339,7 @@ def _score(sentence: _Sentence, vector, centroid, topic, spec: _Spec) -> float:
 
 def _pick(paper: _Paper, pool: list[int], spec: _Spec, budget: int, quoted=()) -> list[tuple[int, str]]:
     """Best sentences first until the budget is spent, none close to one quoted already; document order."""
+
     def repeats(i: int, earlier) -> bool:
         return any(_cos(paper.vectors[i], paper.vectors[j]) > 0.6 for j in earlier)
 
@@ -209,7 +356,7 @@ def _pick(paper: _Paper, pool: list[int], spec: _Spec, budget: int, quoted=()) -
             spent += len(text) + 3
     if not picked and fresh:  # every candidate is longer than the budget: cut the best one short
         text, limit = paper.sentences[fresh[0]].text, max(budget - 3, 60)
-        picked[fresh[0]] = text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
+        picked[fresh[0]] = text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
     return sorted(picked.items())
 
 
@@ -223,9 +370,17 @@ def _rank(paper: _Paper, pool: list[int], spec: _Spec) -> dict[int, float]:
 
 def _candidates(paper: _Paper, spec: _Spec, in_tldr: set[int], quoted: set[int], later_kinds: set[str]):
     """The spec's own kinds; else (but for caveats) what no later section needs; else anything unquoted."""
-    own = [i for i, s in enumerate(paper.sentences) if s.kind in spec.kinds and i not in quoted
-           and (spec.title != SECTION_TITLES[3] or s.kind == "limitations"
-                or any(cue in s.text.lower() for cue in _LIMITATION_CUES))]  # caveats only
+    own = [
+        i
+        for i, s in enumerate(paper.sentences)
+        if s.kind in spec.kinds
+        and i not in quoted
+        and (
+            spec.title != SECTION_TITLES[3]
+            or s.kind == "limitations"
+            or any(cue in s.text.lower() for cue in _LIMITATION_CUES)
+        )
+    ]  # caveats only
     for pool in ([i for i in own if i not in in_tldr], own):  # repeat the TL;DR rather than borrow
         if pool:
             return pool, spec.lead
@@ -252,7 +407,7 @@ def draft_review(meta: PaperMeta, sections: list[Section], *, max_chars: int = 5
     available = max(max_chars - overhead, 300)
     body, quoted = {}, set()
     for n, spec in enumerate(_SPECS):
-        later_kinds = {kind for later in _SPECS[n + 1:] for kind in later.kinds}
+        later_kinds = {kind for later in _SPECS[n + 1 :] for kind in later.kinds}
         pool, lead = _candidates(paper, spec, in_tldr, quoted, later_kinds)
         chosen = _pick(paper, pool, spec, int(spec.share * available), quoted)
         quoted.update(i for i, _ in chosen)

@@ -33,9 +33,17 @@ class DownloadedPdf:
 
 
 class PdfFetcher:
-    def __init__(self, http: httpx.AsyncClient, url_template: str, cache_dir: Path, gate: PacingGate, *,
-                 max_bytes: int = 50 * 1024 * 1024, deadline_s: float = 120.0,
-                 policy: BackoffPolicy = BackoffPolicy()) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        url_template: str,
+        cache_dir: Path,
+        gate: PacingGate,
+        *,
+        max_bytes: int = 50 * 1024 * 1024,
+        deadline_s: float = 120.0,
+        policy: BackoffPolicy = BackoffPolicy(),
+    ) -> None:
         self._http = http
         self._url_template = url_template
         self._cache_dir = cache_dir
@@ -54,8 +62,7 @@ class PdfFetcher:
             return DownloadedPdf(path, len(data), hashlib.sha256(data).hexdigest(), from_cache=True)
         versioned = ArxivId(arxiv_id.base, version)
         url = self._url_template.format(id=versioned.versioned)
-        return await retrying(self._policy, lambda: self._download(url, versioned, path),
-                              what=f"PDF of {versioned}")
+        return await retrying(self._policy, lambda: self._download(url, versioned, path), what=f"PDF of {versioned}")
 
     async def _download(self, url: str, arxiv_id: ArxivId, path: Path) -> DownloadedPdf:
         async with self._gate.slot():
@@ -66,7 +73,9 @@ class PdfFetcher:
             except TimeoutError as err:
                 raise ArxivUnavailable(f"PDF of {arxiv_id} did not arrive within {self._deadline_s:.0f} s") from err
             except (httpx.TransportError, httpx.StreamError) as err:
-                raise ArxivUnavailable(f"PDF of {arxiv_id} broke off mid-download ({type(err).__name__}: {err})") from err
+                raise ArxivUnavailable(
+                    f"PDF of {arxiv_id} broke off mid-download ({type(err).__name__}: {err})"
+                ) from err
             log.info("PDF %s: %d bytes in %.2f s", arxiv_id, result.size, time.monotonic() - started)
             return result
 
@@ -95,11 +104,15 @@ class PdfFetcher:
 
     def _check_response(self, response: httpx.Response, arxiv_id: ArxivId) -> None:
         if response.status_code in TRANSIENT_STATUS:
-            raise ArxivUnavailable(f"PDF host answered HTTP {response.status_code} for {arxiv_id}",
-                                   retry_after=parse_retry_after(response.headers.get("Retry-After")))
+            raise ArxivUnavailable(
+                f"PDF host answered HTTP {response.status_code} for {arxiv_id}",
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
         if response.status_code in (403, 404, 410):
-            raise PaperWithdrawn(f"arXiv serves no PDF for {arxiv_id} (HTTP {response.status_code}); "
-                                 "the paper may be withdrawn or the version may not exist")
+            raise PaperWithdrawn(
+                f"arXiv serves no PDF for {arxiv_id} (HTTP {response.status_code}); "
+                "the paper may be withdrawn or the version may not exist"
+            )
         if response.status_code != 200:
             raise PdfDownloadError(f"PDF host answered HTTP {response.status_code} for {arxiv_id}")
         length = response.headers.get("Content-Length")
@@ -107,8 +120,10 @@ class PdfFetcher:
             raise PdfDownloadError(self._too_big(arxiv_id))
 
     def _too_big(self, arxiv_id: ArxivId) -> str:
-        return (f"PDF of {arxiv_id} is larger than the {self._max_bytes / 2**20:.0f} MB cap; "
-                "raise PDF_MAX_MB if you trust it")
+        return (
+            f"PDF of {arxiv_id} is larger than the {self._max_bytes / 2**20:.0f} MB cap; "
+            "raise PDF_MAX_MB if you trust it"
+        )
 
 
 def _check_magic(head: bytes, url: str, *, final: bool) -> None:

@@ -22,6 +22,7 @@ from paperdigest import repo
 from paperdigest.db import Database
 from paperdigest.errors import JobError, PaperdigestError, PaperWithdrawn
 from paperdigest.models import Job, Review
+from paperdigest.records import PaperMeta, Section
 from paperdigest.settings import Settings
 from summarizer import tokens
 from summarizer.arxiv_api import ArxivMetadata
@@ -29,12 +30,11 @@ from summarizer.codelinks import find_code_link
 from summarizer.extract import PdfExtractor
 from summarizer.ids import ArxivId
 from summarizer.llm import Completion
-from paperdigest.records import PaperMeta, Section
 from summarizer.pdf_fetch import PdfFetcher
 from summarizer.review_format import render_review
+from summarizer.reviewer import LlmWriter, OfflineWriter, Written
 from summarizer.sections import split_sections
 from summarizer.validate import strip_foreign_links
-from summarizer.reviewer import LlmWriter, OfflineWriter, Written
 
 log = logging.getLogger(__name__)
 OnStep = Callable[[ArxivId, str], None]
@@ -54,8 +54,16 @@ class ExtractedPaper:
 
 
 class Pipeline:
-    def __init__(self, db: Database, settings: Settings, *, metadata: ArxivMetadata, pdfs: PdfFetcher,
-                 extractor: PdfExtractor, writer: LlmWriter | OfflineWriter) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        metadata: ArxivMetadata,
+        pdfs: PdfFetcher,
+        extractor: PdfExtractor,
+        writer: LlmWriter | OfflineWriter,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.metadata = metadata
@@ -95,18 +103,23 @@ class Pipeline:
         with self.db.read() as session:
             return repo.latest_review(session, arxiv_id.base, arxiv_id.version)
 
-    async def review(self, arxiv_id: ArxivId, *, force: bool = False, requested_by: str = "cli",
-                     on_step: OnStep | None = None) -> Review:
+    async def review(
+        self, arxiv_id: ArxivId, *, force: bool = False, requested_by: str = "cli", on_step: OnStep | None = None
+    ) -> Review:
         """The stored review at once (unless force), else the result of the paper's job."""
         if not force and (stored := self.stored_review(arxiv_id)) is not None:
             return stored
         with self.db.session() as session, session.begin():
-            job_id = repo.open_job(session, arxiv_id.base, arxiv_id.version, force=force,
-                                   requested_by=requested_by).id
+            job_id = repo.open_job(session, arxiv_id.base, arxiv_id.version, force=force, requested_by=requested_by).id
         return await self._join(job_id, on_step)
 
-    async def review_many(self, ids: list[ArxivId], *, force: bool = False, on_step: OnStep | None = None,
-                          ) -> dict[ArxivId, Review | PaperdigestError]:
+    async def review_many(
+        self,
+        ids: list[ArxivId],
+        *,
+        force: bool = False,
+        on_step: OnStep | None = None,
+    ) -> dict[ArxivId, Review | PaperdigestError]:
         """Several papers: their metadata in one batched query, then the jobs side by side."""
         todo = [i for i in ids if force or self.stored_review(i) is None]
         if len(todo) > 1:
@@ -118,8 +131,9 @@ class Pipeline:
                     self._prefetched[str(meta_id)] = meta
             except PaperdigestError as err:  # each job fetches its own and records its own error
                 log.warning("batched metadata query failed, fetching one by one: %s", err)
-        results = await asyncio.gather(*(self.review(i, force=force, on_step=on_step) for i in ids),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(self.review(i, force=force, on_step=on_step) for i in ids), return_exceptions=True
+        )
         outcome: dict[ArxivId, Review | PaperdigestError] = {}
         for arxiv_id, result in zip(ids, results):
             if isinstance(result, BaseException) and not isinstance(result, PaperdigestError):
@@ -221,16 +235,27 @@ class Pipeline:
         await asyncio.to_thread(_save_extracted, text_path, paper)
         code_url = find_code_link(meta, paper.sections)
         with self.db.session() as session, session.begin():
-            repo.upsert_version(session, meta.arxiv_id, meta.version, page_count=paper.page_count,
-                                pages_read=paper.pages_read, text_path=str(text_path))
+            repo.upsert_version(
+                session,
+                meta.arxiv_id,
+                meta.version,
+                page_count=paper.page_count,
+                pages_read=paper.pages_read,
+                text_path=str(text_path),
+            )
             if code_url:
                 session.get(repo.Paper, meta.arxiv_id).code_url = code_url
             repo.advance_job(session, session.get(Job, job.id), "review")
 
     def _extract_sections(self, path: Path) -> ExtractedPaper:
         extracted = self.extractor.extract(path)
-        return ExtractedPaper(split_sections(extracted.pages), extracted.page_count, extracted.pages_read,
-                              extracted.truncated, extracted.pages)
+        return ExtractedPaper(
+            split_sections(extracted.pages),
+            extracted.page_count,
+            extracted.pages_read,
+            extracted.truncated,
+            extracted.pages,
+        )
 
     async def _step_review(self, job: Job, arxiv_id: ArxivId, meta: PaperMeta) -> Review:
         if not self._text_path(meta).exists():  # the data dir was cleaned since the text step
@@ -241,35 +266,56 @@ class Pipeline:
 
         def on_usage(completion: Completion, purpose: str) -> None:
             with self.db.session() as session, session.begin():
-                repo.record_usage(session, job_id=job.id, arxiv_id=meta.arxiv_id, model=completion.model,
-                                  purpose=purpose, prompt_tokens=completion.prompt_tokens,
-                                  completion_tokens=completion.completion_tokens, cost_usd=self._cost(completion))
+                repo.record_usage(
+                    session,
+                    job_id=job.id,
+                    arxiv_id=meta.arxiv_id,
+                    model=completion.model,
+                    purpose=purpose,
+                    prompt_tokens=completion.prompt_tokens,
+                    completion_tokens=completion.completion_tokens,
+                    cost_usd=self._cost(completion),
+                )
 
-        written = await self.writer.write(meta, paper.sections, code_url=code_url, on_usage=on_usage,
-                                          pages=paper.pages)
+        written = await self.writer.write(meta, paper.sections, code_url=code_url, on_usage=on_usage, pages=paper.pages)
         return self._store(job, meta, paper, written, code_url)
 
-    def _store(self, job: Job, meta: PaperMeta, paper: ExtractedPaper, written: Written, code_url: str | None) -> Review:
+    def _store(
+        self, job: Job, meta: PaperMeta, paper: ExtractedPaper, written: Written, code_url: str | None
+    ) -> Review:
         notes = list(written.notes)
         if paper.truncated:
-            notes.insert(0, f"Статья длиннее {paper.pages_read} страниц: прочитаны первые {paper.pages_read} "
-                            f"из {paper.page_count}.")
+            notes.insert(
+                0,
+                f"Статья длиннее {paper.pages_read} страниц: прочитаны первые {paper.pages_read} "
+                f"из {paper.page_count}.",
+            )
         if written.validation == "failed":  # readers are told in Russian; the English problems are for admins
             reasons = strip_foreign_links("; ".join(written.reader_reasons), code_url)
             notes.append("Рецензия не прошла автоматическую проверку" + (f": {reasons}" if reasons else "."))
         budget = written.budget
         review = Review(
-            arxiv_id=meta.arxiv_id, version=meta.version,
+            arxiv_id=meta.arxiv_id,
+            version=meta.version,
             # no demo link: it depends on where the site lives; readers add it when they show the review
             markdown=render_review(meta, written.body, code_url, None, notes),
-            body=written.body.to_markdown(), tldr=written.body.tldr, reviewer=written.reviewer, model=written.model,
-            prompt_version=written.prompt_version, prompt_tokens=written.prompt_tokens,
-            completion_tokens=written.completion_tokens, cost_usd=self._cost_of(written),
-            input_tokens=budget.tokens if budget else 0, full_tokens=budget.full_tokens if budget else 0,
-            cuts=[asdict(c) for c in budget.cuts] if budget else [], notes=notes,
-            validation=written.validation, problems=written.problems,
+            body=written.body.to_markdown(),
+            tldr=written.body.tldr,
+            reviewer=written.reviewer,
+            model=written.model,
+            prompt_version=written.prompt_version,
+            prompt_tokens=written.prompt_tokens,
+            completion_tokens=written.completion_tokens,
+            cost_usd=self._cost_of(written),
+            input_tokens=budget.tokens if budget else 0,
+            full_tokens=budget.full_tokens if budget else 0,
+            cuts=[asdict(c) for c in budget.cuts] if budget else [],
+            notes=notes,
+            validation=written.validation,
+            problems=written.problems,
             grounding=written.grounding.to_json() if written.grounding else None,
-            moderation="waiting" if written.validation == "failed" else None)
+            moderation="waiting" if written.validation == "failed" else None,
+        )
         with self.db.session() as session, session.begin():
             session.add(review)
             session.flush()
@@ -333,5 +379,10 @@ def _save_extracted(path: Path, paper: ExtractedPaper) -> None:
 
 def _load_extracted(path: Path) -> ExtractedPaper:
     data = json.loads(path.read_text(encoding="utf-8"))
-    return ExtractedPaper([Section(**s) for s in data["sections"]], data["page_count"], data["pages_read"],
-                          data["truncated"], data.get("pages", []))  # text saved before pages were kept has none
+    return ExtractedPaper(
+        [Section(**s) for s in data["sections"]],
+        data["page_count"],
+        data["pages_read"],
+        data["truncated"],
+        data.get("pages", []),
+    )  # text saved before pages were kept has none

@@ -14,10 +14,10 @@ import asyncio
 import logging
 import random
 import time
-from email.utils import parsedate_to_datetime
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -63,8 +63,9 @@ def _is_retryable(err: BaseException) -> bool:
     return isinstance(err, PaperdigestError) and err.retryable
 
 
-async def retrying(policy: BackoffPolicy, attempt: Callable[[], Awaitable[T]], *,
-                   what: str, sleep: Sleep = asyncio.sleep) -> T:
+async def retrying(
+    policy: BackoffPolicy, attempt: Callable[[], Awaitable[T]], *, what: str, sleep: Sleep = asyncio.sleep
+) -> T:
     """Run `attempt()` until it succeeds, fails for good, or the policy gives up (the last error is raised)."""
 
     def wait(state: RetryCallState) -> float:
@@ -73,22 +74,35 @@ async def retrying(policy: BackoffPolicy, attempt: Callable[[], Awaitable[T]], *
 
     def before_sleep(state: RetryCallState) -> None:
         err = state.outcome.exception() if state.outcome else None
-        log.warning("%s failed (try %d of %d): %s; retrying in %.1f s", what, state.attempt_number,
-                    policy.attempts, err, state.upcoming_sleep)
+        log.warning(
+            "%s failed (try %d of %d): %s; retrying in %.1f s",
+            what,
+            state.attempt_number,
+            policy.attempts,
+            err,
+            state.upcoming_sleep,
+        )
 
     async def call() -> T:  # tenacity runs a plain callable (a lambda) without awaiting it
         return await attempt()
 
-    retryer = AsyncRetrying(stop=stop_after_attempt(policy.attempts), wait=wait, sleep=sleep,
-                            retry=retry_if_exception(_is_retryable), before_sleep=before_sleep, reraise=True)
+    retryer = AsyncRetrying(
+        stop=stop_after_attempt(policy.attempts),
+        wait=wait,
+        sleep=sleep,
+        retry=retry_if_exception(_is_retryable),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
     return await retryer(call)
 
 
 class PacingGate:
     """One request at a time, each starting at least `delay_s` after the previous one ended."""
 
-    def __init__(self, delay_s: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self, delay_s: float, *, clock: Callable[[], float] = time.monotonic, sleep: Sleep = asyncio.sleep
+    ) -> None:
         self.delay_s = delay_s
         self._clock = clock
         self._sleep = sleep

@@ -54,7 +54,7 @@ def prose_pieces(markdown: str) -> list[tuple[int, str, bool]]:
     """The text cut at fenced code blocks: (offset, piece, is a fence), in order."""
     pieces, last = [], 0
     for fence in FENCE.finditer(markdown) if ("```" in markdown or "~~~" in markdown) else ():
-        pieces += [(last, markdown[last:fence.start()], False), (fence.start(), fence.group(0), True)]
+        pieces += [(last, markdown[last : fence.start()], False), (fence.start(), fence.group(0), True)]
         last = fence.end()
     pieces.append((last, markdown[last:], False))
     return pieces
@@ -99,7 +99,7 @@ def parse_body(markdown: str) -> ReviewBody:
     current: str | None = None
     for i, match in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(markdown)
-        chunk = markdown[match.end():end].strip()
+        chunk = markdown[match.end() : end].strip()
         title = _canonical_title(match.group("title"))
         if title is None:
             if current is not None:  # a sub-heading of the section above
@@ -126,14 +126,25 @@ def header_lines(meta: PaperMeta, code_url: str | None, demo_url: str | None) ->
     return lines
 
 
-def render_review(meta: PaperMeta, body: ReviewBody, code_url: str | None = None,
-                  demo_url: str | None = None, notes: list[str] | None = None) -> str:
+def render_review(
+    meta: PaperMeta,
+    body: ReviewBody,
+    code_url: str | None = None,
+    demo_url: str | None = None,
+    notes: list[str] | None = None,
+) -> str:
     """The full review as Markdown: header, notes (e.g. shortened sections), body."""
     return compose_review(meta, body.to_markdown(), code_url=code_url, demo_url=demo_url, notes=notes)
 
 
-def compose_review(meta: PaperMeta, body_markdown: str, *, code_url: str | None = None,
-                   demo_url: str | None = None, notes: list[str] | None = None) -> str:
+def compose_review(
+    meta: PaperMeta,
+    body_markdown: str,
+    *,
+    code_url: str | None = None,
+    demo_url: str | None = None,
+    notes: list[str] | None = None,
+) -> str:
     """The full review from its parts: the header from the paper's metadata, the notes, the
     stored body (`Review.body`). Readers compose it when they show a review, so links that
     depend on where the site lives (the demo page) are never baked into what is stored."""

@@ -42,9 +42,11 @@ _DATE_AROUND = re.compile(r"^\s*(?:г\.|год|году|года|гг)|et al|\ba
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-@.][A-Za-z0-9]+)*")
 
 
-STOP = frozenset("the and for with from that this than its are was were has have not but all also via per "
-                  "vs et al of in on to by as at is an or be while only about over under into reaches achieves "
-                  "obtains gets scores drops".split())
+STOP = frozenset(
+    "the and for with from that this than its are was were has have not but all also via per "
+    "vs et al of in on to by as at is an or be while only about over under into reaches achieves "
+    "obtains gets scores drops".split()
+)
 
 
 _CLAUSE_CUT = re.compile(r"[;,()]|\sпротив\s|\sи\s|\sа\s|\sно\s|\svs\.?\s", re.IGNORECASE)
@@ -81,12 +83,21 @@ def _mask(review: str) -> str:
 
 def _as_written(review: str, written: Written) -> Written:
     """The same number with its text taken from the review (the masked copy has spaces)."""
-    return Written(review[written.start:written.end].strip(), written.start, written.end, written.values,
-                   written.mantissas, written.unit, written.places, written.scaled)
+    return Written(
+        review[written.start : written.end].strip(),
+        written.start,
+        written.end,
+        written.values,
+        written.mantissas,
+        written.unit,
+        written.places,
+        written.scaled,
+    )
 
 
 _LATEX_NUMBER = re.compile(
-    r"(?<![\w^_{\\])(\d+(?:\{,\}\d+|[.,]\d+)?)(?:\s*\\(?:cdot|times)\s*10\^\{?(-?\d+)\}?)?(\s*\\%)?")
+    r"(?<![\w^_{\\])(\d+(?:\{,\}\d+|[.,]\d+)?)(?:\s*\\(?:cdot|times)\s*10\^\{?(-?\d+)\}?)?(\s*\\%)?"
+)
 
 
 def _math_mentions(review: str, math: re.Match[str]) -> list[Mention]:
@@ -101,8 +112,16 @@ def _math_mentions(review: str, math: re.Match[str]) -> list[Mention]:
         if match.group(2):
             values = frozenset(v.scaleb(int(match.group(2))) for v in values)
         unit = PERCENT if match.group(3) else ""
-        number = Written(match.group(0).strip(), match.start(), match.end(), frozenset(values), frozenset(values),
-                         unit, places, bool(match.group(2)))
+        number = Written(
+            match.group(0).strip(),
+            match.start(),
+            match.end(),
+            frozenset(values),
+            frozenset(values),
+            unit,
+            places,
+            bool(match.group(2)),
+        )
         found.append(Mention(number, math.end(), (0, 0)))
     return found
 
@@ -122,14 +141,18 @@ def unchecked(review: str, mention: Mention) -> bool:
     written = mention.written
     if written.is_small_count:
         return True
-    head = review[max(0, written.start - 24):written.start]
+    head = review[max(0, written.start - 24) : written.start]
     if _LABEL_BEFORE.search(head):
         return True
     value = next(iter(written.values))
     if written.places == 0 and not written.unit and 1900 <= value <= 2039:
-        tail = review[written.end:written.end + 8]
-        return bool(_DATE_AROUND.search(tail) or _DATE_AROUND.search(head[-8:]) or "WMT" in head
-                    or head.rstrip().endswith(("(", ",")))
+        tail = review[written.end : written.end + 8]
+        return bool(
+            _DATE_AROUND.search(tail)
+            or _DATE_AROUND.search(head[-8:])
+            or "WMT" in head
+            or head.rstrip().endswith(("(", ","))
+        )
     return False
 
 

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from paperdigest.errors import LlmContextTooLong
+from paperdigest.records import PaperMeta, Section
 from summarizer.attribute import attribute
 from summarizer.budget import Budgeted, fit_budget
 from summarizer.evidence import Evidence
 from summarizer.grounding import Grounding
 from summarizer.llm import Completion, LlmClient
 from summarizer.offline import draft_review
-from paperdigest.records import PaperMeta, Section
 from summarizer.prompts import prompt_version, retry_messages, review_messages
 from summarizer.review_format import ReviewBody, parse_body
 from summarizer.tokens import count_tokens
@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 OnUsage = Callable[[Completion, str], None]
 SHRINK_FACTOR = 0.6  # when the context error does not say its size
 OFFLINE_MODEL = "offline-extractive"
-OFFLINE_NOTE = ("Черновик без LLM: ключевые предложения статьи выбраны автоматически (TF-IDF) и приведены "
-                "на языке оригинала; это не рецензия, а выжимка.")
+OFFLINE_NOTE = (
+    "Черновик без LLM: ключевые предложения статьи выбраны автоматически (TF-IDF) и приведены "
+    "на языке оригинала; это не рецензия, а выжимка."
+)
 
 
 @dataclass
@@ -55,8 +57,15 @@ class LlmWriter:
         self._llm = llm
         self._input_tokens = input_tokens
 
-    async def write(self, meta: PaperMeta, sections: list[Section], *, code_url: str | None,
-                    on_usage: OnUsage, pages: list[str] | None = None) -> Written:
+    async def write(
+        self,
+        meta: PaperMeta,
+        sections: list[Section],
+        *,
+        code_url: str | None,
+        on_usage: OnUsage,
+        pages: list[str] | None = None,
+    ) -> Written:
         empty_prompt = "".join(m["content"] for m in review_messages(meta, [], code_url=code_url, notes=[]))
         overhead = await asyncio.to_thread(count_tokens, empty_prompt)
         budget_tokens = self._input_tokens - overhead
@@ -64,8 +73,9 @@ class LlmWriter:
             return await self._write_within(meta, sections, pages, code_url, budget_tokens, on_usage)
         except LlmContextTooLong as err:
             smaller = self._shrunk_budget(err, budget_tokens, overhead)
-            log.warning("%s: context too long at %d paper tokens; retrying once with %d", meta.arxiv_id,
-                        budget_tokens, smaller)
+            log.warning(
+                "%s: context too long at %d paper tokens; retrying once with %d", meta.arxiv_id, budget_tokens, smaller
+            )
             return await self._write_within(meta, sections, pages, code_url, smaller, on_usage)
 
     def _shrunk_budget(self, err: LlmContextTooLong, budget_tokens: int, overhead: int) -> int:
@@ -76,8 +86,15 @@ class LlmWriter:
             shrunk = min(shrunk, fits)
         return max(shrunk, 500)
 
-    async def _write_within(self, meta: PaperMeta, sections: list[Section], pages: list[str] | None,
-                            code_url: str | None, budget_tokens: int, on_usage: OnUsage) -> Written:
+    async def _write_within(
+        self,
+        meta: PaperMeta,
+        sections: list[Section],
+        pages: list[str] | None,
+        code_url: str | None,
+        budget_tokens: int,
+        on_usage: OnUsage,
+    ) -> Written:
         # tokenising and checking are CPU work: threads keep the bot's event loop free
         budget = await asyncio.to_thread(fit_budget, sections, budget_tokens)
         notes = budget.notes()
@@ -105,32 +122,61 @@ class LlmWriter:
         if published != body:  # the offsets must index the stored text, which lost its foreign links
             grounding = await asyncio.to_thread(attribute, published.to_markdown(), evidence)
         return Written(
-            body=published, reviewer="llm", model=completion.model,
-            prompt_version=prompt_version(), validation="failed" if result.problems else "passed",
-            problems=result.problems, budget=budget, prompt_tokens=sum(c.prompt_tokens for c in totals),
-            completion_tokens=sum(c.completion_tokens for c in totals), notes=notes, grounding=grounding,
-            reader_reasons=result.reader_reasons)
+            body=published,
+            reviewer="llm",
+            model=completion.model,
+            prompt_version=prompt_version(),
+            validation="failed" if result.problems else "passed",
+            problems=result.problems,
+            budget=budget,
+            prompt_tokens=sum(c.prompt_tokens for c in totals),
+            completion_tokens=sum(c.completion_tokens for c in totals),
+            notes=notes,
+            grounding=grounding,
+            reader_reasons=result.reader_reasons,
+        )
 
     @staticmethod
     def _check(completion: Completion, evidence: Evidence, code_url: str | None) -> tuple[ReviewBody, Validation]:
         body = parse_body(completion.text)
-        return body, validate_review(body, evidence=evidence, code_url=code_url,
-                                     finish_reason=completion.finish_reason)
+        return body, validate_review(body, evidence=evidence, code_url=code_url, finish_reason=completion.finish_reason)
 
 
 def _without_foreign_links(body: ReviewBody, code_url: str | None) -> ReviewBody:
-    return ReviewBody(strip_foreign_links(body.tldr, code_url),
-                      {title: strip_foreign_links(text, code_url) for title, text in body.sections.items()})
+    return ReviewBody(
+        strip_foreign_links(body.tldr, code_url),
+        {title: strip_foreign_links(text, code_url) for title, text in body.sections.items()},
+    )
 
 
 class OfflineWriter:
-    async def write(self, meta: PaperMeta, sections: list[Section], *, code_url: str | None,
-                    on_usage: OnUsage, pages: list[str] | None = None) -> Written:
+    async def write(
+        self,
+        meta: PaperMeta,
+        sections: list[Section],
+        *,
+        code_url: str | None,
+        on_usage: OnUsage,
+        pages: list[str] | None = None,
+    ) -> Written:
         budget = fit_budget(sections, budget_tokens=10**9)  # no context to fit: only drops the references
         body = draft_review(meta, budget.sections)
         # a draft quotes the paper's own sentences: its numbers' sources are shown like a review's
-        result = validate_review(body, evidence=Evidence.from_paper(meta, sections, pages), code_url=code_url,
-                                 finish_reason="stop", require_russian=False)
-        return Written(body=body, reviewer="offline", model=OFFLINE_MODEL, prompt_version="offline",
-                       validation="draft", problems=result.problems, budget=budget, notes=[OFFLINE_NOTE],
-                       grounding=result.grounding)
+        result = validate_review(
+            body,
+            evidence=Evidence.from_paper(meta, sections, pages),
+            code_url=code_url,
+            finish_reason="stop",
+            require_russian=False,
+        )
+        return Written(
+            body=body,
+            reviewer="offline",
+            model=OFFLINE_MODEL,
+            prompt_version="offline",
+            validation="draft",
+            problems=result.problems,
+            budget=budget,
+            notes=[OFFLINE_NOTE],
+            grounding=result.grounding,
+        )

@@ -57,9 +57,7 @@ def _running_lines(pages: list[list[str]]) -> set[str]:
     """Normalised lines that open or close many pages: running headers and footers."""
     seen: Counter[str] = Counter()
     for lines in pages:
-        seen.update(
-            {_norm_margin(x) for x in (lines[:1] + lines[-1:]) if len(x) <= 120}
-        )
+        seen.update({_norm_margin(x) for x in (lines[:1] + lines[-1:]) if len(x) <= 120})
     needed = max(3, len(pages) // 3)
     return {x for x, n in seen.items() if n >= needed}
 
@@ -68,9 +66,7 @@ def _without_numbers(lines: list[str]) -> list[str]:
     """The page without the arXiv stamp, and without a page number as its first or last line."""
     last = len(lines) - 1
     return [
-        x
-        for i, x in enumerate(lines)
-        if not _ARXIV_STAMP.match(x) and not (i in (0, last) and _PAGE_NUMBER.match(x))
+        x for i, x in enumerate(lines) if not _ARXIV_STAMP.match(x) and not (i in (0, last) and _PAGE_NUMBER.match(x))
     ]
 
 
@@ -104,11 +100,7 @@ def column_width(lines: list[str]) -> int:
 
 def _toc_lines(lines: list[str]) -> set[int]:
     """Indexes of lines inside a table of contents (three or more entries close together)."""
-    hits = [
-        i
-        for i, x in enumerate(lines)
-        if x[-1:].isdigit() and len(x) < 160 and _TOC_ENTRY.search(x)
-    ]
+    hits = [i for i, x in enumerate(lines) if x[-1:].isdigit() and len(x) < 160 and _TOC_ENTRY.search(x)]
     toc: set[int] = set()
     for k, i in enumerate(hits):
         near = [j for j in hits[max(0, k - 2) : k + 3] if abs(j - i) <= 4]
@@ -129,23 +121,15 @@ class _Heading:
     key: tuple[int, ...] | None  # number as a tuple for sequence checks
     weight: float = 1.0
     rest: str = ""  # text after a run-in heading ("Abstract—We show ...")
-    appendix: bool = (
-        False  # an appendix heading after the references ("B.2 Hyperparameters")
-    )
+    appendix: bool = False  # an appendix heading after the references ("B.2 Hyperparameters")
 
 
 _NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})(\.?)\s+(\S.*)$")
 _LONE_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?$")
 _ROMAN = re.compile(r"^([IVX]{1,6})\.\s+([A-Z][^a-z]*)$")
-_LETTER = re.compile(
-    r"^(?:Appendix\s+|APPENDIX\s+)?([A-Z](?:\.\d{1,2}){0,3})(?:[.:]\s*|\s+)(\S.*)$"
-)
-_APPENDIX_WORD = re.compile(
-    r"^(?:Appendix|APPENDIX)\s+([A-Z](?:\.\d{1,2}){0,3})\s*(?:[:.\-–—]\s*(.*))?$"
-)
-_ABSTRACT = re.compile(
-    r"^(?:abstract|a\s?b\s?s\s?t\s?r\s?a\s?c\s?t)(?:\s*[.:—–-]\s*(.*))?$", re.IGNORECASE
-)
+_LETTER = re.compile(r"^(?:Appendix\s+|APPENDIX\s+)?([A-Z](?:\.\d{1,2}){0,3})(?:[.:]\s*|\s+)(\S.*)$")
+_APPENDIX_WORD = re.compile(r"^(?:Appendix|APPENDIX)\s+([A-Z](?:\.\d{1,2}){0,3})\s*(?:[:.\-–—]\s*(.*))?$")
+_ABSTRACT = re.compile(r"^(?:abstract|a\s?b\s?s\s?t\s?r\s?a\s?c\s?t)(?:\s*[.:—–-]\s*(.*))?$", re.IGNORECASE)
 
 _ALWAYS_UNNUMBERED = (
     r"acknowledge?ments?|acknowledgements? and disclosure of funding|references|bibliography"
@@ -171,9 +155,7 @@ _AFFILIATION = re.compile(
     r"@|https?:|www\.|\b(?:University|Universit\w+|Institute|Department|Dept\.|School of|College of|"
     r"Inc|Ltd|LLC|Corporation|GmbH)\b"
 )
-_PERSON_INITIALS = re.compile(
-    r"(?:^|[\s,])[A-Z]\.(?:\s|$|-)|,\s*(?:and\s+)?[A-Z][a-z]+,"
-)
+_PERSON_INITIALS = re.compile(r"(?:^|[\s,])[A-Z]\.(?:\s|$|-)|,\s*(?:and\s+)?[A-Z][a-z]+,")
 _KEYWORD_TITLE = re.compile(
     r"introduc|related|background|method|approach|experiment|result|evaluat|conclu|discuss|"
     r"limitation|analysis|model|train|setup|appendix|proof|detail",
@@ -186,16 +168,9 @@ def _looks_like_title(title: str) -> bool:
     if not words or len(words) > 16 or len(title) > 110:
         return False
     first = title[0]
-    if not (
-        first.isupper()
-        or (first.isdigit() and len(words[0]) > 1 and words[0][-1].isalpha())
-    ):
+    if not (first.isupper() or (first.isdigit() and len(words[0]) > 1 and words[0][-1].isalpha())):
         return False
-    if (
-        title[-1] in ",;:"
-        or (title[-1] == "." and len(words) > 4)
-        or title.endswith(" and")
-    ):
+    if title[-1] in ",;:" or (title[-1] == "." and len(words) > 4) or title.endswith(" and"):
         return False
     letters = sum(c.isalpha() for c in title)
     if letters < 2 or letters < 0.6 * (len(title) - title.count(" ")):
@@ -244,21 +219,11 @@ class _Lines:
     def continuation(self, i: int) -> str | None:
         """The next line when it finishes a wrapped heading ("3 TABLEFORMER: Robust Structural" / "Table Encoding")."""
         line, nxt = self.lines[i], self.get(i + 1)
-        if (
-            not nxt
-            or len(line) < 0.55 * self.width
-            or len(line) + len(nxt) > 120
-            or len(nxt.split()) > 6
-        ):
+        if not nxt or len(line) < 0.55 * self.width or len(line) + len(nxt) > 120 or len(nxt.split()) > 6:
             return None
         if not nxt[0].isupper() or nxt[-1] in ".,;:" or self.get(i + 2)[:1].islower():
             return None
-        if (
-            _NUMBERED.match(nxt)
-            or _LETTER.match(nxt)
-            or _KNOWN_ALWAYS.match(nxt)
-            or not _looks_like_title(nxt)
-        ):
+        if _NUMBERED.match(nxt) or _LETTER.match(nxt) or _KNOWN_ALWAYS.match(nxt) or not _looks_like_title(nxt):
             return None
         return nxt
 
@@ -279,11 +244,7 @@ def _numbered(doc: _Lines, i: int) -> _Heading | None:
         if (found := doc.title_at(i, title)) is None:
             return None
         title, span = found
-    elif (
-        (m := _LONE_NUMBER.match(line))
-        and _looks_like_title(nxt := doc.get(i + 1))
-        and len(nxt) < 80
-    ):
+    elif (m := _LONE_NUMBER.match(line)) and _looks_like_title(nxt := doc.get(i + 1)) and len(nxt) < 80:
         number, dot, title, span = (
             m.group(1),
             "",
@@ -322,9 +283,7 @@ def _appendix_heading(doc: _Lines, i: int) -> _Heading | None:
             return None
         title, span = found
     printed = line if span == 1 else f"{line} {doc.get(i + 1)}"
-    return _Heading(
-        i, span, printed, number, _key(number), 2.0 if explicit else 1.0, appendix=True
-    )
+    return _Heading(i, span, printed, number, _key(number), 2.0 if explicit else 1.0, appendix=True)
 
 
 def _abstract_heading(doc: _Lines, i: int) -> _Heading | None:
@@ -375,9 +334,7 @@ def _best_chain(cands: list[_Heading]) -> list[_Heading]:
     best: list[float] = []
     prev: list[int | None] = []
     for j, cand in enumerate(cands):
-        score, link = (
-            (cand.weight, None) if _starts(cand.key) else (float("-inf"), None)
-        )
+        score, link = (cand.weight, None) if _starts(cand.key) else (float("-inf"), None)
         for i in range(j):
             if best[i] + cand.weight >= score and _follows(cands[i].key, cand.key):
                 score, link = best[i] + cand.weight, i
@@ -447,9 +404,7 @@ def _find_headings(lines: list[str], width: int) -> list[_Heading]:
     refs = _back_matter_index(heads)
     if refs is not None:
         taken |= {h.line for h in plain}
-        appendix = _best_chain(
-            _collect(doc, _appendix_heading, _UPPER, taken, lo=refs + 1)
-        )
+        appendix = _best_chain(_collect(doc, _appendix_heading, _UPPER, taken, lo=refs + 1))
         heads = sorted(heads + appendix, key=lambda h: h.line)
     return _dedupe(heads)
 
@@ -511,9 +466,7 @@ def title_kind(title: str) -> str | None:
     "5 Conclusion, Limitations, and Future Work" → "conclusion"; "3.2 Attention" → "method";
     "4 Why Self-Attention" → "method"; "3.1 Task definition" → None.
     """
-    m = _KIND_RE.search(
-        title
-    )  # the leftmost keyword; at one position, the first kind listed
+    m = _KIND_RE.search(title)  # the leftmost keyword; at one position, the first kind listed
     return m.lastgroup if m else None
 
 
@@ -542,14 +495,10 @@ def _classify(heads: list[_Heading]) -> list[str]:
 
 def _kind(h: _Heading, top_kind: dict[str, str], after_refs: bool) -> str:
     own = title_kind(h.title)
-    parent = (
-        top_kind.get(h.number.split(".")[0]) if h.number and "." in h.number else None
-    )
+    parent = top_kind.get(h.number.split(".")[0]) if h.number and "." in h.number else None
     if h.appendix or (after_refs and own == "appendix"):
         return "appendix"
-    if parent in _WRAPPERS or (
-        parent in ("experiments", "results", "discussion") and own == "method"
-    ):
+    if parent in _WRAPPERS or (parent in ("experiments", "results", "discussion") and own == "method"):
         return parent  # "1.2 Summary of results" stays in the introduction
     return own or parent or ("appendix" if after_refs else "other")
 
@@ -585,9 +534,7 @@ def join_paragraphs(lines: list[str], width: int | None = None) -> str:
         elif first in _ITEM_FIRST and _ITEM_START.match(line):
             _flush(paragraphs, current)
             current.append(line)
-        elif (
-            first.islower() and current[-1][-1] == "-" and current[-1][-2:-1].isalpha()
-        ):
+        elif first.islower() and current[-1][-1] == "-" and current[-1][-2:-1].isalpha():
             current[-1] += line  # "state-of-" + "the-art"
         else:
             current.append(line)

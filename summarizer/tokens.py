@@ -44,5 +44,5 @@ def head_tokens(text: str, max_tokens: int) -> str:
     head = _encoding().decode(tokens[:max_tokens])
     ends = [m.end() for m in _SENTENCE_END.finditer(head)]
     if ends and ends[-1] > len(head) * 0.6:
-        head = head[:ends[-1]]
+        head = head[: ends[-1]]
     return head.rstrip()

@@ -25,11 +25,14 @@ _URL = re.compile(r"(?:https?://|www\.)[^\s)\]>\"'«»]+", re.IGNORECASE)
 # people use for links. The whole dotted name is matched, so "arxiv.org.evil.example" is read
 # as the host it is, not as arxiv.org. Module paths such as torch.nn or np.array do not end in
 # one of these and are left alone.
-_TLDS = ("com|org|net|edu|gov|io|ai|ru|su|ua|by|kz|co|uk|us|de|fr|cn|jp|in|eu|me|cc|tv|ly|gg|dev|app|info|"
-         "biz|xyz|top|site|online|tech|club|pro|link|click|live|news|blog|page|store|shop|space|website|"
-         "cloud|digital|example|test|invalid|local|onion|to|sh|so|gl|gd|is|vc")
-_BARE_DOMAIN = re.compile(rf"(?<![\w.@-])(?:[a-z0-9-]+\.)+(?:{_TLDS})(?![\w-])(?!\.[a-z0-9])(?:/[^\s)\]>\"'«»]*)?",
-                          re.IGNORECASE)
+_TLDS = (
+    "com|org|net|edu|gov|io|ai|ru|su|ua|by|kz|co|uk|us|de|fr|cn|jp|in|eu|me|cc|tv|ly|gg|dev|app|info|"
+    "biz|xyz|top|site|online|tech|club|pro|link|click|live|news|blog|page|store|shop|space|website|"
+    "cloud|digital|example|test|invalid|local|onion|to|sh|so|gl|gd|is|vc"
+)
+_BARE_DOMAIN = re.compile(
+    rf"(?<![\w.@-])(?:[a-z0-9-]+\.)+(?:{_TLDS})(?![\w-])(?!\.[a-z0-9])(?:/[^\s)\]>\"'«»]*)?", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,14 @@ class Validation:
         return not self.problems
 
 
-def validate_review(body: ReviewBody, *, evidence: Evidence, code_url: str | None, finish_reason: str | None,
-                    require_russian: bool = True) -> Validation:
+def validate_review(
+    body: ReviewBody,
+    *,
+    evidence: Evidence,
+    code_url: str | None,
+    finish_reason: str | None,
+    require_russian: bool = True,
+) -> Validation:
     text = _full_text(body)
     problems, notes = [], []
     if finish_reason == "length":
@@ -106,7 +115,8 @@ def _allowed(url: str, code_url: str | None) -> bool:
         code = urlparse(code_url)
         parsed = urlparse(candidate)
         return host == (code.hostname or "").lower() and parsed.path.rstrip("/").lower().startswith(
-            code.path.rstrip("/").lower())
+            code.path.rstrip("/").lower()
+        )
     return False
 
 
@@ -128,20 +138,27 @@ def check_links(text: str, code_url: str | None) -> list[str]:
 def check_numbers(review: str, evidence: Evidence) -> tuple[list[str], Grounding]:
     """Every number attributed to the paper; a problem (for the retry prompt) names each suspect one."""
     grounding = attribute(review, evidence)
-    problems = [f"{_WHY[n.status]}: {n.text} in «{_shorten(n.sentence)}»" + (f" ({n.detail})" if n.detail else "")
-                for n in grounding.suspects]
+    problems = [
+        f"{_WHY[n.status]}: {n.text} in «{_shorten(n.sentence)}»" + (f" ({n.detail})" if n.detail else "")
+        for n in grounding.suspects
+    ]
     if problems:
-        problems.append("quote each result with its model and benchmark named in the same sentence; "
-                        "a derived number only with both paper values stated next to it; otherwise say it in words")
+        problems.append(
+            "quote each result with its model and benchmark named in the same sentence; "
+            "a derived number only with both paper values stated next to it; otherwise say it in words"
+        )
     return problems, grounding
 
 
-_WHY = {ABSENT: "number not in the paper", MISMATCH: "number given for the wrong claim",
-        WRONG_ARITHMETIC: "wrong arithmetic"}
+_WHY = {
+    ABSENT: "number not in the paper",
+    MISMATCH: "number given for the wrong claim",
+    WRONG_ARITHMETIC: "wrong arithmetic",
+}
 
 
 def _shorten(sentence: str, limit: int = 220) -> str:
-    return sentence if len(sentence) <= limit else sentence[:limit - 1] + "…"
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 
 LINK_REMOVED = "[ссылка удалена]"
@@ -150,6 +167,7 @@ _MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)[^)]*\)")
 
 def strip_foreign_links(text: str, code_url: str | None) -> str:
     """Remove every link outside the allowlist, so nothing foreign is ever published."""
+
     def markdown_link(match: re.Match[str]) -> str:
         return match.group(0) if _allowed(match.group(2), code_url) else f"{match.group(1)} {LINK_REMOVED}"
 

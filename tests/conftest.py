@@ -8,9 +8,13 @@ import pytest
 
 from paperdigest.settings import Settings
 
-pytest_plugins = ["tests.fakes.plugin", "tests.fakes.telegram_plugin", "tests.support.site",
-                  "tests.support.fixtures",
-                  "tests.support.postgres"]  # database_url: each backend, a real PostgreSQL server
+pytest_plugins = [
+    "tests.fakes.plugin",
+    "tests.fakes.telegram_plugin",
+    "tests.support.site",
+    "tests.support.fixtures",
+    "tests.support.postgres",
+]  # database_url: each backend, a real PostgreSQL server
 
 # Every variable of the configuration contract and the pipeline: a developer's real
 # token or key in the environment must never reach a test (httpx's clean_environ).

@@ -60,7 +60,7 @@ def rank_key(arxiv_id: str, score: float | None) -> tuple[float, str]:
 def choose(scored: Iterable[tuple[str, float | None]], slots: int) -> list[str]:
     """The ids to review: the best `slots` by score."""
     ranked = sorted(scored, key=lambda item: rank_key(*item))
-    return [arxiv_id for arxiv_id, _ in ranked[:max(0, slots)]]
+    return [arxiv_id for arxiv_id, _ in ranked[: max(0, slots)]]
 
 
 def affordable(count: int, *, used: int, budget: int, per_review: int) -> int:
@@ -76,12 +76,15 @@ def affordable(count: int, *, used: int, budget: int, per_review: int) -> int:
 def held_text(arxiv_id: str, review_id: int, suspects: Sequence[str]) -> str:
     """The admins' notice of a watched paper whose review failed the check and was not posted."""
     named = f" Сомнительные числа: {', '.join(suspects)}." if suspects else ""
-    return (f"⚠️ Наблюдатель: рецензия #{review_id} на {arxiv_id} не прошла проверку по тексту статьи и "
-            f"не опубликована.{named} Опубликовать как есть: /approve {review_id}; написать заново: "
-            f"/regenerate {arxiv_id}; отклонить: /drop {review_id}.")
+    return (
+        f"⚠️ Наблюдатель: рецензия #{review_id} на {arxiv_id} не прошла проверку по тексту статьи и "
+        f"не опубликована.{named} Опубликовать как есть: /approve {review_id}; написать заново: "
+        f"/regenerate {arxiv_id}; отклонить: /drop {review_id}."
+    )
 
 
 # --- notes on published posts -------------------------------------------------------------
+
 
 def post_note(*, post_version: int, review_version: int, latest_version: int, withdrawn: bool) -> str | None:
     """What the channel post should say on top about later versions; None: nothing."""
@@ -96,6 +99,7 @@ def post_note(*, post_version: int, review_version: int, latest_version: int, wi
 
 # --- the staleness alarm --------------------------------------------------------------------
 
+
 def is_stale(today: int, history: Sequence[int], minimum: int) -> bool:
     """No papers today in a category whose recent weekday announcements usually bring many."""
     recent = list(history)[-STALE_HISTORY:]
@@ -106,12 +110,15 @@ def is_stale(today: int, history: Sequence[int], minimum: int) -> bool:
 
 def stale_text(category: str, day: date, history: Sequence[int]) -> str:
     usual = int(statistics.median(list(history)[-STALE_HISTORY:]))
-    return (f"⚠️ Наблюдатель: в объявлении arXiv за {day.isoformat()} нет ни одной статьи в {category}, "
-            f"хотя обычно их около {usual}. Возможно, лента arXiv устарела или изменился запрос "
-            "(WATCH_CATEGORIES, WATCH_QUERY).")
+    return (
+        f"⚠️ Наблюдатель: в объявлении arXiv за {day.isoformat()} нет ни одной статьи в {category}, "
+        f"хотя обычно их около {usual}. Возможно, лента arXiv устарела или изменился запрос "
+        "(WATCH_CATEGORIES, WATCH_QUERY)."
+    )
 
 
 # --- the daily digest -----------------------------------------------------------------------
+
 
 def post_link(channel_id: str, message_id: int) -> str | None:
     """t.me link to a channel message: public by @name, private by its -100… id."""

@@ -22,21 +22,19 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from paperdigest import outbox
-from paperdigest import repo
+from paperdigest import outbox, repo
 from paperdigest.errors import PaperdigestError
 from paperdigest.links import paper_url
 from paperdigest.models import OutboxMessage, Paper, Review, WatchNote
-from paperdigest.settings import Settings
-from watcher import store
-from summarizer.ids import ArxivId
-from paperdigest.records import PaperMeta
-from summarizer.pipeline import Pipeline
-from watcher.choosing import DigestItem, affordable, digest_text, is_stale, post_link, post_note, stale_text
 from paperdigest.quiet_hours import quiet_until
+from paperdigest.records import PaperMeta
+from paperdigest.settings import Settings
+from summarizer.ids import ArxivId
+from summarizer.pipeline import Pipeline
+from watcher import store
+from watcher.choosing import DigestItem, affordable, digest_text, is_stale, post_link, post_note, stale_text
 from watcher.report import RoundReport
 from watcher.schedule import last_announcement
-
 
 log = logging.getLogger(__name__)
 HISTORY_DAYS = 21
@@ -56,8 +54,11 @@ class Follower:
         with self.db.read() as session:
             if not channel or store.has_mark(session, key):
                 return
-            ids = [ArxivId(p.arxiv_id) for p in outbox.sent_channel_posts(session, channel, self._track_since(now))
-                   if p.arxiv_id]
+            ids = [
+                ArxivId(p.arxiv_id)
+                for p in outbox.sent_channel_posts(session, channel, self._track_since(now))
+                if p.arxiv_id
+            ]
         if ids:
             try:
                 found = await self.pipeline.metadata.fetch(ids)
@@ -81,8 +82,12 @@ class Follower:
                     todo.append(ArxivId(arxiv_id, paper.latest_version))
             default = self.settings.LLM_INPUT_TOKENS + self.settings.LLM_OUTPUT_TOKENS
             per_review = store.tokens_per_review(session, default)
-            fits = affordable(len(todo), used=store.tokens_today(session), budget=self.settings.DAILY_TOKEN_BUDGET,
-                              per_review=per_review if self.settings.llm_enabled else 0)
+            fits = affordable(
+                len(todo),
+                used=store.tokens_today(session),
+                budget=self.settings.DAILY_TOKEN_BUDGET,
+                per_review=per_review if self.settings.llm_enabled else 0,
+            )
         if fits < len(todo):
             log.warning("watcher: the daily token budget allows %d of %d re-review(s) of new versions", fits, len(todo))
             todo = todo[:fits]
@@ -112,14 +117,25 @@ class Follower:
         review = store.postable_review(session, post.arxiv_id)  # a failed re-review never replaces the post's
         if paper is None or review is None:
             return False
-        note = post_note(post_version=post.version or review.version, review_version=review.version,
-                         latest_version=paper.latest_version, withdrawn=paper.withdrawn)
+        note = post_note(
+            post_version=post.version or review.version,
+            review_version=review.version,
+            latest_version=paper.latest_version,
+            withdrawn=paper.withdrawn,
+        )
         row = session.get(WatchNote, post.arxiv_id) or WatchNote(arxiv_id=post.arxiv_id, post_id=post.id)
         if note is None or (note == row.note and review.id == row.review_id):
             return False
-        edit = outbox.enqueue(session, kind="edit", chat_id=post.chat_id, arxiv_id=post.arxiv_id,
-                             version=paper.latest_version, review_id=review.id, text=note,
-                             message_ids=list(post.message_ids))
+        edit = outbox.enqueue(
+            session,
+            kind="edit",
+            chat_id=post.chat_id,
+            arxiv_id=post.arxiv_id,
+            version=paper.latest_version,
+            review_id=review.id,
+            text=note,
+            message_ids=list(post.message_ids),
+        )
         row.note, row.review_id, row.edit_id = note, review.id, edit.id
         session.add(row)
         log.info("post of %s (outbox %d): edit queued: %s", post.arxiv_id, post.id, note)
@@ -138,8 +154,13 @@ class Follower:
             items = self._digest_items(session, report.day, channel)
             if items is None:
                 return
-            outbox.enqueue(session, kind="digest", chat_id=channel, text=digest_text(report.day, items),
-                          not_before=quiet_until(now, self.settings.WATCH_QUIET_HOURS))
+            outbox.enqueue(
+                session,
+                kind="digest",
+                chat_id=channel,
+                text=digest_text(report.day, items),
+                not_before=quiet_until(now, self.settings.WATCH_QUIET_HOURS),
+            )
             store.set_mark(session, key)
             report.digest = True
 
@@ -148,13 +169,23 @@ class Follower:
         rows = store.day_candidates(session, day)
         if any(r.status in ("chosen", "reviewed") for r in rows):
             return None
-        posted = [(r, post) for r in rows if r.status == "posted" and r.outbox_id
-                  if (post := session.get(OutboxMessage, r.outbox_id)) is not None]
+        posted = [
+            (r, post)
+            for r in rows
+            if r.status == "posted" and r.outbox_id
+            if (post := session.get(OutboxMessage, r.outbox_id)) is not None
+        ]
         if not posted or any(post.status not in outbox.FINAL_SEND for _, post in posted):
             return None
-        return [DigestItem(row.title, post_link(channel, post.message_ids[0]) if post.message_ids else None,
-                           paper_url(self.settings.SITE_URL, row.arxiv_id)) for row, post in posted
-                if post.status != "held"]  # a post an admin must decide on is not the day's news
+        return [
+            DigestItem(
+                row.title,
+                post_link(channel, post.message_ids[0]) if post.message_ids else None,
+                paper_url(self.settings.SITE_URL, row.arxiv_id),
+            )
+            for row, post in posted
+            if post.status != "held"
+        ]  # a post an admin must decide on is not the day's news
 
     # --- the staleness alarm ------------------------------------------------------------------
 
@@ -168,8 +199,9 @@ class Follower:
             for category in self.settings.WATCH_CATEGORIES:
                 history = [counts[d][category] for d in earlier]
                 key = f"stale:{day}:{category}"
-                if is_stale(counts.get(day, Counter())[category], history, self.settings.WATCH_STALE_MIN) \
-                        and not store.has_mark(session, key):
+                if is_stale(
+                    counts.get(day, Counter())[category], history, self.settings.WATCH_STALE_MIN
+                ) and not store.has_mark(session, key):
                     self._alarm(session, stale_text(category, day, history))
                     store.set_mark(session, key)
                     report.alarms += 1

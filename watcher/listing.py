@@ -17,8 +17,8 @@ import arxiv
 import requests
 
 from paperdigest.errors import ArxivUnavailable, ConfigError
-from summarizer.arxiv_api import ArxivMetadata, to_meta
 from paperdigest.records import PaperMeta
+from summarizer.arxiv_api import ArxivMetadata, to_meta
 from summarizer.retry import BackoffPolicy, PacingGate, retrying
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,15 @@ def category_query(category: str, extra: str = "") -> str:
 class ArxivListing(ArxivMetadata):
     """Search pages sorted by submission date, newest first (the id-list `fetch` still works)."""
 
-    def __init__(self, api_url: str, gate: PacingGate, *, page_size: int = 200, timeout_s: float = 30.0,
-                 policy: BackoffPolicy = BackoffPolicy()) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        gate: PacingGate,
+        *,
+        page_size: int = 200,
+        timeout_s: float = 30.0,
+        policy: BackoffPolicy = BackoffPolicy(),
+    ) -> None:
         super().__init__(api_url, gate, timeout_s=timeout_s, policy=policy)
         self.page_size = page_size
         self._client.page_size = page_size
@@ -47,16 +54,24 @@ class ArxivListing(ArxivMetadata):
             reached = any(m.published is not None and m.published < since for m in page)
             if reached or len(page) < self.page_size:
                 return found, True
-        log.warning("arXiv listing %r: %d page(s) did not reach %s; older new papers are skipped",
-                    query, max_pages, since.isoformat())
+        log.warning(
+            "arXiv listing %r: %d page(s) did not reach %s; older new papers are skipped",
+            query,
+            max_pages,
+            since.isoformat(),
+        )
         return found, False
 
     async def page(self, query: str, start: int) -> list[PaperMeta]:
-        search = arxiv.Search(query=query, max_results=start + self.page_size,
-                              sort_by=arxiv.SortCriterion.SubmittedDate,
-                              sort_order=arxiv.SortOrder.Descending)
-        return await retrying(self._policy, lambda: self._page_once(search, start),
-                              what=f"arXiv listing {query!r} from {start}")
+        search = arxiv.Search(
+            query=query,
+            max_results=start + self.page_size,
+            sort_by=arxiv.SortCriterion.SubmittedDate,
+            sort_order=arxiv.SortOrder.Descending,
+        )
+        return await retrying(
+            self._policy, lambda: self._page_once(search, start), what=f"arXiv listing {query!r} from {start}"
+        )
 
     async def _page_once(self, search: arxiv.Search, start: int) -> list[PaperMeta]:
         async with self.gate.slot():
@@ -64,15 +79,22 @@ class ArxivListing(ArxivMetadata):
             try:
                 results = await asyncio.wait_for(asyncio.to_thread(self._run_page, search, start), self._timeout_s)
             except (asyncio.TimeoutError, requests.Timeout, requests.ConnectionError) as err:
-                raise ArxivUnavailable(f"arXiv API did not answer in {self._timeout_s:.0f} s "
-                                       f"({type(err).__name__})") from err
+                raise ArxivUnavailable(
+                    f"arXiv API did not answer in {self._timeout_s:.0f} s ({type(err).__name__})"
+                ) from err
             except arxiv.HTTPError as err:
                 if err.status == 400:
-                    raise ConfigError(f"arXiv rejected the query {search.query!r} (HTTP 400); "
-                                      "check WATCH_CATEGORIES and WATCH_QUERY") from err
+                    raise ConfigError(
+                        f"arXiv rejected the query {search.query!r} (HTTP 400); check WATCH_CATEGORIES and WATCH_QUERY"
+                    ) from err
                 raise self._http_error(err, []) from err
-            log.info("arXiv API: listing %r from %d -> %d result(s) in %.2f s", search.query, start,
-                     len(results), time.monotonic() - started)
+            log.info(
+                "arXiv API: listing %r from %d -> %d result(s) in %.2f s",
+                search.query,
+                start,
+                len(results),
+                time.monotonic() - started,
+            )
             return results
 
     def _run_page(self, search: arxiv.Search, start: int) -> list[PaperMeta]:

@@ -33,12 +33,14 @@ ABSTRACT_CHARS = 1200  # enough to judge relevance; keeps a batch of 25 under ~9
 REASON_CHARS = 200
 OUTPUT_TOKENS_PER_ITEM = 60
 _WORD = re.compile(r"[^\W\d_]{3,}")
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 the and for with that this from are our can not but its has have been which their these
 those into over such than then they them using used use via new also may more most both
 each other only show shows shown paper propose proposed approach method methods results
 based while where when what how does well however two three one work first model models
-""".split())
+""".split()
+)
 _LIST_KEYS = ("scores", "papers", "items", "results", "ranking", "ratings")
 
 
@@ -58,11 +60,13 @@ class Score:
 
 # --- TF-IDF ---------------------------------------------------------------------------------
 
+
 def terms(text: str) -> list[str]:
     words = (w.lower() for w in _WORD.findall(text))
     # A light plural fold ("transformers" ~ "transformer") without a stemmer dependency.
-    return [w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w
-            for w in words if w not in STOPWORDS]
+    return [
+        w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w for w in words if w not in STOPWORDS
+    ]
 
 
 def _vector(counts: Counter[str], idf: dict[str, float]) -> dict[str, float]:
@@ -84,22 +88,25 @@ def tfidf_scores(interest: str, items: Sequence[Item]) -> dict[str, Score]:
         vector = _vector(doc, idf)
         shared = sorted(((vector[t] * wanted[t], t) for t in vector.keys() & wanted.keys()), reverse=True)
         similarity = sum(part for part, _ in shared)
-        reason = ("близко к интересам: " + ", ".join(t for _, t in shared[:3])) if shared else "нет общих слов с интересами"
+        reason = (
+            ("близко к интересам: " + ", ".join(t for _, t in shared[:3])) if shared else "нет общих слов с интересами"
+        )
         scores[item.key] = Score(round(10 * similarity, 3), reason, "tfidf")
     return scores
 
 
 # --- the LLM prompt and its answer ----------------------------------------------------------
 
+
 @lru_cache(maxsize=4)
 def _environment(directory: Path) -> Environment:
-    return Environment(loader=FileSystemLoader(directory), undefined=StrictUndefined, autoescape=False,
-                       keep_trailing_newline=True)
+    return Environment(
+        loader=FileSystemLoader(directory), undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+    )
 
 
 def rank_messages(interest: str, items: Sequence[Item], directory: Path = PROMPTS_DIR) -> list[dict[str, str]]:
-    shown = [Item(i.key, " ".join(i.title.split()), _cut(" ".join(i.abstract.split()), ABSTRACT_CHARS))
-             for i in items]
+    shown = [Item(i.key, " ".join(i.title.split()), _cut(" ".join(i.abstract.split()), ABSTRACT_CHARS)) for i in items]
     text = _environment(directory).get_template("rank.j2").render(interest=interest.strip(), items=shown)
     return [{"role": "user", "content": text.strip()}]
 
@@ -131,8 +138,10 @@ def _entries(value: object) -> list[dict]:
     return []
 
 
-_LOOSE = re.compile(r'"id"\s*:\s*"?(?P<id>[\w./-]+)"?\s*,\s*"score"\s*:\s*"?(?P<score>-?\d+(?:\.\d+)?)'
-                    r'(?:"?\s*,\s*"reason"\s*:\s*"(?P<reason>(?:[^"\\]|\\.)*))?')
+_LOOSE = re.compile(
+    r'"id"\s*:\s*"?(?P<id>[\w./-]+)"?\s*,\s*"score"\s*:\s*"?(?P<score>-?\d+(?:\.\d+)?)'
+    r'(?:"?\s*,\s*"reason"\s*:\s*"(?P<reason>(?:[^"\\]|\\.)*))?'
+)
 
 
 def parse_scores(text: str, items: Sequence[Item], ranker: str) -> dict[str, Score]:
@@ -173,8 +182,9 @@ OnUsage = Callable[[Completion], None]
 class Ranker:
     """LLM scores per batch when an LLM is given, TF-IDF for the rest."""
 
-    def __init__(self, interest: str, llm: LlmClient | None = None, *, batch: int = 25,
-                 on_usage: OnUsage | None = None) -> None:
+    def __init__(
+        self, interest: str, llm: LlmClient | None = None, *, batch: int = 25, on_usage: OnUsage | None = None
+    ) -> None:
         self.interest = interest
         self.llm = llm if interest.strip() else None  # nothing to judge against: TF-IDF's zeros
         self.batch = max(1, batch)
@@ -195,7 +205,7 @@ class Ranker:
             yield fallback
             return
         for start in range(0, len(items), self.batch):
-            batch = items[start:start + self.batch]
+            batch = items[start : start + self.batch]
             scores = await self._llm_batch(self.llm, batch)
             yield {i.key: scores.get(i.key) or _fallback(fallback[i.key]) for i in batch}
 

@@ -27,6 +27,8 @@ class RoundReport:
     def summary(self) -> str:
         if self.skipped:
             return f"{self.day}: another watcher is running a round; skipped"
-        return (f"{self.day}: {self.found} new listing(s), {self.ranked} ranked, {len(self.reviewed)} reviewed, "
-                f"{len(self.failed)} failed, {len(self.posted)} post(s), {len(self.held)} held, {self.edits} edit(s), "
-                f"{self.alarms} alarm(s){', digest' if self.digest else ''}")
+        return (
+            f"{self.day}: {self.found} new listing(s), {self.ranked} ranked, {len(self.reviewed)} reviewed, "
+            f"{len(self.failed)} failed, {len(self.posted)} post(s), {len(self.held)} held, {self.edits} edit(s), "
+            f"{self.alarms} alarm(s){', digest' if self.digest else ''}"
+        )

@@ -26,24 +26,22 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from paperdigest import outbox
-from paperdigest import repo
+from paperdigest import outbox, repo
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import Review, WatchCandidate, utcnow
+from paperdigest.quiet_hours import quiet_until
+from paperdigest.records import PaperMeta
 from paperdigest.settings import Settings
-from watcher import store
 from summarizer.grounding import Grounding, may_post_automatically
 from summarizer.ids import ArxivId
-from paperdigest.records import PaperMeta
 from summarizer.pipeline import Pipeline
-from watcher.choosing import (AUTHOR_BONUS, Screened, affordable, choose, held_text,
-                                     newest, rank_key, screen)
-from paperdigest.quiet_hours import quiet_until
-from watcher.schedule import announcement_day, last_announcement, submission_window
-from watcher.listing import ArxivListing, category_query
+from watcher import store
+from watcher.choosing import AUTHOR_BONUS, Screened, affordable, choose, held_text, newest, rank_key, screen
 from watcher.following import Follower
+from watcher.listing import ArxivListing, category_query
 from watcher.ranking import Item, Ranker, Score
 from watcher.report import RoundReport
+from watcher.schedule import announcement_day, last_announcement, submission_window
 
 log = logging.getLogger(__name__)
 LEASE_S = 3600.0  # a round holding the lease longer than this is presumed dead
@@ -52,8 +50,16 @@ Clock = Callable[[], datetime]
 
 
 class Watcher:
-    def __init__(self, pipeline: Pipeline, listing: ArxivListing, ranker: Ranker, settings: Settings, *,
-                 clock: Clock = utcnow, on_queued: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        listing: ArxivListing,
+        ranker: Ranker,
+        settings: Settings,
+        *,
+        clock: Clock = utcnow,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.db = pipeline.db
         self.listing = listing
@@ -145,9 +151,18 @@ class Watcher:
     def _candidate(self, meta: PaperMeta, day: date) -> WatchCandidate:
         verdict = self._screen(meta)
         return WatchCandidate(
-            arxiv_id=meta.arxiv_id, day=day, version=meta.version, title=meta.title, authors=meta.authors,
-            abstract=meta.abstract, categories=meta.categories, listed_in=[], published=meta.published,
-            status="new" if verdict.keep else "filtered", reason=verdict.reason)
+            arxiv_id=meta.arxiv_id,
+            day=day,
+            version=meta.version,
+            title=meta.title,
+            authors=meta.authors,
+            abstract=meta.abstract,
+            categories=meta.categories,
+            listed_in=[],
+            published=meta.published,
+            status="new" if verdict.keep else "filtered",
+            reason=verdict.reason,
+        )
 
     def _screen(self, meta: PaperMeta) -> Screened:
         s = self.settings
@@ -201,11 +216,16 @@ class Watcher:
                 if row.arxiv_id in picked:
                     row.status = "chosen"
             chosen = store.day_candidates(session, day, "chosen")
-            fits = affordable(len(chosen), used=store.tokens_today(session), budget=self.settings.DAILY_TOKEN_BUDGET,
-                              per_review=self._review_tokens(session))
+            fits = affordable(
+                len(chosen),
+                used=store.tokens_today(session),
+                budget=self.settings.DAILY_TOKEN_BUDGET,
+                per_review=self._review_tokens(session),
+            )
         if fits < len(chosen):
-            log.warning("watcher: the daily token budget allows %d of %d chosen review(s); the rest wait",
-                        fits, len(chosen))
+            log.warning(
+                "watcher: the daily token budget allows %d of %d chosen review(s); the rest wait", fits, len(chosen)
+            )
         return [row.arxiv_id for row in chosen[:fits]]
 
     def _review_tokens(self, session: Session) -> int:
@@ -254,8 +274,15 @@ class Watcher:
                     if not may_post_automatically(review.validation, review.moderation):
                         self._hold(session, row, review, report)
                         continue
-                    post = outbox.enqueue(session, kind="channel", chat_id=channel, arxiv_id=row.arxiv_id,
-                                         version=review.version, review_id=review.id, not_before=not_before)
+                    post = outbox.enqueue(
+                        session,
+                        kind="channel",
+                        chat_id=channel,
+                        arxiv_id=row.arxiv_id,
+                        version=review.version,
+                        review_id=review.id,
+                        not_before=not_before,
+                    )
                     report.posted.append(row.arxiv_id)
                 row.status, row.outbox_id = "posted", post.id
 

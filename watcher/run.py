@@ -33,42 +33,66 @@ def shared_gate(pipeline: Pipeline) -> PacingGate:
 
 def usage_recorder(db: Database, settings: Settings) -> Callable[[Completion], None]:
     """Ranking calls count against DAILY_TOKEN_BUDGET like reviews: one `usage` row each."""
+
     def record(completion: Completion) -> None:
         prices = settings.price_per_mtok(completion.model) or settings.price_per_mtok(settings.watch_rank_model)
-        cost = None if prices is None else (completion.prompt_tokens * prices[0]
-                                            + completion.completion_tokens * prices[1]) / 1e6
+        cost = (
+            None
+            if prices is None
+            else (completion.prompt_tokens * prices[0] + completion.completion_tokens * prices[1]) / 1e6
+        )
         with db.session() as session, session.begin():
-            repo.record_usage(session, job_id=None, arxiv_id="", model=completion.model, purpose="rank",
-                              prompt_tokens=completion.prompt_tokens,
-                              completion_tokens=completion.completion_tokens, cost_usd=cost)
+            repo.record_usage(
+                session,
+                job_id=None,
+                arxiv_id="",
+                model=completion.model,
+                purpose="rank",
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                cost_usd=cost,
+            )
+
     return record
 
 
 @asynccontextmanager
-async def open_watcher(settings: Settings, pipeline: Pipeline, *, clock: Clock = utcnow,
-                       on_queued: Callable[[], None] | None = None) -> AsyncIterator[Watcher]:
+async def open_watcher(
+    settings: Settings, pipeline: Pipeline, *, clock: Clock = utcnow, on_queued: Callable[[], None] | None = None
+) -> AsyncIterator[Watcher]:
     if not settings.WATCH_CATEGORIES:
-        raise ConfigError("WATCH_CATEGORIES is empty: set the arXiv categories to watch, "
-                          "e.g. WATCH_CATEGORIES=cs.CL,cs.LG")
+        raise ConfigError(
+            "WATCH_CATEGORIES is empty: set the arXiv categories to watch, e.g. WATCH_CATEGORIES=cs.CL,cs.LG"
+        )
     async with AsyncExitStack() as stack:
         llm = None
         if settings.llm_enabled:
             key = settings.OPENAI_API_KEY.get_secret_value() if settings.OPENAI_API_KEY else None
             client = await stack.enter_async_context(
-                make_openai_client(settings.OPENAI_BASE_URL, key, settings.LLM_TIMEOUT_S))
-            llm = LlmClient(client, settings.watch_rank_model, temperature=0.0,
-                            max_output_tokens=OUTPUT_TOKENS_PER_ITEM * settings.WATCH_RANK_BATCH + 100,
-                            policy=BackoffPolicy(attempts=settings.LLM_RETRIES, min_delay=settings.RETRY_BASE_S))
-        listing = ArxivListing(settings.ARXIV_API_URL, shared_gate(pipeline), page_size=settings.WATCH_PAGE_SIZE,
-                               timeout_s=settings.ARXIV_TIMEOUT_S,
-                               policy=BackoffPolicy(attempts=settings.ARXIV_RETRIES, min_delay=settings.RETRY_BASE_S))
+                make_openai_client(settings.OPENAI_BASE_URL, key, settings.LLM_TIMEOUT_S)
+            )
+            llm = LlmClient(
+                client,
+                settings.watch_rank_model,
+                temperature=0.0,
+                max_output_tokens=OUTPUT_TOKENS_PER_ITEM * settings.WATCH_RANK_BATCH + 100,
+                policy=BackoffPolicy(attempts=settings.LLM_RETRIES, min_delay=settings.RETRY_BASE_S),
+            )
+        listing = ArxivListing(
+            settings.ARXIV_API_URL,
+            shared_gate(pipeline),
+            page_size=settings.WATCH_PAGE_SIZE,
+            timeout_s=settings.ARXIV_TIMEOUT_S,
+            policy=BackoffPolicy(attempts=settings.ARXIV_RETRIES, min_delay=settings.RETRY_BASE_S),
+        )
         interest = settings.WATCH_INTEREST or ", ".join(settings.WATCH_KEYWORDS)
         ranker = Ranker(interest, llm, batch=settings.WATCH_RANK_BATCH, on_usage=usage_recorder(pipeline.db, settings))
         yield Watcher(pipeline, listing, ranker, settings, clock=clock, on_queued=on_queued)
 
 
-async def run_watcher(settings: Settings, pipeline: Pipeline, stop: asyncio.Event, *,
-                      on_queued: Callable[[], None] | None = None) -> None:
+async def run_watcher(
+    settings: Settings, pipeline: Pipeline, stop: asyncio.Event, *, on_queued: Callable[[], None] | None = None
+) -> None:
     """Inside the bot: rounds until `stop`, posts woken into the bot's relay."""
     async with open_watcher(settings, pipeline, on_queued=on_queued) as watcher:
         await watcher.run(stop)

@@ -32,6 +32,7 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 # --- cursors and candidates -----------------------------------------------------------------
 
+
 def cursor(session: Session, category: str) -> datetime | None:
     row = session.get(WatchCursor, category)
     return as_utc(row.last_submitted) if row else None
@@ -63,15 +64,21 @@ def day_candidates(session: Session, day: date, *statuses: str) -> list[WatchCan
 def reviewed_unposted(session: Session) -> list[WatchCandidate]:
     """Reviewed but not yet queued for the channel (a stop between the two steps, or a review
     held for an admin), best first."""
-    return list(session.scalars(select(WatchCandidate).where(WatchCandidate.status.in_(("reviewed", "held")))
-                                .order_by(WatchCandidate.day, WatchCandidate.rank, WatchCandidate.arxiv_id)))
+    return list(
+        session.scalars(
+            select(WatchCandidate)
+            .where(WatchCandidate.status.in_(("reviewed", "held")))
+            .order_by(WatchCandidate.day, WatchCandidate.rank, WatchCandidate.arxiv_id)
+        )
+    )
 
 
 def postable_review(session: Session, arxiv_id: str) -> Review | None:
     """The paper's newest review that may reach the channel: one that failed the check and was
     not approved is passed over (summarizer.grounding.may_post_automatically)."""
-    reviews = session.scalars(select(Review).where(Review.arxiv_id == arxiv_id)
-                              .order_by(Review.created_at.desc(), Review.id.desc()))
+    reviews = session.scalars(
+        select(Review).where(Review.arxiv_id == arxiv_id).order_by(Review.created_at.desc(), Review.id.desc())
+    )
     return next((r for r in reviews if may_post_automatically(r.validation, r.moderation)), None)
 
 
@@ -80,20 +87,23 @@ def latest_day(session: Session) -> date | None:
 
 
 def stale_chosen(session: Session, before: date) -> list[WatchCandidate]:
-    return list(session.scalars(select(WatchCandidate).where(WatchCandidate.status == "chosen",
-                                                             WatchCandidate.day < before)))
+    return list(
+        session.scalars(select(WatchCandidate).where(WatchCandidate.status == "chosen", WatchCandidate.day < before))
+    )
 
 
 def category_counts(session: Session, since: date) -> dict[date, Counter[str]]:
     """Per announcement day, how many candidates each watched category listed."""
     counts: dict[date, Counter[str]] = {}
-    for day, listed in session.execute(select(WatchCandidate.day, WatchCandidate.listed_in)
-                                       .where(WatchCandidate.day >= since)):
+    for day, listed in session.execute(
+        select(WatchCandidate.day, WatchCandidate.listed_in).where(WatchCandidate.day >= since)
+    ):
         counts.setdefault(day, Counter()).update(listed)
     return counts
 
 
 # --- marks and the lease --------------------------------------------------------------------
+
 
 def has_mark(session: Session, key: str) -> bool:
     return session.get(WatchMark, key) is not None
@@ -139,16 +149,24 @@ def drop_lease(session: Session, worker: str) -> None:
 
 # --- tokens ---------------------------------------------------------------------------------
 
+
 def tokens_today(session: Session, now: datetime | None = None) -> int:
     """Tokens of every LLM call since midnight UTC (DAILY_TOKEN_BUDGET counts per UTC day)."""
     start = (now or utcnow()).astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    total = session.scalar(select(func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0))
-                           .where(Usage.created_at >= start))
+    total = session.scalar(
+        select(func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0)).where(
+            Usage.created_at >= start
+        )
+    )
     return int(total or 0)
 
 
 def tokens_per_review(session: Session, default: int) -> int:
     """What a review usually costs: the mean of the last ten LLM reviews, else `default`."""
-    recent = session.scalars(select(Review.prompt_tokens + Review.completion_tokens)
-                             .where(Review.reviewer == "llm").order_by(Review.id.desc()).limit(10)).all()
+    recent = session.scalars(
+        select(Review.prompt_tokens + Review.completion_tokens)
+        .where(Review.reviewer == "llm")
+        .order_by(Review.id.desc())
+        .limit(10)
+    ).all()
     return int(sum(recent) / len(recent)) if recent else default

@@ -20,9 +20,17 @@ from paperdigest.settings import Settings
 from watcher import store as watch_store
 
 ADMIN_COMMANDS = ("post", "regenerate", "stats", "pending", "candidates", "approve", "drop")
-STATUS_NAMES = {"new": "ждёт", "chosen": "выбрана", "reviewed": "рецензия готова", "posted": "пост в канал",
-                "failed": "сбой", "missed": "не успели", "filtered": "отсеяна",
-                "held": "не прошла проверку, ждёт решения", "dropped": "отклонена"}
+STATUS_NAMES = {
+    "new": "ждёт",
+    "chosen": "выбрана",
+    "reviewed": "рецензия готова",
+    "posted": "пост в канал",
+    "failed": "сбой",
+    "missed": "не успели",
+    "filtered": "отсеяна",
+    "held": "не прошла проверку, ждёт решения",
+    "dropped": "отклонена",
+}
 CANDIDATES_SHOWN = 15
 
 
@@ -32,19 +40,49 @@ def make_router() -> Router:
     return router
 
 
-async def admin_gate(message: Message, is_admin: bool, command: CommandObject, event_update: Update,
-                     service: ReviewService, db: Database, settings: Settings, rebuilder: SiteRebuilder) -> None:
+async def admin_gate(
+    message: Message,
+    is_admin: bool,
+    command: CommandObject,
+    event_update: Update,
+    service: ReviewService,
+    db: Database,
+    settings: Settings,
+    rebuilder: SiteRebuilder,
+) -> None:
     if not is_admin:
         await message.answer(texts.ADMINS_ONLY)
         return
-    handler = {"post": post, "regenerate": regenerate, "stats": stats, "pending": pending,
-               "candidates": candidates, "approve": moderation.approve, "drop": moderation.drop}[command.command]
-    await handler(message, command.args or "", update_id=event_update.update_id, service=service, db=db,
-                  settings=settings, rebuilder=rebuilder)
+    handler = {
+        "post": post,
+        "regenerate": regenerate,
+        "stats": stats,
+        "pending": pending,
+        "candidates": candidates,
+        "approve": moderation.approve,
+        "drop": moderation.drop,
+    }[command.command]
+    await handler(
+        message,
+        command.args or "",
+        update_id=event_update.update_id,
+        service=service,
+        db=db,
+        settings=settings,
+        rebuilder=rebuilder,
+    )
 
 
-async def post(message: Message, args: str, *, update_id: int, service: ReviewService, db: Database,
-               settings: Settings, **_: object) -> None:
+async def post(
+    message: Message,
+    args: str,
+    *,
+    update_id: int,
+    service: ReviewService,
+    db: Database,
+    settings: Settings,
+    **_: object,
+) -> None:
     if not settings.CHANNEL_ID:
         await message.answer(texts.NO_CHANNEL)
         return
@@ -57,18 +95,31 @@ async def post(message: Message, args: str, *, update_id: int, service: ReviewSe
         review = repo.latest_review(session, arxiv_id.base, arxiv_id.version)
         if review is not None:
             outcome = service.publish(session, review)
-            answer = (texts.held(review.id, review.arxiv_id) if outcome == HELD
-                      else (texts.POST_QUEUED if outcome == QUEUED else texts.ALREADY_POSTED)
-                      .format(id=arxiv_id, version=review.version))
+            answer = (
+                texts.held(review.id, review.arxiv_id)
+                if outcome == HELD
+                else (texts.POST_QUEUED if outcome == QUEUED else texts.ALREADY_POSTED).format(
+                    id=arxiv_id, version=review.version
+                )
+            )
     if review is not None:
         await message.answer(answer)
         return
-    await request_review(message, args, update_id=update_id, service=service, db=db, settings=settings,
-                         is_admin=True, publish=True)
+    await request_review(
+        message, args, update_id=update_id, service=service, db=db, settings=settings, is_admin=True, publish=True
+    )
 
 
-async def regenerate(message: Message, args: str, *, update_id: int, service: ReviewService, db: Database,
-                     settings: Settings, **_: object) -> None:
+async def regenerate(
+    message: Message,
+    args: str,
+    *,
+    update_id: int,
+    service: ReviewService,
+    db: Database,
+    settings: Settings,
+    **_: object,
+) -> None:
     """/regenerate <arxiv id | review id>: a new review of the paper (of the review's version), as /pending offers."""
     word = args.split()[0] if args.split() else ""
     if word.removeprefix("#").isdigit():  # a review number, as /approve and /drop take
@@ -78,8 +129,9 @@ async def regenerate(message: Message, args: str, *, update_id: int, service: Re
                 await message.answer(review)
                 return
             args = f"{review.arxiv_id}v{review.version}"
-    await request_review(message, args, update_id=update_id, service=service, db=db, settings=settings,
-                         is_admin=True, force=True)
+    await request_review(
+        message, args, update_id=update_id, service=service, db=db, settings=settings, is_admin=True, force=True
+    )
 
 
 async def stats(message: Message, args: str, *, db: Database, **_: object) -> None:
@@ -92,7 +144,9 @@ async def stats(message: Message, args: str, *, db: Database, **_: object) -> No
         f"Задачи: {html.escape(jobs)}\n"
         f"Токены сегодня: {figures['tokens_today']} (${figures['cost_today']:.4f}), "
         f"всего: {figures['tokens_total']} (${figures['cost_total']:.4f})\n"
-        f"Сбои: задач {figures['failed_jobs']}, постов {figures['failed_posts']}", parse_mode="HTML")
+        f"Сбои: задач {figures['failed_jobs']}, постов {figures['failed_posts']}",
+        parse_mode="HTML",
+    )
 
 
 async def pending(message: Message, args: str, *, db: Database, **_: object) -> None:
@@ -101,11 +155,15 @@ async def pending(message: Message, args: str, *, db: Database, **_: object) -> 
         held = moderation.held_lines(store.held_reviews(session))
     lines = ["<b>Ждут решения</b> (не прошли проверку по тексту статьи)", *held] if held else []
     lines += ["<b>Задачи</b>"] + [
-        f"• {html.escape(j.arxiv_id)}: {j.status}, шаг {j.step}" + (f" — {html.escape((j.error or '')[:200])}"
-                                                                     if j.error else "") for j in jobs]
+        f"• {html.escape(j.arxiv_id)}: {j.status}, шаг {j.step}"
+        + (f" — {html.escape((j.error or '')[:200])}" if j.error else "")
+        for j in jobs
+    ]
     lines += ["<b>Сообщения</b>"] + [
         f"• #{p.id} {p.kind} → {html.escape(p.chat_id)} ({html.escape(p.arxiv_id or '')}): {p.status}"
-        + (f" — {html.escape((p.error or '')[:200])}" if p.error else "") for p in posts]
+        + (f" — {html.escape((p.error or '')[:200])}" if p.error else "")
+        for p in posts
+    ]
     if not jobs and not posts and not held:
         lines = ["Очередь пуста, сбоев нет, решений не ждёт ни одна рецензия."]
     await message.answer(_fit("\n".join(lines)), parse_mode="HTML")
@@ -120,12 +178,15 @@ async def candidates(message: Message, args: str, *, db: Database, **_: object) 
         await message.answer("Кандидатов пока нет: наблюдатель ещё ничего не нашёл (WATCH_CATEGORIES).")
         return
     ranked = [r for r in rows if r.status != "filtered"]
-    lines = [f"<b>Кандидаты объявления {day.isoformat()}</b>: {len(ranked)}, "
-             f"отсеяно фильтрами {len(rows) - len(ranked)}"]
+    lines = [
+        f"<b>Кандидаты объявления {day.isoformat()}</b>: {len(ranked)}, отсеяно фильтрами {len(rows) - len(ranked)}"
+    ]
     for row in ranked[:CANDIDATES_SHOWN]:
         score = f"{row.score:.1f}" if row.score is not None else "—"
-        lines.append(f"{row.rank or '·'}. <code>{html.escape(row.arxiv_id)}</code> · {score} · "
-                     f"{STATUS_NAMES.get(row.status, row.status)} — {html.escape(row.title[:90])}")
+        lines.append(
+            f"{row.rank or '·'}. <code>{html.escape(row.arxiv_id)}</code> · {score} · "
+            f"{STATUS_NAMES.get(row.status, row.status)} — {html.escape(row.title[:90])}"
+        )
         if row.reason:
             lines.append(f"    <i>{html.escape(row.reason[:160])}</i>")
     lines.append("Опубликовать вручную: /post &lt;id&gt;")
@@ -136,4 +197,4 @@ def _fit(text: str, limit: int = 4000) -> str:
     """Cut at a line break so no HTML tag is left open."""
     if len(text) <= limit:
         return text
-    return text[:text.rfind("\n", 0, limit)]
+    return text[: text.rfind("\n", 0, limit)]

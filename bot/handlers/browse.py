@@ -15,8 +15,7 @@ from aiogram.types import Message
 from bot import store, texts
 from bot.relay import OutboxRelay
 from bot.review_search import search_reviews
-from paperdigest import outbox
-from paperdigest import repo
+from paperdigest import outbox, repo
 from paperdigest.db import Database
 from paperdigest.errors import BadArxivId
 from paperdigest.links import paper_url
@@ -46,8 +45,14 @@ async def paper_command(message: Message, command: CommandObject, db: Database, 
             dropped = repo.latest_review(session, arxiv_id.base, arxiv_id.version) is not None
             await message.answer((texts.REVIEW_DROPPED if dropped else texts.NO_REVIEW_YET).format(id=arxiv_id))
             return
-        outbox.enqueue(session, kind="reply", chat_id=str(message.chat.id), arxiv_id=review.arxiv_id,
-                      version=review.version, review_id=review.id)
+        outbox.enqueue(
+            session,
+            kind="reply",
+            chat_id=str(message.chat.id),
+            arxiv_id=review.arxiv_id,
+            version=review.version,
+            review_id=review.id,
+        )
     relay.wake()
 
 
@@ -80,8 +85,9 @@ class LatestCommand:
             await message.answer(texts.NO_REVIEWS)
             return
         lines = [_line(title, arxiv_id, settings) for title, arxiv_id in rows]
-        await message.answer("<b>Последние рецензии</b>\n" + "\n".join(lines), parse_mode="HTML",
-                             disable_web_page_preview=True)
+        await message.answer(
+            "<b>Последние рецензии</b>\n" + "\n".join(lines), parse_mode="HTML", disable_web_page_preview=True
+        )
 
 
 async def search_command(message: Message, command: CommandObject, db: Database, settings: Settings) -> None:
@@ -95,5 +101,6 @@ async def search_command(message: Message, command: CommandObject, db: Database,
         await message.answer(texts.NOTHING_FOUND.format(query=query[:100]))
         return
     lines = [_line(title, arxiv_id, settings) for title, arxiv_id in found]
-    await message.answer(f"<b>Найдено: {len(found)}</b>\n" + "\n".join(lines), parse_mode="HTML",
-                         disable_web_page_preview=True)
+    await message.answer(
+        f"<b>Найдено: {len(found)}</b>\n" + "\n".join(lines), parse_mode="HTML", disable_web_page_preview=True
+    )

@@ -20,8 +20,7 @@ from bot import texts
 from bot.service import NO_CHANNEL, POSTED, ReviewService
 from bot.trust import grounding_of, suspect_numbers
 from digest.rebuild import SiteRebuilder
-from paperdigest import outbox
-from paperdigest import repo
+from paperdigest import outbox, repo
 from paperdigest.db import Database
 from paperdigest.errors import BadArxivId
 from paperdigest.models import Review
@@ -46,8 +45,9 @@ def find_review(session: Session, reference: int | ArxivId) -> Review | str:
     return review or texts.NO_REVIEW_OF.format(id=reference)
 
 
-async def _decide(message: Message, args: str, command: str, decide: Decide, db: Database,
-                  rebuilder: SiteRebuilder) -> None:
+async def _decide(
+    message: Message, args: str, command: str, decide: Decide, db: Database, rebuilder: SiteRebuilder
+) -> None:
     if not args.strip():
         await message.answer(texts.MODERATION_USAGE.format(command=command))
         return
@@ -70,8 +70,16 @@ async def _decide(message: Message, args: str, command: str, decide: Decide, db:
     await message.answer(answer)
 
 
-async def approve(message: Message, args: str, *, service: ReviewService, db: Database, settings: Settings,
-                  rebuilder: SiteRebuilder, **_: object) -> None:
+async def approve(
+    message: Message,
+    args: str,
+    *,
+    service: ReviewService,
+    db: Database,
+    settings: Settings,
+    rebuilder: SiteRebuilder,
+    **_: object,
+) -> None:
     def decide(session: Session, review: Review) -> str:
         review.moderation = "approved"
         fields = {"id": review.id, "arxiv_id": review.arxiv_id, "version": review.version}
@@ -88,8 +96,9 @@ async def approve(message: Message, args: str, *, service: ReviewService, db: Da
     await _decide(message, args, "approve", decide, db, rebuilder)
 
 
-async def drop(message: Message, args: str, *, db: Database, settings: Settings, rebuilder: SiteRebuilder,
-               **_: object) -> None:
+async def drop(
+    message: Message, args: str, *, db: Database, settings: Settings, rebuilder: SiteRebuilder, **_: object
+) -> None:
     def decide(session: Session, review: Review) -> str:
         fields = {"id": review.id, "arxiv_id": review.arxiv_id}
         channel = settings.CHANNEL_ID
@@ -112,6 +121,8 @@ def held_lines(reviews: list[Review]) -> list[str]:
             why = "числа подтверждены, не пройдены другие проверки"
         else:
             why = "без записи проверки чисел"
-        lines.append(f"• #{review.id} <code>{html.escape(review.arxiv_id)}v{review.version}</code> — {why} · "
-                     f"/approve {review.id} · /regenerate {review.id} · /drop {review.id}")
+        lines.append(
+            f"• #{review.id} <code>{html.escape(review.arxiv_id)}v{review.version}</code> — {why} · "
+            f"/approve {review.id} · /regenerate {review.id} · /drop {review.id}"
+        )
     return lines

@@ -35,20 +35,42 @@ def make_router() -> Router:
     return router
 
 
-async def review_command(message: Message, command: CommandObject, event_update: Update, service: ReviewService,
-                         db: Database, settings: Settings, is_admin: bool) -> None:
-    await request_review(message, command.args or "", update_id=event_update.update_id, service=service, db=db,
-                         settings=settings, is_admin=is_admin)
+async def review_command(
+    message: Message,
+    command: CommandObject,
+    event_update: Update,
+    service: ReviewService,
+    db: Database,
+    settings: Settings,
+    is_admin: bool,
+) -> None:
+    await request_review(
+        message,
+        command.args or "",
+        update_id=event_update.update_id,
+        service=service,
+        db=db,
+        settings=settings,
+        is_admin=is_admin,
+    )
 
 
-async def pasted_text(message: Message, event_update: Update, service: ReviewService, db: Database,
-                      settings: Settings, is_admin: bool) -> None:
+async def pasted_text(
+    message: Message, event_update: Update, service: ReviewService, db: Database, settings: Settings, is_admin: bool
+) -> None:
     found = find_arxiv_ids(message.text or "")
     if not found:
         await message.answer(texts.UNKNOWN_TEXT)
         return
-    await request_review(message, str(found[0]), update_id=event_update.update_id, service=service, db=db,
-                         settings=settings, is_admin=is_admin)
+    await request_review(
+        message,
+        str(found[0]),
+        update_id=event_update.update_id,
+        service=service,
+        db=db,
+        settings=settings,
+        is_admin=is_admin,
+    )
 
 
 def parse_argument(text: str) -> ArxivId:
@@ -59,8 +81,18 @@ def parse_argument(text: str) -> ArxivId:
     return parse_arxiv_id(words[0])
 
 
-async def request_review(message: Message, text: str, *, update_id: int | None, service: ReviewService, db: Database,
-                         settings: Settings, is_admin: bool, force: bool = False, publish: bool = False) -> None:
+async def request_review(
+    message: Message,
+    text: str,
+    *,
+    update_id: int | None,
+    service: ReviewService,
+    db: Database,
+    settings: Settings,
+    is_admin: bool,
+    force: bool = False,
+    publish: bool = False,
+) -> None:
     if not text.strip():
         await message.answer(texts.NEED_ID)
         return
@@ -84,9 +116,17 @@ async def request_review(message: Message, text: str, *, update_id: int | None, 
                 if budget_spent:
                     await _alert_admins_once(message, settings)
                 return
-        request = ChatRequest(update_id=update_id, chat_id=message.chat.id, user_id=user.id if user else 0,
-                              username=user.username if user else None, arxiv_id=arxiv_id.base,
-                              version=arxiv_id.version, force=force, publish=publish, charged=stored is None)
+        request = ChatRequest(
+            update_id=update_id,
+            chat_id=message.chat.id,
+            user_id=user.id if user else 0,
+            username=user.username if user else None,
+            arxiv_id=arxiv_id.base,
+            version=arxiv_id.version,
+            force=force,
+            publish=publish,
+            charged=stored is None,
+        )
         session.add(request)
         try:
             session.flush()
@@ -127,7 +167,10 @@ async def _alert_admins_once(message: Message, settings: Settings) -> None:
     _budget_alert_day.add(day)
     for admin_id in settings.ADMIN_IDS:
         try:
-            await message.bot.send_message(admin_id, f"⚠️ Дневной бюджет токенов ({settings.DAILY_TOKEN_BUDGET}) "
-                                                     "исчерпан: новые рецензии для пользователей остановлены до полуночи UTC.")
+            await message.bot.send_message(
+                admin_id,
+                f"⚠️ Дневной бюджет токенов ({settings.DAILY_TOKEN_BUDGET}) "
+                "исчерпан: новые рецензии для пользователей остановлены до полуночи UTC.",
+            )
         except Exception as err:  # noqa: BLE001 - an alert must not break the user's reply
             log.warning("could not alert admin %s: %s", admin_id, err)

@@ -16,8 +16,9 @@ import typer
 from demos.findings import NOT_REPRODUCED, REPRODUCED, UNCLEAR, findings_for
 from demos.registry import DEMOS, demo_named, find_results, results_location
 
-demos_app = typer.Typer(help="Small local reproductions of Coconut and iCoT that the reviews link to.",
-                        no_args_is_help=True)
+demos_app = typer.Typer(
+    help="Small local reproductions of Coconut and iCoT that the reviews link to.", no_args_is_help=True
+)
 
 
 def _default_data_dir() -> Path:
@@ -59,10 +60,16 @@ def run(
     quick: Annotated[bool, typer.Option("--quick", help="Small settings: a few minutes on 2 cores (CI).")] = False,
     out: Annotated[Path | None, typer.Option(help="Output directory (default: DATA_DIR/demos/<name>).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for weights and data; same seed, same results.")] = 0,
-    digits: Annotated[int | None, typer.Option(
-        help="icot only: digits per factor (default: 3; 4 is the paper's smallest case).")] = None,
-    threads: Annotated[int, typer.Option(help="torch CPU threads; 0 keeps torch's default. On a busy "
-                                              "machine 1 is often faster than 2 for these tiny models.")] = 0,
+    digits: Annotated[
+        int | None, typer.Option(help="icot only: digits per factor (default: 3; 4 is the paper's smallest case).")
+    ] = None,
+    threads: Annotated[
+        int,
+        typer.Option(
+            help="torch CPU threads; 0 keeps torch's default. On a busy "
+            "machine 1 is often faster than 2 for these tiny models."
+        ),
+    ] = 0,
 ) -> None:
     """Train the demo's models, write results.json and PNG plots, print a summary."""
     demo = demo_named(name)
@@ -71,8 +78,11 @@ def run(
     try:
         runner = _load_runner(demo.name)
     except ImportError as err:
-        typer.echo(f"error: the demos need torch and matplotlib ({err.name} is missing); "
-                   "install the extra: pip install -e '.[demos]'", err=True)
+        typer.echo(
+            f"error: the demos need torch and matplotlib ({err.name} is missing); "
+            "install the extra: pip install -e '.[demos]'",
+            err=True,
+        )
         raise typer.Exit(1) from None
     if threads > 0:
         import torch
@@ -110,8 +120,10 @@ def _load_runner(name: str):
 
 
 def summary_lines(results: dict) -> list[str]:
-    lines = [f"{results['demo']} ({'quick' if results['quick'] else 'full'}, seed {results['seed']}): "
-             f"{results['wall_time_s']} s wall, {results['cpu_time_s']} s CPU"]
+    lines = [
+        f"{results['demo']} ({'quick' if results['quick'] else 'full'}, seed {results['seed']}): "
+        f"{results['wall_time_s']} s wall, {results['cpu_time_s']} s CPU"
+    ]
     for method, scores in results["methods"].items():
         if "examples_per_s" in scores:
             extra = f", {scores['examples_per_s']:.0f} ex/s"
@@ -121,7 +133,9 @@ def summary_lines(results: dict) -> list[str]:
     for name, scores in results.get("ablations", {}).items():
         lines.append(f"  ablation {name:9} accuracy {scores['accuracy']:.3f}")
     for finding in findings_for(results):  # the claims are in Russian, as on the site
-        lines.append(f"  [{VERDICTS[finding.verdict]}] {finding.claim} — paper: {finding.paper}; this run: {finding.ours}")
+        lines.append(
+            f"  [{VERDICTS[finding.verdict]}] {finding.claim} — paper: {finding.paper}; this run: {finding.ours}"
+        )
     return lines
 
 

@@ -28,8 +28,10 @@ def errors_as_one_line() -> Iterator[None]:
     except PaperdigestError as err:
         raise fail(str(err))
     except SQLAlchemyError as err:
-        raise fail(f"database error ({type(err).__name__}: {err.args[0] if err.args else err}); "
-                   "check DATABASE_URL and that the file is writable")
+        raise fail(
+            f"database error ({type(err).__name__}: {err.args[0] if err.args else err}); "
+            "check DATABASE_URL and that the file is writable"
+        )
     except OSError as err:
         raise fail(f"{err.strerror or err} ({err.filename or 'no file'}); check DATA_DIR and permissions")
     except Exception as err:  # noqa: BLE001 - the edge of the program

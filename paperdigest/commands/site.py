@@ -15,8 +15,7 @@ from digest.serve import serve_site
 from paperdigest.commands.errors import errors_as_one_line
 from paperdigest.settings import Settings
 
-site_app = typer.Typer(help="The static digest site: build it into SITE_DIR, serve it locally.",
-                       no_args_is_help=True)
+site_app = typer.Typer(help="The static digest site: build it into SITE_DIR, serve it locally.", no_args_is_help=True)
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -27,15 +26,18 @@ def _settings(ctx: typer.Context) -> Settings:
 @site_app.command("build")
 def build(
     ctx: typer.Context,
-    full: Annotated[bool, typer.Option("--full", help="Render every page again (still writes only changed files).")]
-    = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Render every page again (still writes only changed files).")
+    ] = False,
 ) -> None:
     """Build the site from the stored reviews; only changed pages are written."""
     settings = _settings(ctx)
     with errors_as_one_line():
         report = build_site(settings, full=full)
-    typer.echo(f"site in {settings.SITE_DIR}: {report.written} file(s) written, {report.unchanged} unchanged, "
-               f"{report.seconds:.2f} s")
+    typer.echo(
+        f"site in {settings.SITE_DIR}: {report.written} file(s) written, {report.unchanged} unchanged, "
+        f"{report.seconds:.2f} s"
+    )
 
 
 @site_app.command("serve")

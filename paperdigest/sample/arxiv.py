@@ -163,8 +163,9 @@ _SORT_KEYS: dict[str, Callable[[Paper], datetime]] = {
 }
 
 
-def select(papers: dict[str, Paper], ids: list[str], query: str,
-           sort_by: str, sort_order: str) -> list[tuple[Paper, int]]:
+def select(
+    papers: dict[str, Paper], ids: list[str], query: str, sort_by: str, sort_order: str
+) -> list[tuple[Paper, int]]:
     """What arXiv answers: the id_list entries (in that order), filtered by the query."""
     if ids:
         hits = [hit for hit in (lookup(papers, i) for i in ids) if hit]
@@ -214,22 +215,18 @@ def render_entry(paper: Paper, version: int) -> str:
         f"    <title>{_x(paper.title)}</title>",
         f"    <summary>{_x(paper.abstract)}</summary>",
     ]
-    lines += [f"    <author>\n      <name>{_x(name)}</name>\n    </author>"
-              for name in paper.authors]
+    lines += [f"    <author>\n      <name>{_x(name)}</name>\n    </author>" for name in paper.authors]
     if paper.doi:
         lines.append(f"    <arxiv:doi>{_x(paper.doi)}</arxiv:doi>")
-        lines.append(f'    <link title="doi" href="http://dx.doi.org/{_x(paper.doi)}" '
-                     'rel="related"/>')
+        lines.append(f'    <link title="doi" href="http://dx.doi.org/{_x(paper.doi)}" rel="related"/>')
     if comment := paper.version_comment(version):
         lines.append(f"    <arxiv:comment>{_x(comment)}</arxiv:comment>")
     if paper.journal_ref:
         lines.append(f"    <arxiv:journal_ref>{_x(paper.journal_ref)}</arxiv:journal_ref>")
     lines.append(f'    <link href="http://arxiv.org/abs/{vid}" rel="alternate" type="text/html"/>')
     if paper.has_pdf(version):
-        lines.append(f'    <link title="pdf" href="http://arxiv.org/pdf/{vid}" '
-                     'rel="related" type="application/pdf"/>')
-    lines.append(f'    <arxiv:primary_category term="{_x(paper.primary_category)}" '
-                 f'scheme="{ARXIV_SCHEME}"/>')
+        lines.append(f'    <link title="pdf" href="http://arxiv.org/pdf/{vid}" rel="related" type="application/pdf"/>')
+    lines.append(f'    <arxiv:primary_category term="{_x(paper.primary_category)}" scheme="{ARXIV_SCHEME}"/>')
     lines += [f'    <category term="{_x(c)}" scheme="{ARXIV_SCHEME}"/>' for c in paper.categories]
     return "  <entry>\n" + "\n".join(lines) + "\n  </entry>\n"
 
@@ -249,21 +246,25 @@ ERROR_ENTRY = """  <entry>
 
 def render_error_entry(message: str) -> str:
     anchor = "http://arxiv.org/api/errors#" + message.replace(" ", "_")
-    return ERROR_ENTRY.format(anchor=_x(anchor), message=_x(message),
-                              updated=_ts(datetime.now(timezone.utc)))
+    return ERROR_ENTRY.format(anchor=_x(anchor), message=_x(message), updated=_ts(datetime.now(timezone.utc)))
 
 
-def render_feed(params: dict[str, str], entries: list[str], total: int, start: int,
-                per_page: int) -> str:
-    query = urlencode({k: params.get(k, "") for k in ("search_query", "id_list")}
-                      | {"start": start, "max_results": per_page})
+def render_feed(params: dict[str, str], entries: list[str], total: int, start: int, per_page: int) -> str:
+    query = urlencode(
+        {k: params.get(k, "") for k in ("search_query", "id_list")} | {"start": start, "max_results": per_page}
+    )
     digest = base64.urlsafe_b64encode(hashlib.sha1(query.encode()).digest()).decode()[:27]
     now = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     self_href = "http://arxiv.org/api/query?" + query.replace("=", "%3D").replace("&", "%26")
     return FEED.format(
         self_href=_x(self_href),
-        query=_x(query.replace("+", " ")), feed_id=digest, updated=_ts(now),
-        total=total, start=start, per_page=per_page, entries="".join(entries),
+        query=_x(query.replace("+", " ")),
+        feed_id=digest,
+        updated=_ts(now),
+        total=total,
+        start=start,
+        per_page=per_page,
+        entries="".join(entries),
     )
 
 
@@ -280,7 +281,7 @@ class Body:
 
 
 def _slices(data: bytes) -> Callable[[], Iterator[bytes]]:
-    return lambda: (data[i:i + CHUNK] for i in range(0, len(data), CHUNK))
+    return lambda: (data[i : i + CHUNK] for i in range(0, len(data), CHUNK))
 
 
 NOT_FOUND_HTML = """<!DOCTYPE html>
@@ -312,25 +313,54 @@ class StandInArxiv(LocalServer):
 
     # state
 
-    def add_paper(self, arxiv_id: str, *, title: str, authors: list[str], abstract: str,
-                  categories: Sequence[str] = ("cs.CL",), primary_category: str | None = None,
-                  comment: str = "", journal_ref: str = "", doi: str = "",
-                  published: datetime = DEFAULT_PUBLISHED, updated: datetime | None = None,
-                  versions: dict[int, bytes] | None = None, withdrawn: bool = False) -> Paper:
+    def add_paper(
+        self,
+        arxiv_id: str,
+        *,
+        title: str,
+        authors: list[str],
+        abstract: str,
+        categories: Sequence[str] = ("cs.CL",),
+        primary_category: str | None = None,
+        comment: str = "",
+        journal_ref: str = "",
+        doi: str = "",
+        published: datetime = DEFAULT_PUBLISHED,
+        updated: datetime | None = None,
+        versions: dict[int, bytes] | None = None,
+        withdrawn: bool = False,
+    ) -> Paper:
         """Add (or replace) a paper; ``versions`` maps version number → PDF bytes."""
         if not is_valid_id(arxiv_id) or split_version(arxiv_id)[1] is not None:
             raise ValueError(f"add_paper wants an id without version, got {arxiv_id!r}")
         categories = list(categories)
-        paper = Paper(arxiv_id, title, list(authors), abstract, categories,
-                      primary_category or categories[0], comment, journal_ref, doi,
-                      published, updated or published, dict(versions or {1: PLACEHOLDER_PDF}),
-                      withdrawn)
+        paper = Paper(
+            arxiv_id,
+            title,
+            list(authors),
+            abstract,
+            categories,
+            primary_category or categories[0],
+            comment,
+            journal_ref,
+            doi,
+            published,
+            updated or published,
+            dict(versions or {1: PLACEHOLDER_PDF}),
+            withdrawn,
+        )
         with self._lock:
             self._papers[arxiv_id] = paper
         return paper
 
-    def add_version(self, arxiv_id: str, data: bytes = PLACEHOLDER_PDF, *,
-                    updated: datetime | None = None, comment: str | None = None) -> int:
+    def add_version(
+        self,
+        arxiv_id: str,
+        data: bytes = PLACEHOLDER_PDF,
+        *,
+        updated: datetime | None = None,
+        comment: str | None = None,
+    ) -> int:
         """A replacement: the paper gets its next version, submitted at ``updated``."""
         with self._lock:
             paper = self._papers[arxiv_id]
@@ -341,8 +371,7 @@ class StandInArxiv(LocalServer):
                 paper.comment = comment
         return version
 
-    def withdraw(self, arxiv_id: str, *, updated: datetime | None = None,
-                 comment: str = WITHDRAWN_COMMENT) -> int:
+    def withdraw(self, arxiv_id: str, *, updated: datetime | None = None, comment: str = WITHDRAWN_COMMENT) -> int:
         """A withdrawal: a new version with no PDF and the authors' comment, as arXiv does it."""
         version = self.add_version(arxiv_id, updated=updated, comment=comment)
         with self._lock:
@@ -371,9 +400,14 @@ class StandInArxiv(LocalServer):
             return _atom(render_feed(params, [error], 1, 0, 1), status=400)
         with self._lock:
             papers = dict(self._papers)
-        hits = select(papers, ids, params.get("search_query", ""),
-                      params.get("sortBy", "relevance"), params.get("sortOrder", "descending"))
-        entries = [render_entry(p, v) for p, v in hits[start:start + per_page]]
+        hits = select(
+            papers,
+            ids,
+            params.get("search_query", ""),
+            params.get("sortBy", "relevance"),
+            params.get("sortOrder", "descending"),
+        )
+        entries = [render_entry(p, v) for p, v in hits[start : start + per_page]]
         return _atom(render_feed(params, entries, len(hits), start, per_page))
 
     async def _pdf(self, request: web.Request) -> web.StreamResponse:
@@ -396,8 +430,7 @@ class StandInArxiv(LocalServer):
 
 
 def _atom(text: str, status: int = 200) -> web.Response:
-    return web.Response(status=status, text=text, content_type="application/atom+xml",
-                        charset="utf-8")
+    return web.Response(status=status, text=text, content_type="application/atom+xml", charset="utf-8")
 
 
 async def _send(request: web.Request, body: Body, keep: int | None) -> web.StreamResponse:
@@ -408,7 +441,7 @@ async def _send(request: web.Request, body: Body, keep: int | None) -> web.Strea
     sent = 0
     for chunk in body.chunks():
         if keep is not None and sent + len(chunk) >= keep:
-            await response.write(chunk[:keep - sent])
+            await response.write(chunk[: keep - sent])
             if request.transport is not None:
                 request.transport.close()
             return response

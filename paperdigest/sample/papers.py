@@ -21,11 +21,22 @@ PAPERS_DIR = Path(__file__).parent / "papers"
 
 _HEADING = re.compile(r"^(?P<number>[A-Z]|\d+(?:\.\d+)*)\s+(?P<name>.+)$")
 _KIND_WORDS = (  # first match wins, looked up in the lower-cased heading
-    ("introduction", "introduction"), ("related", "related"), ("background", "background"),
-    ("limitation", "limitations"), ("conclusion", "conclusion"), ("discussion", "discussion"),
-    ("experiment", "experiments"), ("evaluation", "experiments"), ("result", "results"),
-    ("analysis", "results"), ("method", "method"), ("model", "method"), ("training", "method"),
-    ("internalization", "method"), ("acknowledg", "acknowledgments"), ("reference", "references"),
+    ("introduction", "introduction"),
+    ("related", "related"),
+    ("background", "background"),
+    ("limitation", "limitations"),
+    ("conclusion", "conclusion"),
+    ("discussion", "discussion"),
+    ("experiment", "experiments"),
+    ("evaluation", "experiments"),
+    ("result", "results"),
+    ("analysis", "results"),
+    ("method", "method"),
+    ("model", "method"),
+    ("training", "method"),
+    ("internalization", "method"),
+    ("acknowledg", "acknowledgments"),
+    ("reference", "references"),
 )
 
 
@@ -71,11 +82,18 @@ def _date(value: str) -> datetime | None:
 def load_demo_paper(path: Path) -> DemoPaper:
     data = json.loads(path.read_text(encoding="utf-8"))
     meta = PaperMeta(
-        arxiv_id=data["arxiv_id"], version=data["version"], title=data["title"],
-        authors=list(data["authors"]), abstract=data["abstract"],
-        categories=list(data["categories"]), primary_category=data["primary_category"],
-        comment=data["comment"], journal_ref=data["journal_ref"], doi=data["doi"],
-        published=_date(data["published"]), updated=_date(data["updated"]),
+        arxiv_id=data["arxiv_id"],
+        version=data["version"],
+        title=data["title"],
+        authors=list(data["authors"]),
+        abstract=data["abstract"],
+        categories=list(data["categories"]),
+        primary_category=data["primary_category"],
+        comment=data["comment"],
+        journal_ref=data["journal_ref"],
+        doi=data["doi"],
+        published=_date(data["published"]),
+        updated=_date(data["updated"]),
         pdf_url=f"https://arxiv.org/pdf/{data['arxiv_id']}v{data['version']}",
     )
     return DemoPaper(

@@ -13,11 +13,11 @@ from bot.dryrun import write_post
 from bot.trust import paper_header
 from digest.build import build_site
 from digest.serve import serve_site
+from paperdigest.db import Database
+from paperdigest.errors import PaperdigestError
+from paperdigest.models import Paper, Review
 from paperdigest.sample.arxiv import DEFAULT_PUBLISHED, StandInArxiv
 from paperdigest.sample.papers import DemoPaper, load_demo_papers
-from paperdigest.errors import PaperdigestError
-from paperdigest.db import Database
-from paperdigest.models import Paper, Review
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
 from summarizer.ids import ArxivId
@@ -27,12 +27,19 @@ console = Console()
 
 def demo_settings(settings: Settings, api_url: str, pdf_url_template: str) -> Settings:
     data_dir = Path("data/demo")
-    return settings.replace(**{
-        "DATA_DIR": data_dir, "DATABASE_URL": f"sqlite:///{data_dir / 'paperdigest.db'}",
-        "SITE_DIR": data_dir / "site", "SITE_URL": "http://127.0.0.1:8000",
-        "ARXIV_API_URL": api_url, "ARXIV_PDF_URL": pdf_url_template, "ARXIV_DELAY_S": 0.2,
-        "OPENAI_API_KEY": None, "OPENAI_BASE_URL": None,  # the demo is offline by promise
-    })
+    return settings.replace(
+        **{
+            "DATA_DIR": data_dir,
+            "DATABASE_URL": f"sqlite:///{data_dir / 'paperdigest.db'}",
+            "SITE_DIR": data_dir / "site",
+            "SITE_URL": "http://127.0.0.1:8000",
+            "ARXIV_API_URL": api_url,
+            "ARXIV_PDF_URL": pdf_url_template,
+            "ARXIV_DELAY_S": 0.2,
+            "OPENAI_API_KEY": None,
+            "OPENAI_BASE_URL": None,  # the demo is offline by promise
+        }
+    )
 
 
 def paper_pdf(paper: DemoPaper) -> bytes:
@@ -45,15 +52,24 @@ def start_stand_in(papers: list[DemoPaper]) -> StandInArxiv:
     fake.start()
     for paper in papers:
         meta = paper.meta
-        fake.add_paper(meta.arxiv_id, title=meta.title, authors=meta.authors, abstract=meta.abstract,
-                       categories=meta.categories, primary_category=meta.primary_category, comment=meta.comment,
-                       published=meta.published or DEFAULT_PUBLISHED, updated=meta.updated,
-                       versions={meta.version: paper_pdf(paper)})
+        fake.add_paper(
+            meta.arxiv_id,
+            title=meta.title,
+            authors=meta.authors,
+            abstract=meta.abstract,
+            categories=meta.categories,
+            primary_category=meta.primary_category,
+            comment=meta.comment,
+            published=meta.published or DEFAULT_PUBLISHED,
+            updated=meta.updated,
+            versions={meta.version: paper_pdf(paper)},
+        )
     return fake
 
 
 async def review_all(settings: Settings, ids: list[ArxivId]) -> dict[ArxivId, Review | PaperdigestError]:
     async with open_pipeline(settings) as pipeline:
+
         def on_step(arxiv_id: ArxivId, step: str) -> None:
             console.print(f"  {arxiv_id}: {step}", highlight=False)
 
@@ -66,8 +82,12 @@ def show_posts(reviews: list[Review], settings: Settings) -> None:
     db = Database(settings.DATABASE_URL, migrate=False)
     try:
         with db.read() as session:  # the header comes from the paper's row, as in the bot
-            headers = {r.id: paper_header(paper, r.version, site_url=settings.SITE_URL, data_dir=settings.DATA_DIR)
-                       if (paper := session.get(Paper, r.arxiv_id)) is not None else None for r in reviews}
+            headers = {
+                r.id: paper_header(paper, r.version, site_url=settings.SITE_URL, data_dir=settings.DATA_DIR)
+                if (paper := session.get(Paper, r.arxiv_id)) is not None
+                else None
+                for r in reviews
+            }
     finally:
         db.close()
     for review in reviews:

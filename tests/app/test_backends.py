@@ -27,9 +27,9 @@ from tests.fakes.plugin import FAKE_LLM_KEY
 from tests.support.bot import ADMIN, ALICE, BOB, CHANNEL, eventually, review_messages, running, texts_in
 from tests.support.cli import env_for
 from tests.support.papers import PAPER_ID, add_paper
+from tests.support.pdfmake import write_paper_pdf
 from tests.support.watch import CATS, THU, llm_judge, relay_all, relevant, round_at
 from tests.support.watch import CHANNEL as WATCH_CHANNEL
-from tests.support.pdfmake import write_paper_pdf
 
 PAPERS = {
     "2412.06769": "Training Large Language Models to Reason in a Continuous Latent Space",
@@ -39,11 +39,17 @@ PAPERS = {
 runner = CliRunner()
 AUTHORS = ["Shibo Hao", "Sainbayar Sukhbaatar", "Yuandong Tian"]
 SECTIONS = [
-    ("1 Introduction", "Large language models reason in language. We show that latent thought vectors replace "
-                       "the chain of thought tokens. Our code is available at https://github.com/facebookresearch/coconut. "
-                       "On ProsQA the method reaches 97.0% accuracy."),
+    (
+        "1 Introduction",
+        "Large language models reason in language. We show that latent thought vectors replace "
+        "the chain of thought tokens. Our code is available at https://github.com/facebookresearch/coconut. "
+        "On ProsQA the method reaches 97.0% accuracy.",
+    ),
     ("2 Method", "The last hidden state is fed back as the next input embedding. " * 6),
-    ("3 Experiments", "Coconut reaches 97.0% on ProsQA with 14.2 tokens, while CoT reaches 77.5% with 49.4 tokens. " * 3),
+    (
+        "3 Experiments",
+        "Coconut reaches 97.0% on ProsQA with 14.2 tokens, while CoT reaches 77.5% with 49.4 tokens. " * 3,
+    ),
     ("4 Limitations", "However, the method needs a multi-stage curriculum and more sequential forward passes."),
     ("5 Conclusion", "Continuous thoughts can encode several next steps at once, enabling a breadth-first search."),
 ]
@@ -52,15 +58,22 @@ SECTIONS = [
 def add_papers(fake_arxiv) -> None:
     for arxiv_id, title in PAPERS.items():
         pdf = write_paper_pdf(title, AUTHORS, SECTIONS, abstract="We introduce Coconut.", references=[])
-        fake_arxiv.add_paper(arxiv_id, title=title, authors=AUTHORS, abstract="We introduce Coconut.",
-                             categories=["cs.CL", "cs.AI"], published=datetime(2024, 12, 9, tzinfo=timezone.utc),
-                             versions={1: pdf, 2: pdf})
+        fake_arxiv.add_paper(
+            arxiv_id,
+            title=title,
+            authors=AUTHORS,
+            abstract="We introduce Coconut.",
+            categories=["cs.CL", "cs.AI"],
+            published=datetime(2024, 12, 9, tzinfo=timezone.utc),
+            versions={1: pdf, 2: pdf},
+        )
 
 
 def review(settings: Settings, *ids: str, force: bool = False) -> list:
     async def go():
         async with open_pipeline(settings) as pipeline:
             return await pipeline.review_many([ArxivId(i) for i in ids], force=force)
+
     results = asyncio.run(go())
     return [results[ArxivId(i)] for i in ids]
 
@@ -73,17 +86,20 @@ def rows(settings: Settings, model: type) -> list:
     return found
 
 
-def test_reviews_run_end_to_end_and_the_site_builds_on_each_backend(settings: Settings, database_url: str, fake_arxiv,
-                                                                    fake_llm: FakeLLM) -> None:
-    settings = settings.replace(DATABASE_URL=database_url, OPENAI_BASE_URL=fake_llm.base_url,
-                                OPENAI_API_KEY=FAKE_LLM_KEY, LLM_RETRIES=3)
+def test_reviews_run_end_to_end_and_the_site_builds_on_each_backend(
+    settings: Settings, database_url: str, fake_arxiv, fake_llm: FakeLLM
+) -> None:
+    settings = settings.replace(
+        DATABASE_URL=database_url, OPENAI_BASE_URL=fake_llm.base_url, OPENAI_API_KEY=FAKE_LLM_KEY, LLM_RETRIES=3
+    )
     add_papers(fake_arxiv)
     reviews = review(settings, *PAPERS)  # three jobs side by side on one database
     assert [r.validation for r in reviews] == ["passed"] * 3, [r.problems for r in reviews]
     assert all(r.reviewer == "llm" and r.version == 2 for r in reviews)
     jobs = rows(settings, Job)
     assert sorted((j.arxiv_id, j.status, j.step, j.worker) for j in jobs) == sorted(
-        (arxiv_id, "done", "stored", None) for arxiv_id in PAPERS)
+        (arxiv_id, "done", "stored", None) for arxiv_id in PAPERS
+    )
     assert {j.review_id for j in jobs} == {r.id for r in reviews}
     assert len(rows(settings, Usage)) == 3
     papers = {p.arxiv_id: p for p in rows(settings, Paper)}
@@ -135,8 +151,9 @@ def test_an_unreachable_postgres_server_is_one_line_without_the_password(setting
     assert "database error" in result.output and "hunter2" not in result.output
 
 
-async def test_a_bot_conversation_on_each_backend(bot_settings: Settings, database_url: str, fake_telegram,
-                                                  fake_arxiv, fake_llm: FakeLLM) -> None:
+async def test_a_bot_conversation_on_each_backend(
+    bot_settings: Settings, database_url: str, fake_telegram, fake_arxiv, fake_llm: FakeLLM
+) -> None:
     # Two users asking for one paper share its one LLM call, an admin posts it once, and a
     # restart while the LLM works answers the third requester once: inbox, requests, jobs,
     # the outbox and its relay, all on this backend.
@@ -146,8 +163,9 @@ async def test_a_bot_conversation_on_each_backend(bot_settings: Settings, databa
     async with running(settings):
         fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
         fake_telegram.push_message(BOB, BOB, f"/review arXiv:{PAPER_ID}")
-        await eventually(lambda: review_messages(fake_telegram, ALICE) and review_messages(fake_telegram, BOB),
-                         timeout=20)
+        await eventually(
+            lambda: review_messages(fake_telegram, ALICE) and review_messages(fake_telegram, BOB), timeout=20
+        )
         fake_telegram.push_message(ADMIN, ADMIN, f"/post {PAPER_ID}")
         await eventually(lambda: fake_telegram.messages_in(CHANNEL), timeout=20)
         fake_telegram.push_message(ADMIN, ADMIN, f"/post {PAPER_ID}")
@@ -169,8 +187,9 @@ async def test_a_bot_conversation_on_each_backend(bot_settings: Settings, databa
     assert {row.status for row in rows(settings, ChatRequest)} == {"answered"}
 
 
-async def test_a_watcher_round_on_each_backend(watch_settings: Settings, database_url: str, fake_arxiv,
-                                               fake_llm: FakeLLM, fake_telegram, telegram_bot) -> None:
+async def test_a_watcher_round_on_each_backend(
+    watch_settings: Settings, database_url: str, fake_arxiv, fake_llm: FakeLLM, fake_telegram, telegram_bot
+) -> None:
     # An announcement of 40 papers, three on topic: ranked, the best three reviewed and posted
     # once through the relay; a second round at the same moment (a restart) changes nothing.
     settings = watch_settings.replace(DATABASE_URL=database_url)

@@ -43,8 +43,9 @@ def test_failure_exits_nonzero_with_one_line(settings: Settings, fake_arxiv) -> 
     result = runner.invoke(app, ["review", "2501.99999"], env=env_for(settings))
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == ["error: 2501.99999: arXiv has no paper 2501.99999: check the number at "
-                      "https://arxiv.org/abs/2501.99999"]
+    assert errors == [
+        "error: 2501.99999: arXiv has no paper 2501.99999: check the number at https://arxiv.org/abs/2501.99999"
+    ]
     assert "Traceback" not in result.output
 
 
@@ -68,8 +69,9 @@ def test_installed_command_in_a_subprocess(settings: Settings, fake_arxiv) -> No
     command = Path(sys.executable).with_name("paperdigest")
     assert command.exists(), "the console script is installed by `make test`"
     env = {**{k: v for k, v in os.environ.items() if k not in Settings.model_fields}, **env_for(settings)}
-    done = subprocess.run([str(command), "review", PAPER_ID, "--json"], env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [str(command), "review", PAPER_ID, "--json"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)[0]["arxiv_id"] == PAPER_ID
     listed = subprocess.run([str(command), "jobs"], env=env, capture_output=True, text=True, timeout=60)

@@ -22,9 +22,17 @@ COMPONENTS = ("summarizer", "watcher", "bot", "digest", "demos")
 APP = ("paperdigest.cli", "paperdigest.__main__", "paperdigest.wiring", "paperdigest.commands", "paperdigest.sample")
 # What a component offers the others; anything else in it is its own business.
 INTERFACES = {
-    "summarizer": ("summarizer.pipeline", "summarizer.ids", "summarizer.grounding", "summarizer.review_format",
-                   "summarizer.validate", "summarizer.llm", "summarizer.retry", "summarizer.arxiv_api",
-                   "summarizer.prompts"),
+    "summarizer": (
+        "summarizer.pipeline",
+        "summarizer.ids",
+        "summarizer.grounding",
+        "summarizer.review_format",
+        "summarizer.validate",
+        "summarizer.llm",
+        "summarizer.retry",
+        "summarizer.arxiv_api",
+        "summarizer.prompts",
+    ),
     "watcher": ("watcher.run", "watcher.store", "watcher.report"),
     "digest": ("digest.rebuild",),
     "demos": ("demos.registry", "demos.findings"),
@@ -53,8 +61,12 @@ def imports_of(path: Path, modules: set[str]) -> set[str]:
 
 def import_graph(root: Path) -> dict[str, set[str]]:
     """module → the modules of the tree it imports."""
-    files = {module_name(p, root): p for package in PACKAGES if (root / package).is_dir()
-             for p in (root / package).rglob("*.py")}
+    files = {
+        module_name(p, root): p
+        for package in PACKAGES
+        if (root / package).is_dir()
+        for p in (root / package).rglob("*.py")
+    }
     return {module: imports_of(path, set(files)) - {module} for module, path in files.items()}
 
 
@@ -133,8 +145,13 @@ def test_shipped_code_never_imports_the_tests_or_benches() -> None:
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
                 reaching += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in ("tests", "bench")]
     assert reaching == []
 
@@ -151,20 +168,37 @@ def write_tree(root: Path, files: dict[str, str]) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-BASE = {"paperdigest/__init__.py": "", "paperdigest/models.py": "", "paperdigest/cli.py": "import bot.app\n",
-        "bot/__init__.py": "", "bot/app.py": "from paperdigest import models\n",
-        "summarizer/__init__.py": "", "summarizer/pipeline.py": "", "summarizer/budget.py": "",
-        "digest/__init__.py": "", "digest/rebuild.py": ""}
+BASE = {
+    "paperdigest/__init__.py": "",
+    "paperdigest/models.py": "",
+    "paperdigest/cli.py": "import bot.app\n",
+    "bot/__init__.py": "",
+    "bot/app.py": "from paperdigest import models\n",
+    "summarizer/__init__.py": "",
+    "summarizer/pipeline.py": "",
+    "summarizer/budget.py": "",
+    "digest/__init__.py": "",
+    "digest/rebuild.py": "",
+}
 
 
-@pytest.mark.parametrize(("extra", "expected"), [
-    ({"paperdigest/repo.py": "def f():\n    from summarizer.pipeline import Pipeline\n"},
-     "kernel module paperdigest.repo imports summarizer.pipeline (summarizer)"),
-    ({"bot/relay.py": "from paperdigest.cli import app\n"},
-     "component module bot.relay imports the app layer: paperdigest.cli"),
-    ({"bot/relay.py": "from summarizer.budget import fit\n"},
-     "bot.relay imports summarizer.budget, not one of summarizer's interfaces"),
-])
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            {"paperdigest/repo.py": "def f():\n    from summarizer.pipeline import Pipeline\n"},
+            "kernel module paperdigest.repo imports summarizer.pipeline (summarizer)",
+        ),
+        (
+            {"bot/relay.py": "from paperdigest.cli import app\n"},
+            "component module bot.relay imports the app layer: paperdigest.cli",
+        ),
+        (
+            {"bot/relay.py": "from summarizer.budget import fit\n"},
+            "bot.relay imports summarizer.budget, not one of summarizer's interfaces",
+        ),
+    ],
+)
 def test_the_rules_catch_an_upward_or_inner_import(tmp_path: Path, extra: dict[str, str], expected: str) -> None:
     write_tree(tmp_path, BASE | extra)
     found = violations(import_graph(tmp_path))
@@ -172,8 +206,11 @@ def test_the_rules_catch_an_upward_or_inner_import(tmp_path: Path, extra: dict[s
 
 
 def test_a_cycle_is_found_even_through_a_lazy_import(tmp_path: Path) -> None:
-    write_tree(tmp_path, BASE | {"digest/cli.py": "def f():\n    import digest.rebuild\n",
-                                 "digest/rebuild.py": "from digest import cli\n"})
+    write_tree(
+        tmp_path,
+        BASE
+        | {"digest/cli.py": "def f():\n    import digest.rebuild\n", "digest/rebuild.py": "from digest import cli\n"},
+    )
     assert cycles(import_graph(tmp_path)) == [["digest.cli", "digest.rebuild"]]
 
 
@@ -185,6 +222,7 @@ def borrowed_imports(root: Path) -> list[str]:
     tests/support (fixtures registered in tests/conftest.py) and tests/fakes; a module may also use
     the helpers of its own package (a conftest, tests/reliability/harness.py), never a test_*
     module, and bench/ nothing of tests/ but tests/support and tests/fakes."""
+
     def is_module(name: str) -> bool:
         path = root.joinpath(*name.split("."))
         return path.is_dir() or path.with_suffix(".py").is_file()
@@ -197,10 +235,11 @@ def borrowed_imports(root: Path) -> list[str]:
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
-                parts = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
                 base = ".".join([*parts, *([node.module] if node.module else [])])
-                targets = [child for alias in node.names
-                           if is_module(child := f"{base}.{alias.name}")] or [base]  # `from pkg import module`
+                targets = [child for alias in node.names if is_module(child := f"{base}.{alias.name}")] or [
+                    base
+                ]  # `from pkg import module`
             else:
                 continue
             for target in targets:
@@ -222,20 +261,30 @@ def borrow(module: str, name: str) -> str:
 
 
 def test_a_test_module_borrowing_from_another_is_caught(tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "tests/__init__.py": "", "tests/conftest.py": "from tests.support.fixtures import x\n",
-        "tests/support/__init__.py": "", "tests/support/papers.py": "", "tests/fakes/__init__.py": "",
-        "tests/fakes/llm.py": "", "tests/test_pipeline.py": "from tests.support.papers import PAPER_ID\n",
-        "tests/test_bot.py": borrow("test_pipeline", "PAPER_ID") + "from tests.fakes.llm import FakeLLM\n",
-        "tests/test_cli.py": "from tests import test_bot\n",
-        "tests/reliability/__init__.py": "", "tests/reliability/harness.py": "",
-        "tests/reliability/test_crash.py": "from tests.reliability.harness import CHANNEL\nfrom .harness import USERS\n",
-        "tests/proof/__init__.py": "", "tests/proof/_process.py": "",
-        "tests/proof/test_load.py": "def f():\n    " + borrow("test_pipeline", "SECTIONS"),
-        "tests/proof/test_secrets.py": "from ._process import start\nfrom ..test_bot import ALICE\n",
-        "bench/__init__.py": "", "bench/memory.py": borrow("proof._process", "rss_mb"),
-        "bench/bot.py": "from tests.support.papers import add_paper\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "tests/__init__.py": "",
+            "tests/conftest.py": "from tests.support.fixtures import x\n",
+            "tests/support/__init__.py": "",
+            "tests/support/papers.py": "",
+            "tests/fakes/__init__.py": "",
+            "tests/fakes/llm.py": "",
+            "tests/test_pipeline.py": "from tests.support.papers import PAPER_ID\n",
+            "tests/test_bot.py": borrow("test_pipeline", "PAPER_ID") + "from tests.fakes.llm import FakeLLM\n",
+            "tests/test_cli.py": "from tests import test_bot\n",
+            "tests/reliability/__init__.py": "",
+            "tests/reliability/harness.py": "",
+            "tests/reliability/test_crash.py": "from tests.reliability.harness import CHANNEL\nfrom .harness import USERS\n",
+            "tests/proof/__init__.py": "",
+            "tests/proof/_process.py": "",
+            "tests/proof/test_load.py": "def f():\n    " + borrow("test_pipeline", "SECTIONS"),
+            "tests/proof/test_secrets.py": "from ._process import start\nfrom ..test_bot import ALICE\n",
+            "bench/__init__.py": "",
+            "bench/memory.py": borrow("proof._process", "rss_mb"),
+            "bench/bot.py": "from tests.support.papers import add_paper\n",
+        },
+    )
     assert borrowed_imports(tmp_path) == [
         "bench/memory.py: tests.proof._process",
         "tests/proof/test_load.py: tests.test_pipeline",

@@ -22,7 +22,8 @@ def test_cli_refuses_an_unknown_archive_without_asking_arxiv(settings: Settings,
 
 
 async def test_bot_answers_an_unknown_archive_in_russian_without_asking_arxiv(
-        bot_settings, fake_telegram, fake_arxiv) -> None:
+    bot_settings, fake_telegram, fake_arxiv
+) -> None:
     async with running(bot_settings):
         fake_arxiv.clear_requests()
         fake_telegram.push_message(ALICE, ALICE, "/review foo/9901001")

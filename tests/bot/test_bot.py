@@ -57,8 +57,9 @@ async def test_two_users_one_paper_one_llm_call(bot_settings, fake_telegram, fak
     async with running(bot_settings):
         fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
         fake_telegram.push_message(BOB, BOB, f"/review arXiv:{PAPER_ID}")
-        await eventually(lambda: review_messages(fake_telegram, ALICE) and review_messages(fake_telegram, BOB),
-                         timeout=20)
+        await eventually(
+            lambda: review_messages(fake_telegram, ALICE) and review_messages(fake_telegram, BOB), timeout=20
+        )
     assert len([r for r in fake_llm.requests if r.path.endswith("/chat/completions")]) == 1
     assert len(review_messages(fake_telegram, ALICE)) == 1 and len(review_messages(fake_telegram, BOB)) == 1
 
@@ -199,6 +200,7 @@ async def test_other_updates_run_a_few_at_a_time_and_never_hold_up_start(tmp_pat
     from aiogram.types import Update
 
     from bot.middlewares import SLOW_LANE_HANDLERS, DurableInbox, is_quick
+
     db = Database(f"sqlite:///{tmp_path / 'inbox.db'}")
     inbox, release, start_answered = DurableInbox(db), asyncio.Event(), asyncio.Event()
     running, peak, handled = 0, 0, []
@@ -215,8 +217,13 @@ async def test_other_updates_run_a_few_at_a_time_and_never_hold_up_start(tmp_pat
         handled.append(update.update_id)
 
     def message(update_id: int, text: str) -> Update:
-        return Update.model_validate({"update_id": update_id, "message": {
-            "message_id": update_id, "date": 0, "chat": {"id": ALICE, "type": "private"}, "text": text}})
+        return Update.model_validate(
+            {
+                "update_id": update_id,
+                "message": {"message_id": update_id, "date": 0, "chat": {"id": ALICE, "type": "private"}, "text": text},
+            }
+        )
+
     for update_id in range(1, 41):
         await inbox(handler, message(update_id, "/latest"), {})
     await inbox(handler, message(41, "/start"), {})
@@ -246,11 +253,19 @@ async def test_missing_or_rejected_token_is_a_clear_error(bot_settings) -> None:
 async def test_webhook_mode_checks_the_secret_and_answers(bot_settings, fake_telegram, free_tcp_port) -> None:
     import aiohttp
 
-    settings = bot_settings.replace(WEBHOOK_URL=f"https://bot.example/tg/{free_tcp_port}", WEBHOOK_SECRET="s3cret-Token",
-                                    WEBHOOK_PORT=free_tcp_port)
-    update = {"update_id": 77, "message": {"message_id": 5, "date": 1700000000, "text": "/review 2412.0676",
-                                           "chat": {"id": ALICE, "type": "private", "first_name": "A"},
-                                           "from": {"id": ALICE, "is_bot": False, "first_name": "A"}}}
+    settings = bot_settings.replace(
+        WEBHOOK_URL=f"https://bot.example/tg/{free_tcp_port}", WEBHOOK_SECRET="s3cret-Token", WEBHOOK_PORT=free_tcp_port
+    )
+    update = {
+        "update_id": 77,
+        "message": {
+            "message_id": 5,
+            "date": 1700000000,
+            "text": "/review 2412.0676",
+            "chat": {"id": ALICE, "type": "private", "first_name": "A"},
+            "from": {"id": ALICE, "is_bot": False, "first_name": "A"},
+        },
+    }
     url = f"http://127.0.0.1:{free_tcp_port}/tg/{free_tcp_port}"
     fake_telegram.add_chat(ALICE, type="private")
     async with running(settings), aiohttp.ClientSession() as http:

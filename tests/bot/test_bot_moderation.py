@@ -29,7 +29,6 @@ from tests.support.bot import ADMIN, ALICE, BOB, CHANNEL, eventually, review_mes
 from tests.support.papers import PAPER_ID
 from tests.support.watch import PDF, SUN, THU, llm_judge, relay_all, relevant, round_at
 
-
 INVENTED = "\n\nТочность выросла до 99,9 %, чего в статье нет."
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"  # beside the checkout, not part of it
 WARNED = "⚠️ Рецензия не прошла"  # how both warnings (named numbers, or general) begin
@@ -64,8 +63,10 @@ def record(settings: Settings, review_id: int, numbers: list[tuple[str, str]], *
     db = Database(settings.DATABASE_URL)
     with db.session() as session, session.begin():
         row = session.get(Review, review_id)
-        checks = [NumberCheck(text=text, start=0, end=len(text), anchor=len(text), status=status,
-                              sentence=text) for text, status in numbers]
+        checks = [
+            NumberCheck(text=text, start=0, end=len(text), anchor=len(text), status=status, sentence=text)
+            for text, status in numbers
+        ]
         row.grounding = Grounding(checks).to_json()
         for name, value in columns.items():
             setattr(row, name, value)
@@ -96,7 +97,8 @@ def assert_warned(settings: Settings, text: str) -> None:
 
 
 async def test_failed_review_is_warned_to_the_requester_and_posted_only_on_approval(
-        bot_settings, fake_telegram, fake_llm) -> None:
+    bot_settings, fake_telegram, fake_llm
+) -> None:
     fake_llm.responder = invents
     async with running(bot_settings.replace(PUBLISH_USER_REVIEWS=True)):
         fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
@@ -109,7 +111,11 @@ async def test_failed_review_is_warned_to_the_requester_and_posted_only_on_appro
         assert "не прошла проверку" in refusal and f"/approve {review.id}" in refusal
 
         waiting = await answer_to(fake_telegram, ADMIN, "/pending")
-        assert waiting.startswith("Ждут решения") and f"#{review.id} {PAPER_ID}v{review.version}" in waiting and f"/approve {review.id}" in waiting
+        assert (
+            waiting.startswith("Ждут решения")
+            and f"#{review.id} {PAPER_ID}v{review.version}" in waiting
+            and f"/approve {review.id}" in waiting
+        )
         await asyncio.sleep(0.5)
         assert fake_telegram.messages_in(CHANNEL) == [] and channel_rows(bot_settings) == []
 
@@ -125,8 +131,9 @@ async def test_failed_review_is_warned_to_the_requester_and_posted_only_on_appro
     assert reviews(bot_settings)[0].moderation == "approved"
 
 
-async def test_post_of_a_paper_whose_new_review_fails_tells_the_admin_why_not(bot_settings, fake_telegram,
-                                                                             fake_llm) -> None:
+async def test_post_of_a_paper_whose_new_review_fails_tells_the_admin_why_not(
+    bot_settings, fake_telegram, fake_llm
+) -> None:
     fake_llm.responder = invents
     async with running(bot_settings):
         fake_telegram.push_message(ADMIN, ADMIN, f"/post {PAPER_ID}")  # not reviewed yet: review, then post
@@ -135,15 +142,19 @@ async def test_post_of_a_paper_whose_new_review_fails_tells_the_admin_why_not(bo
         await asyncio.sleep(0.5)
     [review] = reviews(bot_settings)
     assert_warned(bot_settings, shown(reply))
-    assert notice.startswith(f"Рецензия #{review.id} на {PAPER_ID} не прошла проверку") and "в канал не отправлена" in notice
+    assert (
+        notice.startswith(f"Рецензия #{review.id} на {PAPER_ID} не прошла проверку")
+        and "в канал не отправлена" in notice
+    )
     assert fake_telegram.messages_in(CHANNEL) == [] and channel_rows(bot_settings) == []
 
 
 async def test_the_warning_names_the_recorded_suspect_numbers(bot_settings, fake_telegram, fake_llm) -> None:
     fake_llm.responder = invents
     stored = await stored_review(bot_settings)
-    record(bot_settings, stored.id, [("97,0 %", FOUND), ("99,9 %", ABSENT), ("в 3,5 раза", ABSENT)],
-           moderation="waiting")
+    record(
+        bot_settings, stored.id, [("97,0 %", FOUND), ("99,9 %", ABSENT), ("в 3,5 раза", ABSENT)], moderation="waiting"
+    )
     async with running(bot_settings.replace(PUBLISH_USER_REVIEWS=True)):
         fake_telegram.push_message(BOB, BOB, PAPER_ID)  # a stored review comes back at once
         fake_telegram.push_message(ALICE, ALICE, f"/paper {PAPER_ID}")  # and to /paper, warned the same
@@ -152,7 +163,7 @@ async def test_the_warning_names_the_recorded_suspect_numbers(bot_settings, fake
         waiting = await answer_to(fake_telegram, ADMIN, "/pending")
         await asyncio.sleep(0.5)
     text = shown(reply)
-    assert ("не подтверждены текстом статьи — 99,9 %, в 3,5 раза. Остальные числа сверены со статьёй" in text)
+    assert "не подтверждены текстом статьи — 99,9 %, в 3,5 раза. Остальные числа сверены со статьёй" in text
     assert "Проверено по тексту статьи: 1 из 3 чисел" in text
     assert shown(read) == text
     assert "сомнительные числа: 99,9 %, в 3,5 раза" in waiting
@@ -184,9 +195,18 @@ async def test_drop_and_refusals(bot_settings, fake_telegram, fake_llm) -> None:
         for command in (f"/approve {review.id}", f"/drop {review.id}"):
             fake_telegram.push_message(BOB, BOB, command)
         await eventually(lambda: len(texts_in(fake_telegram, BOB)) == 2)
-        answers = [await answer_to(fake_telegram, ADMIN, command) for command in (
-            "/approve", "/drop abc", "/approve 999", f"/drop {PAPER_ID}", f"/drop {PAPER_ID}",
-            f"/approve {PAPER_ID}v3", "/pending")]
+        answers = [
+            await answer_to(fake_telegram, ADMIN, command)
+            for command in (
+                "/approve",
+                "/drop abc",
+                "/approve 999",
+                f"/drop {PAPER_ID}",
+                f"/drop {PAPER_ID}",
+                f"/approve {PAPER_ID}v3",
+                "/pending",
+            )
+        ]
     assert all("только для администраторов" in t for t in texts_in(fake_telegram, BOB))
     usage, bad, missing, dropped, again, no_version, pending = answers
     assert usage.startswith("Укажите номер рецензии или статью: /approve 12")
@@ -232,8 +252,10 @@ async def test_a_dropped_review_is_never_given_out_again(bot_settings, fake_tele
         await eventually(lambda: review_messages(fake_telegram, ALICE), timeout=20)
         [dropped] = reviews(bot_settings)
         assert "отклонена" in await answer_to(fake_telegram, ADMIN, f"/drop {dropped.id}")
-        answers = [await answer_to(fake_telegram, BOB, command) for command in (
-            f"/paper {PAPER_ID}", "/latest", "/search Training Large Language Models")]
+        answers = [
+            await answer_to(fake_telegram, BOB, command)
+            for command in (f"/paper {PAPER_ID}", "/latest", "/search Training Large Language Models")
+        ]
         calls = len(fake_llm.requests)
         fake_llm.responder = russian_review  # the new review is honest
         fake_telegram.push_message(BOB, BOB, f"/review {PAPER_ID}")
@@ -242,8 +264,10 @@ async def test_a_dropped_review_is_never_given_out_again(bot_settings, fake_tele
         await eventually(lambda: len(review_messages(fake_telegram, BOB)) == 2)
         latest = await answer_to(fake_telegram, BOB, "/latest")
     withdrawn, no_latest, not_found = answers
-    assert withdrawn == (f"Рецензия на {PAPER_ID} снята: она не прошла проверку по тексту статьи, и администратор "
-                         f"её отклонил. Новую можно запросить командой /review {PAPER_ID}")
+    assert withdrawn == (
+        f"Рецензия на {PAPER_ID} снята: она не прошла проверку по тексту статьи, и администратор "
+        f"её отклонил. Новую можно запросить командой /review {PAPER_ID}"
+    )
     assert no_latest.startswith("Рецензий пока нет") and not_found.startswith("Ничего не нашлось")
     assert len(fake_llm.requests) > calls  # a new review was written, not the dropped one handed back
     first, second = reviews(bot_settings)
@@ -253,15 +277,19 @@ async def test_a_dropped_review_is_never_given_out_again(bot_settings, fake_tele
     assert "Training Large Language Models" in latest and f"/paper {PAPER_ID}" in latest
 
 
-async def test_a_channel_post_queued_before_the_gate_is_held_until_approved(bot_settings, fake_telegram,
-                                                                            fake_llm) -> None:
+async def test_a_channel_post_queued_before_the_gate_is_held_until_approved(
+    bot_settings, fake_telegram, fake_llm
+) -> None:
     fake_llm.responder = invents
     stored = await stored_review(bot_settings)
     db = Database(bot_settings.DATABASE_URL)
     with db.session() as session, session.begin():  # as an older bot left it: no moderation, post queued
         session.get(Review, stored.id).moderation = None
-        session.add(OutboxMessage(kind="channel", chat_id=str(CHANNEL), arxiv_id=PAPER_ID, version=stored.version,
-                                  review_id=stored.id))
+        session.add(
+            OutboxMessage(
+                kind="channel", chat_id=str(CHANNEL), arxiv_id=PAPER_ID, version=stored.version, review_id=stored.id
+            )
+        )
     db.close()
     async with running(bot_settings):
         [held] = await eventually(lambda: [r for r in channel_rows(bot_settings) if r.status == "held"])
@@ -277,8 +305,7 @@ async def test_a_channel_post_queued_before_the_gate_is_held_until_approved(bot_
     assert (row.id, row.status) == (held.id, "sent") and len(fake_telegram.messages_in(CHANNEL)) == 1
 
 
-async def test_a_review_dropped_after_its_post_was_queued_is_not_posted(bot_settings, fake_telegram,
-                                                                        fake_llm) -> None:
+async def test_a_review_dropped_after_its_post_was_queued_is_not_posted(bot_settings, fake_telegram, fake_llm) -> None:
     """Approved, queued for later (quiet hours), then dropped: the relay holds the post; the
     regenerated review replaces the dropped one and /post sends that one."""
     fake_llm.responder = invents
@@ -286,8 +313,14 @@ async def test_a_review_dropped_after_its_post_was_queued_is_not_posted(bot_sett
     db = Database(bot_settings.DATABASE_URL)
     with db.session() as session, session.begin():
         session.get(Review, stored.id).moderation = "approved"
-        queued = OutboxMessage(kind="channel", chat_id=str(CHANNEL), arxiv_id=PAPER_ID, version=stored.version,
-                               review_id=stored.id, not_before=utcnow() + timedelta(hours=1))
+        queued = OutboxMessage(
+            kind="channel",
+            chat_id=str(CHANNEL),
+            arxiv_id=PAPER_ID,
+            version=stored.version,
+            review_id=stored.id,
+            not_before=utcnow() + timedelta(hours=1),
+        )
         session.add(queued)
         session.flush()
         post_id = queued.id
@@ -315,8 +348,9 @@ async def test_a_review_dropped_after_its_post_was_queued_is_not_posted(bot_sett
     assert (row.id, row.status, row.review_id, new.validation) == (post_id, "sent", new.id, "passed")
 
 
-async def test_watcher_holds_a_failed_review_until_an_admin_approves(watch_settings, fake_arxiv, fake_llm,
-                                                                    fake_telegram, telegram_bot) -> None:
+async def test_watcher_holds_a_failed_review_until_an_admin_approves(
+    watch_settings, fake_arxiv, fake_llm, fake_telegram, telegram_bot
+) -> None:
     judge = llm_judge({"Latent Reasoning A": 9, "Latent Reasoning B": 8})
 
     def respond(request: dict) -> str:  # paper A's review invents a result, on the retry too; B's is honest
@@ -351,14 +385,16 @@ async def test_watcher_holds_a_failed_review_until_an_admin_approves(watch_setti
     assert len(fake_telegram.messages_in(CHANNEL)) == 2 and len(channel_rows(settings)) == 2
     db = Database(settings.DATABASE_URL)
     with db.read() as session:
-        statuses = {c.arxiv_id: c.status for c in session.scalars(select(WatchCandidate))
-                    if c.title.startswith("Latent")}
+        statuses = {
+            c.arxiv_id: c.status for c in session.scalars(select(WatchCandidate)) if c.title.startswith("Latent")
+        }
     db.close()
     assert set(statuses.values()) == {"posted"}
 
 
-async def test_a_new_version_whose_review_fails_leaves_the_post_on_the_old_review(watch_settings, fake_arxiv, fake_llm,
-                                                                                   telegram_bot, fake_telegram) -> None:
+async def test_a_new_version_whose_review_fails_leaves_the_post_on_the_old_review(
+    watch_settings, fake_arxiv, fake_llm, telegram_bot, fake_telegram
+) -> None:
     settings = watch_settings.replace(REVIEW_NEW_VERSIONS=True)
     paper = relevant(fake_arxiv, THU, 500, "Latent Reasoning A")
     judge = llm_judge({"Latent Reasoning A": 9})
@@ -366,8 +402,9 @@ async def test_a_new_version_whose_review_fails_leaves_the_post_on_the_old_revie
     await round_at(settings, announcement_at(THU) + timedelta(hours=1))
     await relay_all(settings, telegram_bot)
     fake_arxiv.add_version(paper, PDF, updated=submitted_at(SUN, 0.5))
-    fake_llm.responder = lambda request: (answer + INVENTED if (answer := judge(request)).startswith("**TL;DR")
-                                          else answer)
+    fake_llm.responder = lambda request: (
+        answer + INVENTED if (answer := judge(request)).startswith("**TL;DR") else answer
+    )
     report = await round_at(settings, announcement_at(SUN) + timedelta(hours=1))
     await relay_all(settings, telegram_bot)
     assert [(r.version, r.validation) for r in reviews(settings)] == [(1, "passed"), (2, "failed")]
@@ -377,16 +414,24 @@ async def test_a_new_version_whose_review_fails_leaves_the_post_on_the_old_revie
 
 
 @pytest.mark.corpus
-@pytest.mark.skipif(not (SHARED / "llm-answers").is_dir() or not (SHARED / "corpus").is_dir(),
-                    reason=f"no corpus and LLM answers at {SHARED} (they live beside the checkout)")
-async def test_an_invented_result_in_a_real_answer_never_reaches_the_channel(bot_settings, fake_arxiv, fake_llm,
-                                                                             fake_telegram) -> None:
+@pytest.mark.skipif(
+    not (SHARED / "llm-answers").is_dir() or not (SHARED / "corpus").is_dir(),
+    reason=f"no corpus and LLM answers at {SHARED} (they live beside the checkout)",
+)
+async def test_an_invented_result_in_a_real_answer_never_reaches_the_channel(
+    bot_settings, fake_arxiv, fake_llm, fake_telegram
+) -> None:
     """Attention Is All You Need, with the corpus answer that claims a 47,3 % lower training cost."""
     answers = SHARED / "llm-answers"
     meta = next(m for m in json.loads((answers / "meta.json").read_text(encoding="utf-8")) if m["id"] == "1706.03762")
-    fake_arxiv.add_paper("1706.03762", title=meta["title"], authors=meta["authors"], abstract=meta["summary"],
-                         categories=meta["categories"], versions={
-                             7: (SHARED / "corpus" / "papers" / "1706.03762v7.pdf").read_bytes()})
+    fake_arxiv.add_paper(
+        "1706.03762",
+        title=meta["title"],
+        authors=meta["authors"],
+        abstract=meta["summary"],
+        categories=meta["categories"],
+        versions={7: (SHARED / "corpus" / "papers" / "1706.03762v7.pdf").read_bytes()},
+    )
     answer = (answers / "invented" / "1706.03762.md").read_text(encoding="utf-8")
     fake_llm.responder = lambda request: answer  # the retry gets the same answer: it stays failed
     async with running(bot_settings.replace(PUBLISH_USER_REVIEWS=True)):

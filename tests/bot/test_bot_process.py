@@ -15,7 +15,6 @@ from tests.support.papers import PAPER_ID
 from tests.support.process import crash_env, start
 
 
-
 def wait_until(check: Callable[[], object], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -26,7 +25,8 @@ def wait_until(check: Callable[[], object], timeout: float = 30.0) -> None:
 
 
 def test_sigkill_mid_review_then_restart_answers_once_and_posts_once(
-        bot_settings: Settings, fake_telegram: FakeTelegram, fake_llm: FakeLLM, tmp_path: Path) -> None:
+    bot_settings: Settings, fake_telegram: FakeTelegram, fake_llm: FakeLLM, tmp_path: Path
+) -> None:
     env, log = crash_env(bot_settings), tmp_path / "bot.log"
     fake_llm.fail_next("hang")
     first = start(env, log)

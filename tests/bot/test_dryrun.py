@@ -2,8 +2,8 @@ from pathlib import Path
 
 from bot.dryrun import write_post
 from bot.format import MESSAGE_LIMIT
-from paperdigest.sample.papers import load_demo_papers
 from paperdigest.models import Review
+from paperdigest.sample.papers import load_demo_papers
 from summarizer.offline import draft_review
 from summarizer.review_format import render_review
 from tests.fakes.telegram_html import parse_html
@@ -11,8 +11,11 @@ from tests.fakes.telegram_html import parse_html
 
 def test_dry_run_writes_both_formats_within_limits(tmp_path: Path) -> None:
     paper = next(p for p in load_demo_papers() if p.meta.arxiv_id == "2412.06769")
-    markdown = render_review(paper.meta, draft_review(paper.meta, paper.to_sections()),
-                             code_url="https://github.com/facebookresearch/coconut")
+    markdown = render_review(
+        paper.meta,
+        draft_review(paper.meta, paper.to_sections()),
+        code_url="https://github.com/facebookresearch/coconut",
+    )
     review = Review(arxiv_id="2412.06769", version=1, markdown=markdown)
     post = write_post(review, "https://digest.example", tmp_path)
     written = post.path.read_text(encoding="utf-8")

@@ -12,8 +12,10 @@ from bot.flood import CALM_S, PACE_PER_S, WaitOutFloodControl
 from bot.wire import on_wire
 
 
-def clocked_middleware(max_wait_s: float = 10.0, now: list[float] | None = None,
-                       ) -> tuple[WaitOutFloodControl, list[float]]:
+def clocked_middleware(
+    max_wait_s: float = 10.0,
+    now: list[float] | None = None,
+) -> tuple[WaitOutFloodControl, list[float]]:
     """The middleware on a clock that only its own sleeps (or the test, through `now`) move."""
     now = now if now is not None else [0.0]
     slept: list[float] = []
@@ -21,6 +23,7 @@ def clocked_middleware(max_wait_s: float = 10.0, now: list[float] | None = None,
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
         now[0] += seconds
+
     return WaitOutFloodControl(max_wait_s=max_wait_s, sleep=sleep, clock=lambda: now[0]), slept
 
 
@@ -32,6 +35,7 @@ def refusing(times: int, retry_after: int):
         if len(calls) <= times:
             raise TelegramRetryAfter(method=method, message="Too Many Requests", retry_after=retry_after)
         return "sent"
+
     return make_request, calls
 
 

@@ -17,8 +17,10 @@ from paperdigest.settings import Settings
 from tests.fakes.telegram import FakeTelegram
 
 CHAT = 4242
-MARKDOWN = ("# A Title\n\nA. Author  \nСтатья: https://arxiv.org/abs/2412.06769\n\n**TL;DR:** Коротко.\n\n"
-            "## Суть\n\nТекст с формулой $x^2$.\n")
+MARKDOWN = (
+    "# A Title\n\nA. Author  \nСтатья: https://arxiv.org/abs/2412.06769\n\n**TL;DR:** Коротко.\n\n"
+    "## Суть\n\nТекст с формулой $x^2$.\n"
+)
 
 
 @pytest.fixture
@@ -27,16 +29,29 @@ def db(settings: Settings) -> Database:
     with database.session() as session, session.begin():
         session.add(Paper(arxiv_id="2412.06769", title="A Title"))
         session.flush()
-        session.add(Review(id=1, arxiv_id="2412.06769", version=1, markdown=MARKDOWN, body="", reviewer="llm",
-                           model="m", prompt_version="p", validation="passed"))
+        session.add(
+            Review(
+                id=1,
+                arxiv_id="2412.06769",
+                version=1,
+                markdown=MARKDOWN,
+                body="",
+                reviewer="llm",
+                model="m",
+                prompt_version="p",
+                validation="passed",
+            )
+        )
     yield database
     database.close()
 
 
 def queue(db: Database, **fields) -> int:
     with db.session() as session, session.begin():
-        row = outbox.enqueue(session, **{"kind": "reply", "chat_id": str(CHAT), "arxiv_id": "2412.06769",
-                                        "version": 1, "review_id": 1, **fields})
+        row = outbox.enqueue(
+            session,
+            **{"kind": "reply", "chat_id": str(CHAT), "arxiv_id": "2412.06769", "version": 1, "review_id": 1, **fields},
+        )
         session.flush()
         return row.id
 
@@ -46,8 +61,9 @@ def row(db: Database, row_id: int) -> OutboxMessage:
         return session.scalars(select(OutboxMessage).where(OutboxMessage.id == row_id)).one()
 
 
-async def test_unparsable_html_falls_back_to_plain_text(db, settings, fake_telegram: FakeTelegram, telegram_bot,
-                                                       monkeypatch, caplog) -> None:
+async def test_unparsable_html_falls_back_to_plain_text(
+    db, settings, fake_telegram: FakeTelegram, telegram_bot, monkeypatch, caplog
+) -> None:
     fake_telegram.add_chat(CHAT, type="private")
     monkeypatch.setattr(relay_module, "classic_messages", lambda markdown, site_url: ["<b>broken <i>nesting</b>"])
     row_id = queue(db)
@@ -80,8 +96,9 @@ async def test_a_429_pauses_every_send_not_only_that_chats(db, settings, fake_te
     fake_telegram.flood_next("sendRichMessage", retry_after=30)
     first = queue(db)
     with db.session() as session, session.begin():
-        queued = outbox.enqueue(session, kind="reply", chat_id=str(other), arxiv_id="2412.06769", version=1,
-                               review_id=1)
+        queued = outbox.enqueue(
+            session, kind="reply", chat_id=str(other), arxiv_id="2412.06769", version=1, review_id=1
+        )
         session.flush()
         second = queued.id
     now = [0.0]
@@ -112,7 +129,8 @@ async def test_server_error_is_retried_later_and_sent_once(db, settings, fake_te
 
 
 async def test_send_interrupted_after_the_request_left_becomes_unknown_and_is_never_resent(
-        db, settings, fake_telegram, telegram_bot) -> None:
+    db, settings, fake_telegram, telegram_bot
+) -> None:
     fake_telegram.add_chat(CHAT, type="private")
     row_id = queue(db)
     with db.session() as session, session.begin():
@@ -128,7 +146,8 @@ async def test_send_interrupted_after_the_request_left_becomes_unknown_and_is_ne
 
 
 async def test_an_interrupted_channel_post_waits_for_an_admin_with_no_notice(
-        db, settings, fake_telegram, telegram_bot) -> None:
+    db, settings, fake_telegram, telegram_bot
+) -> None:
     row_id = queue(db, kind="channel", chat_id="-1001234567890")
     with db.session() as session, session.begin():
         session.get(OutboxMessage, row_id).status = "in_flight"
@@ -139,7 +158,8 @@ async def test_an_interrupted_channel_post_waits_for_an_admin_with_no_notice(
 
 
 async def test_send_interrupted_before_the_request_left_is_sent_once_after_restart(
-        db, settings, fake_telegram, telegram_bot) -> None:
+    db, settings, fake_telegram, telegram_bot
+) -> None:
     fake_telegram.add_chat(CHAT, type="private")
     row_id = queue(db)
     with db.session() as session, session.begin():
@@ -150,8 +170,9 @@ async def test_send_interrupted_before_the_request_left_is_sent_once_after_resta
     assert row(db, row_id).status == "sent" and len(fake_telegram.messages_in(CHAT)) == 1
 
 
-async def test_a_request_that_left_is_marked_in_flight_before_its_answer(db, settings, fake_telegram,
-                                                                       telegram_bot) -> None:
+async def test_a_request_that_left_is_marked_in_flight_before_its_answer(
+    db, settings, fake_telegram, telegram_bot
+) -> None:
     """The row says in_flight while Telegram holds the answer; a timeout then means unknown, not resend."""
     fake_telegram.add_chat(CHAT, type="private")
     fake_telegram.delay_next("sendRichMessage", 3.0)
@@ -173,13 +194,17 @@ def set_review(db: Database, **columns) -> None:
             setattr(review, name, value)
 
 
-@pytest.mark.parametrize(("moderation", "why"), [
-    (None, "review 1 failed the number check and no admin approved it (/approve 1)"),  # queued before the gate
-    ("waiting", "review 1 failed the number check and no admin approved it (/approve 1)"),
-    ("dropped", "review 1 was dropped by an admin; /regenerate 2412.06769, then /post it"),  # dropped once queued
-])
+@pytest.mark.parametrize(
+    ("moderation", "why"),
+    [
+        (None, "review 1 failed the number check and no admin approved it (/approve 1)"),  # queued before the gate
+        ("waiting", "review 1 failed the number check and no admin approved it (/approve 1)"),
+        ("dropped", "review 1 was dropped by an admin; /regenerate 2412.06769, then /post it"),  # dropped once queued
+    ],
+)
 async def test_a_channel_post_whose_review_may_not_be_posted_is_held_at_send_time(
-        db, settings, fake_telegram, telegram_bot, caplog, moderation, why) -> None:
+    db, settings, fake_telegram, telegram_bot, caplog, moderation, why
+) -> None:
     channel = "-100777"
     fake_telegram.add_chat(int(channel), type="channel", title="Digest")
     fake_telegram.add_chat(CHAT, type="private")

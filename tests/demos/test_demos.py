@@ -13,7 +13,7 @@ import pytest
 
 from demos import multiplication as mult
 from demos import prosqa, registry
-from demos.removal import Removal, remove_cot, removal_count, sample_offsets, smoothing_distribution
+from demos.removal import Removal, removal_count, remove_cot, sample_offsets, smoothing_distribution
 
 # --- multiplication in Deng et al.'s format --------------------------------------------
 
@@ -71,6 +71,7 @@ def test_majority_baseline_is_above_uniform_chance() -> None:
 
 
 # --- the removal schedule ----------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("step", "removed"), [(0, 0), (74, 0), (75, 1), (599, 7), (600, 8), (1800, 24)])
 def test_removal_count_is_floor_delta_t_over_T(step: int, removed: int) -> None:
@@ -145,7 +146,11 @@ def test_relabel_keeps_the_graph_and_changes_the_tokens(problems: list[prosqa.Pr
     changed = prosqa.relabel(random.Random(5), original, CONFIG.label_pool)
     assert set(changed.edges) == set(original.edges)
     assert (changed.root, changed.target, changed.distractor, changed.path) == (
-        original.root, original.target, original.distractor, original.path)
+        original.root,
+        original.target,
+        original.distractor,
+        original.path,
+    )
     assert changed.labels != original.labels and len(set(changed.labels)) == changed.n
     question = prosqa.question_tokens(changed)
     assert question[-4:-2] == ["?", prosqa.label(changed, changed.root)]
@@ -159,7 +164,10 @@ def test_question_and_language_tokens(problems: list[prosqa.Problem]) -> None:
     steps = prosqa.steps(p)
     language = prosqa.language_tokens(p, 1)
     assert language == [prosqa.label(p, v) for edge in steps[1:] for v in edge] + [
-        "####", prosqa.label(p, p.target), "<eos>"]
+        "####",
+        prosqa.label(p, p.target),
+        "<eos>",
+    ]
     assert prosqa.language_tokens(p, 10) == ["####", prosqa.label(p, p.target), "<eos>"]
 
 
@@ -168,7 +176,7 @@ def _read_question(question: list[str]) -> tuple[list[tuple[str, str]], str, lis
     cut = question.index("?")
     body = question[:cut]
     assert body[2::3] == [prosqa.EDGE_END] * (len(body) // 3) and len(body) % 3 == 0
-    return list(zip(body[0::3], body[1::3])), question[cut + 1], question[cut + 2:]
+    return list(zip(body[0::3], body[1::3])), question[cut + 1], question[cut + 2 :]
 
 
 def test_what_cot_and_coconut_train_on_is_right_on_a_handful_of_tiny_graphs() -> None:
@@ -197,7 +205,7 @@ def test_what_cot_and_coconut_train_on_is_right_on_a_handful_of_tiny_graphs() ->
         assert target in options and dist[target] == len(chain)  # a shortest path
         assert [o for o in options if o != target][0] not in dist  # the distractor is unreachable
         for k in range(len(chain) + 2):
-            assert prosqa.language_tokens(p, k) == cot[2 * min(k, len(chain)):]
+            assert prosqa.language_tokens(p, k) == cot[2 * min(k, len(chain)) :]
 
 
 def test_two_node_tokens_in_a_row_are_always_an_edge(problems: list[prosqa.Problem]) -> None:
@@ -214,29 +222,39 @@ def test_two_node_tokens_in_a_row_are_always_an_edge(problems: list[prosqa.Probl
 # A hand-made graph: root 0; target 4 by 0-1-3-4 or 0-2-3-4 (3 hops), or 0-1-2-3-4 (4);
 # 0-5-6 leads to another leaf; 8-7 is the distractor, unreachable from 0.
 HAND = prosqa.Problem(
-    n=9, edges=((0, 1), (0, 2), (1, 2), (1, 3), (2, 3), (3, 4), (0, 5), (5, 6), (8, 7)),
-    root=0, target=4, distractor=7, path=(0, 1, 3, 4), labels=tuple(range(9)), options=(4, 7))
+    n=9,
+    edges=((0, 1), (0, 2), (1, 2), (1, 3), (2, 3), (3, 4), (0, 5), (5, 6), (8, 7)),
+    root=0,
+    target=4,
+    distractor=7,
+    path=(0, 1, 3, 4),
+    labels=tuple(range(9)),
+    options=(4, 7),
+)
 
 
-@pytest.mark.parametrize(("output", "k", "expected"), [
-    ("n0 n1 n1 n3 n3 n4 #### n4", 0, "correct_path"),
-    ("n0 n2 n2 n3 n3 n4 #### n4", 0, "correct_path"),
-    ("n0 n1 n1 n2 n2 n3 n3 n4 #### n4", 0, "longer_path"),
-    ("n0 n5 n5 n6 #### n6", 0, "wrong_target"),
-    ("n0 n3 n3 n4 #### n4", 0, "hallucination"),  # 0→3 is not an edge
-    ("n0 n1 n2 n3 #### n4", 0, "hallucination"),  # steps do not chain
-    ("n1 n3 n3 n4 #### n4", 0, "hallucination"),  # does not start at the root
-    ("n0 n1 n1 #### n4", 0, "hallucination"),  # half a step
-    ("n0 n9 #### n4", 0, "hallucination"),  # no such node in this graph
-    ("n1 n3 n3 n4 #### n4", 1, "correct_path"),
-    ("n3 n4 #### n4", 2, "correct_path"),
-    ("n2 n3 n3 n4 #### n4", 2, "longer_path"),
-    ("n3 n4 #### n4", 1, "hallucination"),  # 3 is not one edge from the root
-    ("n5 n6 #### n6", 1, "wrong_target"),
-    ("#### n4", 3, "correct_label"),
-    ("#### n7", 3, "incorrect_label"),
-    ("", 3, "incorrect_label"),
-])
+@pytest.mark.parametrize(
+    ("output", "k", "expected"),
+    [
+        ("n0 n1 n1 n3 n3 n4 #### n4", 0, "correct_path"),
+        ("n0 n2 n2 n3 n3 n4 #### n4", 0, "correct_path"),
+        ("n0 n1 n1 n2 n2 n3 n3 n4 #### n4", 0, "longer_path"),
+        ("n0 n5 n5 n6 #### n6", 0, "wrong_target"),
+        ("n0 n3 n3 n4 #### n4", 0, "hallucination"),  # 0→3 is not an edge
+        ("n0 n1 n2 n3 #### n4", 0, "hallucination"),  # steps do not chain
+        ("n1 n3 n3 n4 #### n4", 0, "hallucination"),  # does not start at the root
+        ("n0 n1 n1 #### n4", 0, "hallucination"),  # half a step
+        ("n0 n9 #### n4", 0, "hallucination"),  # no such node in this graph
+        ("n1 n3 n3 n4 #### n4", 1, "correct_path"),
+        ("n3 n4 #### n4", 2, "correct_path"),
+        ("n2 n3 n3 n4 #### n4", 2, "longer_path"),
+        ("n3 n4 #### n4", 1, "hallucination"),  # 3 is not one edge from the root
+        ("n5 n6 #### n6", 1, "wrong_target"),
+        ("#### n4", 3, "correct_label"),
+        ("#### n7", 3, "incorrect_label"),
+        ("", 3, "incorrect_label"),
+    ],
+)
 def test_classify_path(output: str, k: int, expected: str) -> None:
     assert prosqa.classify_path(HAND, output.split(), k) == expected
 
@@ -257,9 +275,18 @@ def test_poisson_mean() -> None:
 
 # --- the registry ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("arxiv_id", "name"), [
-    ("2412.06769", "coconut"), ("2412.06769v3", "coconut"), ("arXiv:2405.14838", "icot"),
-    ("2405.14838v1", "icot"), ("2401.00001", None), ("", None)])
+
+@pytest.mark.parametrize(
+    ("arxiv_id", "name"),
+    [
+        ("2412.06769", "coconut"),
+        ("2412.06769v3", "coconut"),
+        ("arXiv:2405.14838", "icot"),
+        ("2405.14838v1", "icot"),
+        ("2401.00001", None),
+        ("", None),
+    ],
+)
 def test_demo_for(arxiv_id: str, name: str | None) -> None:
     demo = registry.demo_for(arxiv_id)
     assert (demo.name if demo else None) == name
@@ -301,8 +328,10 @@ def test_registry_does_not_need_torch() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; sys.modules['torch'] = None; import demos.registry, paperdigest.commands.demos, demos.paper, "
-            "demos.prosqa, demos.multiplication, demos.removal; print('ok')")
+    code = (
+        "import sys; sys.modules['torch'] = None; import demos.registry, paperdigest.commands.demos, demos.paper, "
+        "demos.prosqa, demos.multiplication, demos.removal; print('ok')"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "ok", done.stderr
 
@@ -311,10 +340,12 @@ def test_run_without_torch_says_how_to_install(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    code = ("import sys; sys.modules['torch'] = None\n"
-            "from typer.testing import CliRunner\nfrom paperdigest.commands.demos import demos_app\n"
-            f"r = CliRunner().invoke(demos_app, ['run', 'icot', '--quick', '--out', {str(tmp_path)!r}])\n"
-            "print(r.exit_code, r.output)")
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from typer.testing import CliRunner\nfrom paperdigest.commands.demos import demos_app\n"
+        f"r = CliRunner().invoke(demos_app, ['run', 'icot', '--quick', '--out', {str(tmp_path)!r}])\n"
+        "print(r.exit_code, r.output)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.startswith("1 error: the demos need torch"), done.stdout + done.stderr
     assert "pip install -e '.[demos]'" in done.stdout and "Traceback" not in done.stdout
@@ -322,18 +353,28 @@ def test_run_without_torch_says_how_to_install(tmp_path: Path) -> None:
 
 # --- what reproduced ---------------------------------------------------------------------------
 
+
 def coconut_results(**accuracy: float) -> dict:
     from demos import paper
+
     methods = {name: {"accuracy": value, "tokens": 5.0 if name != "cot" else 9.0} for name, value in accuracy.items()}
-    return {"demo": "coconut", "methods": methods, "test_stats": {"questions": 500}, "chance": {"accuracy": 0.5},
-            "paper": paper.COCONUT}
+    return {
+        "demo": "coconut",
+        "methods": methods,
+        "test_stats": {"questions": 500},
+        "chance": {"accuracy": 0.5},
+        "paper": paper.COCONUT,
+    }
 
 
 def test_findings_need_more_than_noise_to_call_a_difference() -> None:
     from demos.findings import NOT_REPRODUCED, REPRODUCED, UNCLEAR, findings_for
+
     # se of a difference at n=500 around 0.7 is ~0.03: 0.75 vs 0.70 is not a difference, 0.85 vs 0.70 is
-    close = {f.claim: f.verdict for f in findings_for(coconut_results(coconut=0.75, cot=0.70, no_cot=0.85,
-                                                                      pause_as_thought=0.60))}
+    close = {
+        f.claim: f.verdict
+        for f in findings_for(coconut_results(coconut=0.75, cot=0.70, no_cot=0.85, pause_as_thought=0.60))
+    }
     assert close["Coconut точнее CoT на ProsQA"] == UNCLEAR
     assert close["Coconut точнее No-CoT"] == NOT_REPRODUCED  # No-CoT clearly ahead: the toy disagrees
     assert close["Pause as thought почти не уступает Coconut (оговорка самой статьи)"] == NOT_REPRODUCED
@@ -345,6 +386,7 @@ def test_findings_need_more_than_noise_to_call_a_difference() -> None:
 
 def test_as_good_as_a_model_at_chance_is_not_a_reproduction() -> None:
     from demos.findings import UNCLEAR, findings_for
+
     found = {f.claim: f for f in findings_for(coconut_results(coconut=0.51, pause_as_thought=0.52))}
     pause = found["Pause as thought почти не уступает Coconut (оговорка самой статьи)"]
     assert pause.verdict == UNCLEAR and "не выше 0.5" in pause.ours
@@ -352,9 +394,15 @@ def test_as_good_as_a_model_at_chance_is_not_a_reproduction() -> None:
 
 def test_icot_findings_and_a_foreign_results_file() -> None:
     from demos.findings import NOT_REPRODUCED, REPRODUCED, UNCLEAR, findings_for, paper_values
-    results = {"demo": "icot", "config": {"test_size": 500}, "chance": {"accuracy": 0.0}, "speedup": 3.2,
-               "methods": {"explicit_cot": {"accuracy": 0.97}, "icot": {"accuracy": 0.95}, "no_cot": {"accuracy": 0.2}},
-               "ablations": {"no_reset": {"accuracy": 0.3}, "right_side": {"accuracy": 0.96}}}
+
+    results = {
+        "demo": "icot",
+        "config": {"test_size": 500},
+        "chance": {"accuracy": 0.0},
+        "speedup": 3.2,
+        "methods": {"explicit_cot": {"accuracy": 0.97}, "icot": {"accuracy": 0.95}, "no_cot": {"accuracy": 0.2}},
+        "ablations": {"no_reset": {"accuracy": 0.3}, "right_side": {"accuracy": 0.96}},
+    }
     found = [(f.claim, f.verdict) for f in findings_for(results)]
     assert [v for _, v in found] == [REPRODUCED, REPRODUCED, REPRODUCED, REPRODUCED, UNCLEAR]
     results["methods"]["icot"]["accuracy"] = 0.5
@@ -371,11 +419,16 @@ def test_show_prints_the_results_and_the_verdicts(tmp_path: Path, monkeypatch: p
     from typer.testing import CliRunner
 
     from paperdigest.commands.demos import demos_app
+
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     missing = CliRunner().invoke(demos_app, ["show", "coconut"])
     assert missing.exit_code == 1 and "no results for coconut yet" in missing.output
-    results = coconut_results(coconut=0.86, cot=0.70) | {"quick": False, "seed": 0, "wall_time_s": 10.0,
-                                                          "cpu_time_s": 9.0}
+    results = coconut_results(coconut=0.86, cot=0.70) | {
+        "quick": False,
+        "seed": 0,
+        "wall_time_s": 10.0,
+        "cpu_time_s": 9.0,
+    }
     _write(tmp_path / "data" / "demos" / "coconut", results)
     shown = CliRunner().invoke(demos_app, ["show", "coconut"])
     assert shown.exit_code == 0, shown.output

@@ -19,10 +19,10 @@ from typer.testing import CliRunner  # noqa: E402
 
 from demos import coconut, coconut_analysis, coconut_run, icot, icot_run, prosqa  # noqa: E402
 from demos import multiplication as mult  # noqa: E402
-from paperdigest.commands.demos import demos_app  # noqa: E402
 from demos.model import ModelConfig, TinyGPT  # noqa: E402
 from demos.removal import Removal  # noqa: E402
 from demos.training import Optim, greedy_decode, make_optimizer, set_lr, train_step  # noqa: E402
+from paperdigest.commands.demos import demos_app  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -40,6 +40,7 @@ def tiny_model(vocab: int = 20, max_len: int = 16) -> TinyGPT:
 
 
 # --- the model --------------------------------------------------------------------------------
+
 
 def test_model_shapes_tied_head_and_length_limit() -> None:
     model = tiny_model()
@@ -93,14 +94,15 @@ def test_batch_layout_aligns_eot_and_masks_the_loss(small_problems: list[prosqa.
     assert thought.sum(dim=1).tolist() == ks
     for row, (prefix, suffix) in enumerate(pairs):
         assert loss_mask[row].sum() == len(suffix) and not loss_mask[row, : layout.prefix].any()
-        assert vocab.decode(tokens[row, layout.prefix: layout.prefix + len(suffix)].tolist()) == suffix
+        assert vocab.decode(tokens[row, layout.prefix : layout.prefix + len(suffix)].tolist()) == suffix
     _, _, pause_thoughts = coconut.make_batch(vocab, layout, [coconut.encode(small_problems[0], "pause_as_thought", 2)])
     assert not pause_thoughts.any()  # pause tokens are read as tokens, never fed back
 
 
 @pytest.mark.parametrize("method", ["coconut", "pause_as_thought"])
 def test_the_question_stays_in_its_columns_whatever_the_number_of_thoughts(
-        small_problems: list[prosqa.Problem], method: str) -> None:
+    small_problems: list[prosqa.Problem], method: str
+) -> None:
     """A mixed batch (stage mixing) holds rows with 0…K thoughts: the question must sit in
     the same columns in all of them (left-padding the whole block moved it K−k places and
     flipped the parity of its parent and child slots)."""
@@ -109,9 +111,10 @@ def test_the_question_stays_in_its_columns_whatever_the_number_of_thoughts(
     tokens, _, _ = coconut.make_batch(vocab, layout, [coconut.encode(problem, method, k) for k in range(4)])
     question = prosqa.question_tokens(problem)
     for row in tokens:
-        assert vocab.decode(row[layout.question - len(question): layout.question].tolist()) == question
+        assert vocab.decode(row[layout.question - len(question) : layout.question].tolist()) == question
         assert vocab.decode(row[: layout.question - len(question)].tolist()) == ["<pad>"] * (
-            layout.question - len(question))
+            layout.question - len(question)
+        )
     assert (tokens[:, layout.prefix - 1] == vocab.ids["<eot>"]).all()
     bot = [row.tolist().index(vocab.ids["<bot>"]) for row in tokens]
     assert bot == [layout.prefix - 2 - k for k in range(4)]
@@ -130,7 +133,7 @@ def test_cot_and_no_cot_batches_score_exactly_the_written_part(small_problems: l
             scored = vocab.decode(tokens[row][loss_mask[row]].tolist())
             expected = prosqa.language_tokens(p, 0) if method == "cot" else prosqa.language_tokens(p, 99)
             assert scored == suffix == expected
-            assert vocab.decode(tokens[row, layout.prefix - len(prefix): layout.prefix].tolist()) == prefix
+            assert vocab.decode(tokens[row, layout.prefix - len(prefix) : layout.prefix].tolist()) == prefix
 
 
 @pytest.mark.parametrize(("method", "k"), [("cot", 0), ("coconut", 3)])
@@ -196,6 +199,7 @@ def test_analysis_outputs_are_well_formed(small_problems: list[prosqa.Problem]) 
 
 # --- iCoT ---------------------------------------------------------------------------------------
 
+
 def test_icot_batch_removes_and_masks() -> None:
     examples = [mult.make_example(37, 49, 2)] * 3
     tokens, mask, _ = icot.make_batch(examples, [0, 5, 100], "left")
@@ -213,8 +217,9 @@ def test_internalize_removes_everything_and_resets_per_step() -> None:
     run = icot.internalize(model, optim, Removal(delta=8, steps_per_epoch=16), random.Random(0), 2, set(val), 3, val)
     assert [p["removed"] for p in run["curve"]] == list(range(9))  # 2×2 CoT has 8 tokens
     assert run["optimizer_resets"] == 8 and run["steps"] == 16 + 3
-    frozen = icot.internalize(model, optim, Removal(delta=8, steps_per_epoch=16, reset_optimizer=False),
-                              random.Random(0), 2, set(val), 0, val)
+    frozen = icot.internalize(
+        model, optim, Removal(delta=8, steps_per_epoch=16, reset_optimizer=False), random.Random(0), 2, set(val), 0, val
+    )
     assert frozen["optimizer_resets"] == 0
 
 
@@ -233,12 +238,32 @@ def test_micro_training_beats_chance() -> None:
 # --- both commands, end to end, at tiny size --------------------------------------------------------
 
 TINY_ICOT = icot_run.IcotConfig(
-    digits=2, n_layers=1, d_model=32, n_heads=2, optim=Optim(batch_size=16, warmup=5),
-    removal=Removal(steps_per_epoch=8), cot_steps=20, final_steps=4, ablations=("no_reset", "right_side"),
-    val_size=20, test_size=20, speed_examples=5, quick=True)
+    digits=2,
+    n_layers=1,
+    d_model=32,
+    n_heads=2,
+    optim=Optim(batch_size=16, warmup=5),
+    removal=Removal(steps_per_epoch=8),
+    cot_steps=20,
+    final_steps=4,
+    ablations=("no_reset", "right_side"),
+    val_size=20,
+    test_size=20,
+    speed_examples=5,
+    quick=True,
+)
 TINY_COCONUT = coconut_run.CoconutConfig(
-    graphs=GRAPHS, n_layers=1, d_model=32, n_heads=2, optim=Optim(batch_size=16, warmup=5),
-    curriculum=coconut.Curriculum(max_thoughts=3, stage_steps=4), steps=16, pool_size=60, test_size=40, quick=True)
+    graphs=GRAPHS,
+    n_layers=1,
+    d_model=32,
+    n_heads=2,
+    optim=Optim(batch_size=16, warmup=5),
+    curriculum=coconut.Curriculum(max_thoughts=3, stage_steps=4),
+    steps=16,
+    pool_size=60,
+    test_size=40,
+    quick=True,
+)
 
 
 @pytest.fixture
@@ -295,7 +320,9 @@ def test_keep_position_batches_carry_the_original_position_ids() -> None:
     tokens, _, positions = icot.make_batch([example, example], [0, 3], "left", keep_position=True)
     assert positions[0, : tokens.shape[1]].tolist() == list(range(tokens.shape[1]))
     kept = prompt + cot - 3 + len(example.answer)
-    assert positions[1, :kept].tolist() == list(range(prompt)) + list(range(prompt + 3, prompt + cot + len(example.answer)))
+    assert positions[1, :kept].tolist() == list(range(prompt)) + list(
+        range(prompt + 3, prompt + cot + len(example.answer))
+    )
     assert icot.make_batch([example], [3], "left")[2] is None  # off by default: 0, 1, 2, …
     with pytest.raises(ValueError, match="left-side"):
         Removal(side="right", keep_position=True)
@@ -320,31 +347,67 @@ def test_decoding_with_skipped_positions_matches_a_full_forward() -> None:
 # --- the diagnostics (issue 13) ---------------------------------------------------------------------
 
 HAND = prosqa.Problem(
-    n=9, edges=((0, 1), (0, 2), (1, 2), (1, 3), (2, 3), (3, 4), (0, 5), (5, 6), (8, 7)),
-    root=0, target=4, distractor=7, path=(0, 1, 3, 4), labels=tuple(range(9)), options=(4, 7))
+    n=9,
+    edges=((0, 1), (0, 2), (1, 2), (1, 3), (2, 3), (3, 4), (0, 5), (5, 6), (8, 7)),
+    root=0,
+    target=4,
+    distractor=7,
+    path=(0, 1, 3, 4),
+    labels=tuple(range(9)),
+    options=(4, 7),
+)
 
 
-@pytest.mark.parametrize(("output", "expected"), [
-    ("n0 n1 n1 n3 n3 n4 #### n4", "valid_chain"),
-    ("n0 n5 n5 n6 #### n6", "valid_chain"),  # a walk along edges, wrong target: not a lookup error
-    ("n0 n4 #### n4", "jumps_to_option"),
-    ("n0 n3 n3 n4 #### n4", "descendant_not_child"),
-    ("n0 n1 n1 n0 #### n4", "ancestor"),
-    ("n0 n8 #### n7", "unrelated"),
-    ("n0 n1 n2 n3 #### n4", "copy_slot"),
-    ("n1 n3 n3 n4 #### n4", "bad_start"),
-    ("#### n4", "no_steps"),
-])
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("n0 n1 n1 n3 n3 n4 #### n4", "valid_chain"),
+        ("n0 n5 n5 n6 #### n6", "valid_chain"),  # a walk along edges, wrong target: not a lookup error
+        ("n0 n4 #### n4", "jumps_to_option"),
+        ("n0 n3 n3 n4 #### n4", "descendant_not_child"),
+        ("n0 n1 n1 n0 #### n4", "ancestor"),
+        ("n0 n8 #### n7", "unrelated"),
+        ("n0 n1 n2 n3 #### n4", "copy_slot"),
+        ("n1 n3 n3 n4 #### n4", "bad_start"),
+        ("#### n4", "no_steps"),
+    ],
+)
 def test_first_error_names_what_went_wrong_first(output: str, expected: str) -> None:
     from demos.diagnose import first_error
+
     assert first_error(HAND, output.split()) == expected
 
 
 def test_diagnostics_run_and_report_every_curve(capsys: pytest.CaptureFixture[str]) -> None:
     from demos.diagnose import main
-    main(["coconut", "--steps", "2", "--every", "2", "--pool", "10", "--eval-size", "6", "--min-nodes", "6",
-          "--max-nodes", "8", "--min-hops", "1", "--max-hops", "3", "--max-edges", "12", "--label-pool", "10",
-          "--d-model", "32"])
+
+    main(
+        [
+            "coconut",
+            "--steps",
+            "2",
+            "--every",
+            "2",
+            "--pool",
+            "10",
+            "--eval-size",
+            "6",
+            "--min-nodes",
+            "6",
+            "--max-nodes",
+            "8",
+            "--min-hops",
+            "1",
+            "--max-hops",
+            "3",
+            "--max-edges",
+            "12",
+            "--label-pool",
+            "10",
+            "--d-model",
+            "32",
+        ]
+    )
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["step"] for r in rows] == [0, 2]
     assert {"train_tf_loss", "val_tf_loss", "train_acc", "val_acc", "val_by_hops", "val_slots"} <= set(rows[-1])

@@ -24,15 +24,24 @@ from paperdigest.settings import Settings
 from tests.support.site import add_hostile_review, populate
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed "
-                                                             "(pip install -e '.[test]')")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: browser tests skipped "
-                                                               "(apt-get install chromium; .ci/run does)")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="the playwright package is not installed (pip install -e '.[test]')"
+)
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"{CHROMIUM} is missing: browser tests skipped (apt-get install chromium; .ci/run does)",
+)
 
 
 @dataclass
@@ -42,8 +51,9 @@ class Served:
 
 
 def _serve(tmp: Path, *, hostile: bool) -> Iterator[Served]:
-    settings = Settings(_env_file=None, DATABASE_URL=f"sqlite:///{tmp / 'site.db'}", DATA_DIR=tmp / "data",
-                        SITE_DIR=tmp / "site")
+    settings = Settings(
+        _env_file=None, DATABASE_URL=f"sqlite:///{tmp / 'site.db'}", DATA_DIR=tmp / "data", SITE_DIR=tmp / "site"
+    )
     db = Database(settings.DATABASE_URL)
     populate(db, hostile=False)
     if hostile:
@@ -123,10 +133,13 @@ def test_index_card_leads_to_a_paper_with_rendered_math(watched: Watched) -> Non
     watched.assert_clean()
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("рассуждения", "/papers/2412.06769.html"),  # the review says «рассуждению»: the Russian stemmer matches it
-    ("Internalize", "/papers/2405.14838.html"),  # an English title word, found in the second shard
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("рассуждения", "/papers/2412.06769.html"),  # the review says «рассуждению»: the Russian stemmer matches it
+        ("Internalize", "/papers/2405.14838.html"),  # an English title word, found in the second shard
+    ],
+)
 def test_search_finds_and_opens_a_review(watched: Watched, query: str, expected: str) -> None:
     page = watched.page
     page.goto(watched.base + "search/index.html")
@@ -150,8 +163,13 @@ def test_search_from_the_address_bar(watched: Watched) -> None:
 def test_hostile_data_runs_no_script(watched: Watched, served: Served) -> None:
     page = watched.page
     hostile_category = next(p for p in (served.site / "categories").iterdir() if p.name.startswith("cs.XX"))
-    for path in ("", "papers/2501.00001.html", f"categories/{hostile_category.name}/index.html",
-                 "archive/2024-12/index.html", "search/index.html?q=Mallory"):
+    for path in (
+        "",
+        "papers/2501.00001.html",
+        f"categories/{hostile_category.name}/index.html",
+        "archive/2024-12/index.html",
+        "search/index.html?q=Mallory",
+    ):
         page.goto(watched.base + path)
         if "q=" in path:  # the result's excerpt shows the hostile author names
             page.locator('.pagefind-ui__result-link[href="/papers/2501.00001.html"]').wait_for()
@@ -183,8 +201,11 @@ def test_missing_page_shows_the_404_page(watched: Watched) -> None:
 
 
 def _in_view(page, selector: str) -> bool:  # noqa: ANN001
-    return page.evaluate("""s => { const r = document.querySelector(s).getBoundingClientRect();
-                                   return r.bottom > 0 && r.top < window.innerHeight; }""", selector)
+    return page.evaluate(
+        """s => { const r = document.querySelector(s).getBoundingClientRect();
+                                   return r.bottom > 0 && r.top < window.innerHeight; }""",
+        selector,
+    )
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])

@@ -29,9 +29,9 @@ from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from digest.build import build_site
-from paperdigest.commands.site import site_app
 from digest.rebuild import SiteRebuilder
 from digest.serve import make_server, site_address
+from paperdigest.commands.site import site_app
 from paperdigest.models import Paper, Review
 from paperdigest.settings import Settings
 from summarizer.grounding import Grounding
@@ -61,18 +61,35 @@ def test_build_matches_expected_pages(site_settings: Settings, site_db) -> None:
     assert sorted(actual) == sorted(expected), "pages added or missing; UPDATE_EXPECTED=1 refreshes the copy"
     for path, content in actual.items():
         if content != expected[path]:
-            diff = difflib.unified_diff(expected[path].decode().splitlines(), content.decode().splitlines(),
-                                        f"expected/{path}", f"built/{path}", lineterm="", n=2)
-            pytest.fail(f"{path} differs from tests/digest/expected_site (UPDATE_EXPECTED=1 refreshes it):\n"
-                        + "\n".join(list(diff)[:60]))
+            diff = difflib.unified_diff(
+                expected[path].decode().splitlines(),
+                content.decode().splitlines(),
+                f"expected/{path}",
+                f"built/{path}",
+                lineterm="",
+                n=2,
+            )
+            pytest.fail(
+                f"{path} differs from tests/digest/expected_site (UPDATE_EXPECTED=1 refreshes it):\n"
+                + "\n".join(list(diff)[:60])
+            )
 
 
 def test_pages_show_what_the_issue_asks_for(site_settings: Settings, site_db) -> None:
     site = built(site_settings)
     coconut = (site / "papers/2412.06769.html").read_text()
-    for needle in ('<html lang="ru">', "https://arxiv.org/abs/2412.06769", "https://arxiv.org/pdf/2412.06769v1",
-                   "https://github.com/facebookresearch/coconut", '<math display="block">', "<table>",
-                   "сокращён на 40%", "gpt-4o-mini", "18\u202f234", '<code class="tex">'):
+    for needle in (
+        '<html lang="ru">',
+        "https://arxiv.org/abs/2412.06769",
+        "https://arxiv.org/pdf/2412.06769v1",
+        "https://github.com/facebookresearch/coconut",
+        '<math display="block">',
+        "<table>",
+        "сокращён на 40%",
+        "gpt-4o-mini",
+        "18\u202f234",
+        '<code class="tex">',
+    ):
         assert needle in coconut, needle
     icot = (site / "papers/2405.14838.html").read_text()
     assert "Есть новая версия" in icot and "v2" in icot and "Черновик без LLM" in icot
@@ -81,21 +98,42 @@ def test_pages_show_what_the_issue_asks_for(site_settings: Settings, site_db) ->
     index = (site / "index.html").read_text()
     assert index.index("2501.00001") < index.index("2405.14838") < index.index("2412.06769")  # newest first
     assert "Локальное демо" not in coconut + icot  # no results file yet
-    for page in ("about/index.html", "404.html", "archive/2024-12/index.html", "categories/cs.AI/index.html",
-                 "search/index.html", "sitemap.xml"):
+    for page in (
+        "about/index.html",
+        "404.html",
+        "archive/2024-12/index.html",
+        "categories/cs.AI/index.html",
+        "search/index.html",
+        "sitemap.xml",
+    ):
         assert (site / page).is_file(), page
 
 
 def test_adding_a_review_rewrites_exactly_its_pages(site_settings: Settings, site_db) -> None:
     build_site(site_settings)
-    add_review(site_db, "2501.00777", title="A New Paper", body=ICOT_BODY, at=T0 + timedelta(days=3),
-               categories=["cs.CL", "cs.LG"])
+    add_review(
+        site_db,
+        "2501.00777",
+        title="A New Paper",
+        body=ICOT_BODY,
+        at=T0 + timedelta(days=3),
+        categories=["cs.CL", "cs.LG"],
+    )
     report = build_site(site_settings)
     pages = {p for p in report.written_paths if not p.startswith("pagefind/")}
     assert pages == {
-        "papers/2501.00777.html", "index.html", "categories/cs.CL/index.html", "categories/cs.LG/index.html",
-        "categories/index.html", "archive/2024-12/index.html", "archive/index.html",
-        "feed.xml", "categories/cs.CL/feed.xml", "categories/cs.LG/feed.xml", "sitemap.xml"}
+        "papers/2501.00777.html",
+        "index.html",
+        "categories/cs.CL/index.html",
+        "categories/cs.LG/index.html",
+        "categories/index.html",
+        "archive/2024-12/index.html",
+        "archive/index.html",
+        "feed.xml",
+        "categories/cs.CL/feed.xml",
+        "categories/cs.LG/feed.xml",
+        "sitemap.xml",
+    }
     search = {p for p in report.written_paths if p.startswith("pagefind/")}
     assert search and all(p.startswith("pagefind/0-0/") for p in search)
     assert "pagefind/0-0/pagefind-entry.json" in search
@@ -142,8 +180,11 @@ def test_paper_page_links_each_number_to_its_source(site_settings: Settings, sit
     site = built(site_settings)
     coconut = (site / "papers/2412.06769.html").read_text()
     assert "Проверено по тексту статьи: 7 из 7 чисел" in coconut
-    refs = [attrs["href"] for tag, attrs in parse_tags(coconut).tags
-            if tag == "a" and attrs.get("id", "").startswith("ref-")]
+    refs = [
+        attrs["href"]
+        for tag, attrs in parse_tags(coconut).tags
+        if tag == "a" and attrs.get("id", "").startswith("ref-")
+    ]
     assert refs == [f"#src-{k}" for k in range(1, 8)]
     assert "97.0%<sup" in coconut and 'id="src-7"' in coconut
     assert coconut.count(COCONUT_ROW.quote) == 3 + 3  # in three notes and three tooltips
@@ -177,8 +218,12 @@ def test_a_failed_review_is_marked_and_a_dropped_one_is_not_published(site_setti
 
 def _set_review(db, arxiv_id: str, **values) -> None:  # noqa: ANN001
     with db.session() as session, session.begin():
-        review = session.query(Review).filter_by(arxiv_id=arxiv_id).filter(
-            (Review.moderation.is_(None)) | (Review.moderation != "dropped")).one()
+        review = (
+            session.query(Review)
+            .filter_by(arxiv_id=arxiv_id)
+            .filter((Review.moderation.is_(None)) | (Review.moderation != "dropped"))
+            .one()
+        )
         for name, value in values.items():
             setattr(review, name, value)
 
@@ -208,8 +253,9 @@ def test_a_changed_number_check_rebuilds_the_page(site_settings: Settings, site_
     assert '<mark class="suspect">97.0%</mark>' in page and "Проверено по тексту статьи: 6 из 7 чисел" in page
 
 
-def test_an_unreadable_number_check_leaves_the_page_as_before(site_settings: Settings, site_db,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unreadable_number_check_leaves_the_page_as_before(
+    site_settings: Settings, site_db, caplog: pytest.LogCaptureFixture
+) -> None:
     _set_review(site_db, "2412.06769", grounding={"version": 9, "numbers": [{"value": "97.0%"}]})
     with caplog.at_level(logging.WARNING, logger="digest.load"):
         site = built(site_settings)
@@ -230,8 +276,11 @@ def test_writer_logs_each_file(site_settings: Settings, site_db, caplog: pytest.
 
 def test_feeds_are_valid_atom_with_full_reviews(site_settings: Settings, site_db) -> None:
     site = built(site_settings)
-    feeds = {path: feedparser.parse(file.read_bytes()) for path, file in site_files(site, ".xml").items()
-             if path.endswith("feed.xml")}
+    feeds = {
+        path: feedparser.parse(file.read_bytes())
+        for path, file in site_files(site, ".xml").items()
+        if path.endswith("feed.xml")
+    }
     assert "feed.xml" in feeds and "categories/cs.AI/feed.xml" in feeds
     for path, feed in feeds.items():
         assert not feed.bozo, (path, feed.get("bozo_exception"))
@@ -292,8 +341,12 @@ def test_pages_load_nothing_from_other_hosts(site_settings: Settings, site_db) -
     for page, file in site_files(site).items():
         if page.endswith(".html"):
             for tag, attrs in parse_tags(file.read_text()).tags:
-                loads = {"src": attrs.get("src"), "data": attrs.get("data"), "action": attrs.get("action"),
-                         "href": attrs.get("href") if tag in {"link", "base"} else None}
+                loads = {
+                    "src": attrs.get("src"),
+                    "data": attrs.get("data"),
+                    "action": attrs.get("action"),
+                    "href": attrs.get("href") if tag in {"link", "base"} else None,
+                }
                 for name, url in loads.items():
                     if url and (urlsplit(url).netloc or url.startswith("//")) and not url.startswith(SITE_URL):
                         offenders.append(f"{page}: <{tag} {name}={url}>")
@@ -318,16 +371,20 @@ def _assert_inert(where: str, html: str, root: str = "") -> None:
     tags = parse_tags(html)
     assert not tags.inline_scripts, where
     for tag, attrs in tags.tags:
-        assert tag not in {"iframe", "object", "embed", "svg", "base", "meta", "img"} or (
-            tag == "meta" and "http-equiv" not in attrs) or (
-            tag == "img" and attrs["src"].endswith(".png") and ":" not in attrs["src"]), (where, tag, attrs)
+        assert (
+            tag not in {"iframe", "object", "embed", "svg", "base", "meta", "img"}
+            or (tag == "meta" and "http-equiv" not in attrs)
+            or (tag == "img" and attrs["src"].endswith(".png") and ":" not in attrs["src"])
+        ), (where, tag, attrs)
         assert not [a for a in attrs if a.startswith("on")], (where, tag, attrs)
         for name in ("href", "src", "action", "formaction", "data"):
             value = attrs.get(name, "").strip().lower()
             assert not value.startswith(("javascript:", "data:", "vbscript:")), (where, tag, attrs)
         if tag == "script":
-            assert posixpath.normpath(posixpath.join(posixpath.dirname(where), attrs["src"])) in ALLOWED_SCRIPTS, \
-                (where, attrs)
+            assert posixpath.normpath(posixpath.join(posixpath.dirname(where), attrs["src"])) in ALLOWED_SCRIPTS, (
+                where,
+                attrs,
+            )
 
 
 def test_hostile_metadata_and_review_text_stay_inert(site_settings: Settings, site_db) -> None:
@@ -358,13 +415,29 @@ def test_demo_section_appears_once_results_exist(site_settings: Settings, site_d
     folder = Path(site_settings.DATA_DIR) / "demos" / "icot"
     folder.mkdir(parents=True)
     (folder / "curve.png").write_bytes(b"\x89PNG\r\n\x1a\n fake plot")
-    (folder / "results.json").write_text(json.dumps({
-        "demo": "icot", "quick": True, "task": "3x3 multiplication", "parameters": 103808, "speedup": 3.73,
-        "methods": {"icot": {"accuracy": 0.99, "note": f"<script>{PWN}</script>"}, "explicit_cot": {"accuracy": 0.5}},
-        "plots": ["curve.png", "../escape.png", "missing.png", f"<img onerror={PWN}>.png"]}))
+    (folder / "results.json").write_text(
+        json.dumps(
+            {
+                "demo": "icot",
+                "quick": True,
+                "task": "3x3 multiplication",
+                "parameters": 103808,
+                "speedup": 3.73,
+                "methods": {
+                    "icot": {"accuracy": 0.99, "note": f"<script>{PWN}</script>"},
+                    "explicit_cot": {"accuracy": 0.5},
+                },
+                "plots": ["curve.png", "../escape.png", "missing.png", f"<img onerror={PWN}>.png"],
+            }
+        )
+    )
     report = build_site(site_settings)
     assert {p for p in report.written_paths if not p.startswith("pagefind/")} == {
-        "papers/2405.14838.html", "demos/icot/index.html", "demos/icot/curve.png", "sitemap.xml"}
+        "papers/2405.14838.html",
+        "demos/icot/index.html",
+        "demos/icot/curve.png",
+        "sitemap.xml",
+    }
     page = (Path(site_settings.SITE_DIR) / "papers/2405.14838.html").read_text()
     assert 'id="demo"' in page and "Локальное демо" in page and 'href="#demo"' in page
     assert "<td>0.99</td>" in page and "paperdigest demos run icot" in page and "Быстрый прогон" in page
@@ -379,12 +452,22 @@ def test_demo_section_appears_once_results_exist(site_settings: Settings, site_d
 
 def test_demo_section_shows_the_papers_numbers_and_what_reproduced(site_settings: Settings, site_db) -> None:
     from demos import paper
+
     folder = Path(site_settings.DATA_DIR) / "demos" / "coconut"
     folder.mkdir(parents=True)
-    (folder / "results.json").write_text(json.dumps({
-        "demo": "coconut", "quick": False, "paper": paper.COCONUT, "chance": {"accuracy": 0.5},
-        "test_stats": {"questions": 500}, "plots": [],
-        "methods": {"cot": {"accuracy": 0.70, "tokens": 9.0}, "coconut": {"accuracy": 0.86, "tokens": 5.0}}}))
+    (folder / "results.json").write_text(
+        json.dumps(
+            {
+                "demo": "coconut",
+                "quick": False,
+                "paper": paper.COCONUT,
+                "chance": {"accuracy": 0.5},
+                "test_stats": {"questions": 500},
+                "plots": [],
+                "methods": {"cot": {"accuracy": 0.70, "tokens": 9.0}, "coconut": {"accuracy": 0.86, "tokens": 5.0}},
+            }
+        )
+    )
     build_site(site_settings)
     page = (Path(site_settings.SITE_DIR) / "papers/2412.06769.html").read_text()
     demo = page.split('id="demo"')[1]
@@ -413,7 +496,14 @@ def test_serve_without_a_site_is_one_clear_line(tmp_path: Path) -> None:
 def test_site_serve_command_prints_its_address(site_settings: Settings, site_db) -> None:
     build_site(site_settings)
     env = {**os.environ, "SITE_DIR": str(site_settings.SITE_DIR), "DATABASE_URL": site_settings.DATABASE_URL}
-    command = [sys.executable, "-c", "from paperdigest.commands.site import site_app; site_app()", "serve", "--port", "0"]
+    command = [
+        sys.executable,
+        "-c",
+        "from paperdigest.commands.site import site_app; site_app()",
+        "serve",
+        "--port",
+        "0",
+    ]
     with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as server:
         try:
             line = server.stdout.readline()
@@ -442,8 +532,9 @@ def test_server_serves_pages_search_files_and_404(site_settings: Settings, site_
         server.server_close()
 
 
-async def test_the_bots_rebuild_runs_in_a_child_process_and_gives_it_no_secrets(site_settings: Settings,
-                                                                                site_db) -> None:
+async def test_the_bots_rebuild_runs_in_a_child_process_and_gives_it_no_secrets(
+    site_settings: Settings, site_db
+) -> None:
     settings = site_settings.replace(BOT_TOKEN="123:REBUILD-SECRET-TOKEN", OPENAI_API_KEY="sk-REBUILD-SECRET-KEY")
     rebuilder = SiteRebuilder(settings, debounce_s=0)
     rebuilder.schedule()
@@ -456,7 +547,8 @@ async def test_the_bots_rebuild_runs_in_a_child_process_and_gives_it_no_secrets(
 
 
 async def test_a_failed_rebuild_is_logged_with_its_reason_and_the_bot_goes_on(
-        site_settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    site_settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     (tmp_path / "not-a-dir").write_text("a file where the site directory should be")
     settings = site_settings.replace(SITE_DIR=tmp_path / "not-a-dir", BOT_TOKEN="123:REBUILD-SECRET-TOKEN")
     rebuilder = SiteRebuilder(settings, debounce_s=0)

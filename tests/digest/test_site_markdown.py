@@ -13,26 +13,32 @@ from digest.templating import inline_markdown, reviews_word, ru_date, web_url
 from tests.support.site import PWN, fake_entry, parse_tags
 
 
-@pytest.mark.parametrize(("markdown", "expected"), [
-    (r"Потери $\mathcal{L}$ малы.", '<math display="inline">'),
-    (r"$$\frac{1}{2}$$", '<math display="block">'),
-    (r"Скобки \(a_1 + b_2\) тоже.", '<math display="inline">'),
-    (r"И \[ x^2 \] блоком.", '<math display="block">'),
-    (r"$x_{i}$ и $y_{j}$: подчёркивания не курсив", "<msub>"),
-])
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        (r"Потери $\mathcal{L}$ малы.", '<math display="inline">'),
+        (r"$$\frac{1}{2}$$", '<math display="block">'),
+        (r"Скобки \(a_1 + b_2\) тоже.", '<math display="inline">'),
+        (r"И \[ x^2 \] блоком.", '<math display="block">'),
+        (r"$x_{i}$ и $y_{j}$: подчёркивания не курсив", "<msub>"),
+    ],
+)
 def test_formulas_become_mathml(markdown: str, expected: str) -> None:
     html = render_markdown(markdown)
     assert expected in html
     assert "$" not in html and "<em>" not in html
 
 
-@pytest.mark.parametrize("markdown", [
-    "Цена от $5 до $10.",
-    r"Экранированный \$ доллар и ещё один \$.",
-    "Код `a $b$ c` не формула.",
-    "```\nx = '$not math$'\n```",
-    "Пустые $$ $$ доллары",
-])
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "Цена от $5 до $10.",
+        r"Экранированный \$ доллар и ещё один \$.",
+        "Код `a $b$ c` не формула.",
+        "```\nx = '$not math$'\n```",
+        "Пустые $$ $$ доллары",
+    ],
+)
 def test_dollars_that_are_not_math_stay_text(markdown: str) -> None:
     assert "<math" not in render_markdown(markdown)
 
@@ -56,23 +62,26 @@ def test_headings_start_at_h2_and_tables_render() -> None:
     assert '<td style="text-align:right">2</td>' in html
 
 
-@pytest.mark.parametrize("payload", [
-    f"<script>{PWN}</script>",
-    f'<img src=x onerror="{PWN}">',
-    f'<svg onload="{PWN}"><circle r=1 /></svg>',
-    f"<svg><script>{PWN}</script></svg>",
-    f'<iframe src="javascript:{PWN}"></iframe>',
-    f"[клик](javascript:{PWN})",
-    f"[клик](JaVaScRiPt:{PWN})",
-    "[клик](data:text/html;base64,PHNjcmlwdD4=)",
-    "[клик](vbscript:msgbox)",
-    f'<a href="javascript:{PWN}">x</a>',
-    f'$\\href{{javascript:{PWN}}}{{x}}$',
-    f'$\\text{{<img src=x onerror="{PWN}">}}$',
-    f'$\\text{{<script>{PWN}</script>}}$',
-    f'<div onmouseover="{PWN}">x</div>',
-    "![img](https://tracker.invalid/pixel.png)",
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        f"<script>{PWN}</script>",
+        f'<img src=x onerror="{PWN}">',
+        f'<svg onload="{PWN}"><circle r=1 /></svg>',
+        f"<svg><script>{PWN}</script></svg>",
+        f'<iframe src="javascript:{PWN}"></iframe>',
+        f"[клик](javascript:{PWN})",
+        f"[клик](JaVaScRiPt:{PWN})",
+        "[клик](data:text/html;base64,PHNjcmlwdD4=)",
+        "[клик](vbscript:msgbox)",
+        f'<a href="javascript:{PWN}">x</a>',
+        f"$\\href{{javascript:{PWN}}}{{x}}$",
+        f'$\\text{{<img src=x onerror="{PWN}">}}$',
+        f"$\\text{{<script>{PWN}</script>}}$",
+        f'<div onmouseover="{PWN}">x</div>',
+        "![img](https://tracker.invalid/pixel.png)",
+    ],
+)
 def test_sanitizer_leaves_nothing_active(payload: str) -> None:
     html = render_markdown(f"Текст {payload} конец")
     tags = parse_tags(html)
@@ -102,10 +111,18 @@ def test_tldr_with_markup_goes_through_markdown(text: str) -> None:
     assert all(tag in {"strong", "math", "mrow", "msup", "mi", "mn"} for tag, _attrs in tags.tags)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2412.06769", "2412.06769"), ("hep-th/9901001", None), ("cs.CL", "cs.CL"), ("..", None),
-    ("a/../../b", None), ("<script>", None), ("", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2412.06769", "2412.06769"),
+        ("hep-th/9901001", None),
+        ("cs.CL", "cs.CL"),
+        ("..", None),
+        ("a/../../b", None),
+        ("<script>", None),
+        ("", None),
+    ],
+)
 def test_slugs_are_safe_folder_names(text: str, expected: str | None) -> None:
     result = paths.slug(text.replace("/", "_") if text.startswith("hep") else text)
     if expected is not None:
@@ -119,8 +136,10 @@ def test_old_style_ids_get_a_distinct_path() -> None:
     assert paths.paper_path("hep-th/9901001") != paths.paper_path("hep-th-9901001")
 
 
-@pytest.mark.parametrize(("path", "root"), [("index.html", ""), ("papers/x/index.html", "../../"),
-                                            ("categories/cs.CL/page/2/index.html", "../../../../")])
+@pytest.mark.parametrize(
+    ("path", "root"),
+    [("index.html", ""), ("papers/x/index.html", "../../"), ("categories/cs.CL/page/2/index.html", "../../../../")],
+)
 def test_root_of(path: str, root: str) -> None:
     assert paths.root_of(path) == root
 
@@ -146,8 +165,14 @@ def test_pagination_is_stable_from_the_oldest(count: int) -> None:
 
 
 def test_russian_words_and_dates() -> None:
-    assert [reviews_word(n) for n in (1, 2, 5, 11, 21, 104)] == ["рецензия", "рецензии", "рецензий", "рецензий",
-                                                                  "рецензия", "рецензии"]
+    assert [reviews_word(n) for n in (1, 2, 5, 11, 21, 104)] == [
+        "рецензия",
+        "рецензии",
+        "рецензий",
+        "рецензий",
+        "рецензия",
+        "рецензии",
+    ]
     assert ru_date(datetime(2024, 12, 9, tzinfo=UTC)) == "9 декабря 2024"
     assert web_url(f"javascript:{PWN}") is None and web_url(" https://github.com/x ") == "https://github.com/x"
     assert ru_date(None) == "—"

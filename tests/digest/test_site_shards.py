@@ -12,10 +12,17 @@ def names(count: int, size: int = 4, tail: int = 2) -> list[tuple[str, int]]:
     return [(s.name, len(s.pages)) for s in plan_shards([fake_entry(i) for i in range(count)], size, tail)]
 
 
-@pytest.mark.parametrize(("count", "expected"), [
-    (0, []), (1, [("0-0", 1)]), (3, [("0-0", 2), ("0-1", 1)]), (4, [("0", 4)]),
-    (7, [("0", 4), ("1-0", 2), ("1-1", 1)]), (8, [("0", 4), ("1", 4)]),
-])
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (0, []),
+        (1, [("0-0", 1)]),
+        (3, [("0-0", 2), ("0-1", 1)]),
+        (4, [("0", 4)]),
+        (7, [("0", 4), ("1-0", 2), ("1-1", 1)]),
+        (8, [("0", 4), ("1", 4)]),
+    ],
+)
 def test_blocks_then_small_tail_shards(count: int, expected: list[tuple[str, int]]) -> None:
     assert names(count) == expected
 

@@ -52,18 +52,15 @@ class FakeArxiv(StandInArxiv, FakeServer):
         super().__init__(host, port)
         self._bodies: dict[str, Body] = {}
 
-    def serve_bytes(self, arxiv_id: str, data: bytes,
-                    content_type: str = "application/pdf") -> None:
+    def serve_bytes(self, arxiv_id: str, data: bytes, content_type: str = "application/pdf") -> None:
         """Make ``/pdf/<arxiv_id>`` answer ``data`` (e.g. an HTML page) instead of the paper."""
         with self._lock:
             self._bodies[arxiv_id] = Body(_slices(data), len(data), content_type)
 
-    def serve_stream(self, arxiv_id: str, chunk: bytes, count: int,
-                     content_type: str = "application/pdf") -> None:
+    def serve_stream(self, arxiv_id: str, chunk: bytes, count: int, content_type: str = "application/pdf") -> None:
         """Make ``/pdf/<arxiv_id>`` stream ``chunk`` ``count`` times, never held in memory whole."""
         with self._lock:
-            self._bodies[arxiv_id] = Body(lambda: repeat(chunk, count), len(chunk) * count,
-                                          content_type)
+            self._bodies[arxiv_id] = Body(lambda: repeat(chunk, count), len(chunk) * count, content_type)
 
     def api_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.kind == "api"]
@@ -78,8 +75,7 @@ class FakeArxiv(StandInArxiv, FakeServer):
 
     # faults
 
-    def fail_next(self, kind: str, status: int = 503, times: int = 1,
-                  retry_after: float | None = None) -> None:
+    def fail_next(self, kind: str, status: int = 503, times: int = 1, retry_after: float | None = None) -> None:
         self.script(("fail", _kind(kind)), Fault(status, retry_after), times)
 
     def delay_next(self, kind: str, seconds: float, times: int = 1) -> None:

@@ -18,8 +18,8 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
-from watcher.schedule import EASTERN, submission_window
 from tests.fakes.arxiv import PLACEHOLDER_PDF, FakeArxiv
+from watcher.schedule import EASTERN, submission_window
 
 FILLER = """galaxy cluster lensing spectra protein folding graph coloring traffic flow wind turbine
 supply chain auction design glacier melt seismic inversion sparse matrix compiler cache
@@ -50,8 +50,16 @@ def arxiv_number(day: date, number: int) -> str:
     return f"{day:%y%m}.{number:05d}"
 
 
-def announce(fake: FakeArxiv, day: date, *, count: int, categories: list[str], first_number: int,
-             seed: int = 0, pdf: bytes = PLACEHOLDER_PDF) -> Announced:
+def announce(
+    fake: FakeArxiv,
+    day: date,
+    *,
+    count: int,
+    categories: list[str],
+    first_number: int,
+    seed: int = 0,
+    pdf: bytes = PLACEHOLDER_PDF,
+) -> Announced:
     """Add `count` filler papers to `fake`, spread over `day`'s window and `categories` (some cross-listed)."""
     rng = random.Random(seed)
     ids = []
@@ -60,10 +68,14 @@ def announce(fake: FakeArxiv, day: date, *, count: int, categories: list[str], f
         primary = categories[offset % len(categories)]
         cats = [primary] + ([rng.choice(categories)] if rng.random() < 0.3 else [])
         words = rng.sample(FILLER, 6)
-        fake.add_paper(arxiv_id, title=f"On {words[0]} {words[1]} and {words[2]} {words[3]}",
-                       authors=[f"Author {rng.randint(1, 500)}", f"Author {rng.randint(1, 500)}"],
-                       abstract=" ".join(rng.choice(FILLER) for _ in range(60)) + ".",
-                       categories=list(dict.fromkeys(cats)),
-                       published=submitted_at(day, (offset + 0.5) / count), versions={1: pdf})
+        fake.add_paper(
+            arxiv_id,
+            title=f"On {words[0]} {words[1]} and {words[2]} {words[3]}",
+            authors=[f"Author {rng.randint(1, 500)}", f"Author {rng.randint(1, 500)}"],
+            abstract=" ".join(rng.choice(FILLER) for _ in range(60)) + ".",
+            categories=list(dict.fromkeys(cats)),
+            published=submitted_at(day, (offset + 0.5) / count),
+            versions={1: pdf},
+        )
         ids.append(arxiv_id)
     return Announced(day, ids)

@@ -74,8 +74,7 @@ def prompt_tokens(messages: list[dict]) -> int:
     return sum(estimate_tokens(message_text(m)) for m in messages)
 
 
-def error_body(message: str, type_: str, param: str | None = None,
-               code: str | None = None) -> dict:
+def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict:
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
@@ -87,13 +86,14 @@ def mask_key(key: str) -> str:
 
 def fault_error(kind: str, model: str) -> tuple[int, dict]:
     if kind == "rate_limit":
-        message = (f"Rate limit reached for {model} in organization org-fake on requests per "
-                   "min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s. Visit "
-                   "https://platform.openai.com/account/rate-limits to learn more.")
+        message = (
+            f"Rate limit reached for {model} in organization org-fake on requests per "
+            "min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s. Visit "
+            "https://platform.openai.com/account/rate-limits to learn more."
+        )
         return 429, error_body(message, "requests", None, "rate_limit_exceeded")
     if kind == "quota":
-        message = ("You exceeded your current quota, please check your plan and billing "
-                   "details.")
+        message = "You exceeded your current quota, please check your plan and billing details."
         return 429, error_body(message, "insufficient_quota", None, "insufficient_quota")
     if kind == "server":
         message = "The server had an error while processing your request. Sorry about that!"
@@ -106,12 +106,13 @@ def context_error(limit: int, prompt: int, completion: int | None) -> dict:
     """OpenAI's wording: the second form when the request asked for completion tokens."""
     head = f"This model's maximum context length is {limit} tokens. However, "
     if completion:
-        tail = (f"you requested {prompt + completion} tokens ({prompt} in the messages, "
-                f"{completion} in the completion). Please reduce the length of the messages "
-                "or completion.")
+        tail = (
+            f"you requested {prompt + completion} tokens ({prompt} in the messages, "
+            f"{completion} in the completion). Please reduce the length of the messages "
+            "or completion."
+        )
     else:
-        tail = (f"your messages resulted in {prompt} tokens. Please reduce the length of "
-                "the messages.")
+        tail = f"your messages resulted in {prompt} tokens. Please reduce the length of the messages."
     return error_body(head + tail, "invalid_request_error", "messages", "context_length_exceeded")
 
 
@@ -131,14 +132,15 @@ def completion_json(cid: str, model: str, reply: FakeReply, prompt: int) -> dict
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": reply.content, "refusal": None},
-            "logprobs": None,
-            "finish_reason": reply.finish_reason,
-        }],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                  "total_tokens": prompt + completion},
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": reply.content, "refusal": None},
+                "logprobs": None,
+                "finish_reason": reply.finish_reason,
+            }
+        ],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
         "system_fingerprint": "fp_fake",
     }
 
@@ -156,8 +158,7 @@ def stream_chunks(full: dict, include_usage: bool) -> list[dict]:
         return head | {"choices": choices} | extra
 
     chunks = [chunk({"role": "assistant", "content": "", "refusal": None})]
-    chunks += [chunk({"content": content[i:i + STREAM_PIECE]})
-               for i in range(0, len(content), STREAM_PIECE)]
+    chunks += [chunk({"content": content[i : i + STREAM_PIECE]}) for i in range(0, len(content), STREAM_PIECE)]
     chunks.append(chunk({}, choice["finish_reason"]))
     if include_usage:
         chunks.append(head | {"choices": [], "usage": full["usage"]})
@@ -195,8 +196,10 @@ def russian_review(request: dict) -> str:
     title = _TITLE.search(message)
     name = f"«{title.group(1)}»" if title else "этой статьи"
     if len(numbers) >= 2:
-        figures = (f"Главные цифры, которые приводят авторы: {', '.join(numbers[:-1])} "
-                   f"и {numbers[-1]}; именно на них стоит смотреть в таблицах.")
+        figures = (
+            f"Главные цифры, которые приводят авторы: {', '.join(numbers[:-1])} "
+            f"и {numbers[-1]}; именно на них стоит смотреть в таблицах."
+        )
     elif numbers:
         figures = f"Главная цифра, которую приводят авторы, — {numbers[0]}."
     else:
@@ -263,9 +266,15 @@ class FakeLLM(FakeServer):
     ``requests``, refused ones too.
     """
 
-    def __init__(self, api_key: str | None = "sk-test", *, context_tokens: int = 128000,
-                 models: tuple[str, ...] = ("gpt-4o-mini",), host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+    def __init__(
+        self,
+        api_key: str | None = "sk-test",
+        *,
+        context_tokens: int = 128000,
+        models: tuple[str, ...] = ("gpt-4o-mini",),
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         super().__init__(host, port)
         self.api_key = api_key
         self.context_tokens = context_tokens
@@ -300,8 +309,9 @@ class FakeLLM(FakeServer):
         headers = {"x-request-id": f"req_{next(self._ids):024x}"}
         if retry_after is not None:
             headers["retry-after"] = f"{retry_after:g}"
-        return web.json_response(data, status=status, headers=headers,
-                                 dumps=lambda d: json.dumps(d, ensure_ascii=False))
+        return web.json_response(
+            data, status=status, headers=headers, dumps=lambda d: json.dumps(d, ensure_ascii=False)
+        )
 
     def _auth_error(self, request: web.Request) -> web.Response | None:
         if self.api_key is None:
@@ -310,20 +320,20 @@ class FakeLLM(FakeServer):
         if scheme == "Bearer" and key == self.api_key:
             return None
         if scheme != "Bearer" or not key.strip():
-            message = ("You didn't provide an API key. You need to provide your API key in an "
-                       "Authorization header using Bearer auth (i.e. Authorization: Bearer "
-                       f"YOUR_KEY). You can obtain an API key from {KEYS_URL}.")
+            message = (
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer "
+                f"YOUR_KEY). You can obtain an API key from {KEYS_URL}."
+            )
             return self._json(error_body(message, "invalid_request_error"), 401)
-        message = (f"Incorrect API key provided: {mask_key(key)}. You can find your API key "
-                   f"at {KEYS_URL}.")
+        message = f"Incorrect API key provided: {mask_key(key)}. You can find your API key at {KEYS_URL}."
         return self._json(error_body(message, "invalid_request_error", None, "invalid_api_key"), 401)
 
     async def _models(self, request: web.Request) -> web.Response:
         self.record(LLMRequest(request.path, {}, dict(request.headers), time.monotonic()))
         if (denied := self._auth_error(request)) is not None:
             return denied
-        data = [{"id": m, "object": "model", "created": 1721172741, "owned_by": "system"}
-                for m in self.models]
+        data = [{"id": m, "object": "model", "created": 1721172741, "owned_by": "system"} for m in self.models]
         return self._json({"object": "list", "data": data})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
@@ -349,8 +359,7 @@ class FakeLLM(FakeServer):
         forced_length = fault is not None and fault.kind == "length"
         return await self._complete(request, body, forced_length)
 
-    async def _complete(self, request: web.Request, body: dict,
-                        forced_length: bool) -> web.StreamResponse:
+    async def _complete(self, request: web.Request, body: dict, forced_length: bool) -> web.StreamResponse:
         prompt = prompt_tokens(body["messages"])
         max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
         if prompt + (max_tokens or 0) > self.context_tokens:
@@ -367,8 +376,9 @@ class FakeLLM(FakeServer):
 
 
 async def _send_events(request: web.Request, chunks: list[dict]) -> web.StreamResponse:
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
-                                           "Cache-Control": "no-cache"})
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+    )
     await response.prepare(request)
     for chunk in chunks:
         await response.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())

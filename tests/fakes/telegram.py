@@ -56,21 +56,32 @@ from tests.fakes.telegram_html import (
 )
 
 DEFAULT_TOKEN = "123456789:TEST-fake-token"
-CONFLICT = ("Conflict: terminated by other getUpdates request; make sure that only one bot "
-            "instance is running")
-WEBHOOK_CONFLICT = ("Conflict: can't use getUpdates method while webhook is active; use "
-                    "deleteWebhook to delete the webhook first")
-NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply "
-                "markup are exactly the same as a current content and reply markup of the message")
-JSON_FIELDS = {"rich_message", "reply_markup", "allowed_updates", "entities", "commands",
-               "reply_parameters", "link_preview_options", "scope"}
+CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+)
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply "
+    "markup are exactly the same as a current content and reply markup of the message"
+)
+JSON_FIELDS = {
+    "rich_message",
+    "reply_markup",
+    "allowed_updates",
+    "entities",
+    "commands",
+    "reply_parameters",
+    "link_preview_options",
+    "scope",
+}
 # Telegram leaves these out unless allowed_updates names them.
 NOT_BY_DEFAULT = {"chat_member", "message_reaction", "message_reaction_count"}
-NGINX_PAGE = ("<html>\r\n<head><title>{status} {phrase}</title></head>\r\n<body>\r\n<center>"
-              "<h1>{status} {phrase}</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n"
-              "</body>\r\n</html>\r\n")
-PHRASES = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-           504: "Gateway Time-out"}
+NGINX_PAGE = (
+    "<html>\r\n<head><title>{status} {phrase}</title></head>\r\n<body>\r\n<center>"
+    "<h1>{status} {phrase}</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+PHRASES = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Time-out"}
 
 
 class ApiError(Exception):
@@ -90,8 +101,13 @@ class FakeChat:
     members: set[int] = field(default_factory=set)
 
     def as_dict(self) -> dict:
-        fields = {"id": self.id, "type": self.type, "title": self.title,
-                  "username": self.username, "first_name": self.first_name}
+        fields = {
+            "id": self.id,
+            "type": self.type,
+            "title": self.title,
+            "username": self.username,
+            "first_name": self.first_name,
+        }
         return {k: v for k, v in fields.items() if v is not None}
 
 
@@ -125,6 +141,7 @@ class RecordedCall:
 @dataclass(frozen=True)
 class Delivery:
     """A call Telegram carried out (not refused by a fault, an error or flood control)."""
+
     method: str
     chat_id: str
     at: float
@@ -143,17 +160,26 @@ class FakeTelegram(FakeServer):
     # timed-out sendMessage still arrives: python-telegram-bot issue #1045); so does the fake.
     cancel_on_disconnect = False
 
-    def __init__(self, token: str = DEFAULT_TOKEN, host: str = "127.0.0.1", port: int = 0,
-                 bot_username: str = "paperdigest_test_bot") -> None:
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bot_username: str = "paperdigest_test_bot",
+    ) -> None:
         super().__init__(host, port)
         self.token = token
-        self.bot_user = {"id": int(token.split(":")[0]), "is_bot": True,
-                         "first_name": "PaperDigest", "username": bot_username,
-                         "can_join_groups": True, "can_read_all_group_messages": False,
-                         "supports_inline_queries": False}
+        self.bot_user = {
+            "id": int(token.split(":")[0]),
+            "is_bot": True,
+            "first_name": "PaperDigest",
+            "username": bot_username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
         self._state = threading.RLock()
-        self._handlers: dict[str, Callable[[dict], Any]] = {
-            name.lower(): getattr(self, "_" + name) for name in METHODS}
+        self._handlers: dict[str, Callable[[dict], Any]] = {name.lower(): getattr(self, "_" + name) for name in METHODS}
         self._closing = False
         self._poll_event: asyncio.Event | None = None
         self._clear_state()
@@ -206,17 +232,30 @@ class FakeTelegram(FakeServer):
 
     # --- what a test sets up ------------------------------------------------------------
 
-    def add_chat(self, chat_id: int, *, type: str = "channel", title: str | None = "Digest",
-                 username: str | None = None, admins: tuple[int, ...] = ()) -> FakeChat:
-        chat = FakeChat(chat_id, type, title if type != "private" else None,
-                        username.lstrip("@") if username else None,
-                        "User" if type == "private" else None, set(admins))
+    def add_chat(
+        self,
+        chat_id: int,
+        *,
+        type: str = "channel",
+        title: str | None = "Digest",
+        username: str | None = None,
+        admins: tuple[int, ...] = (),
+    ) -> FakeChat:
+        chat = FakeChat(
+            chat_id,
+            type,
+            title if type != "private" else None,
+            username.lstrip("@") if username else None,
+            "User" if type == "private" else None,
+            set(admins),
+        )
         with self._state:
             self._chats[chat_id] = chat
         return chat
 
-    def push_message(self, chat_id: int, user_id: int, text: str, *,
-                     username: str | None = None, first_name: str = "Тест") -> int:
+    def push_message(
+        self, chat_id: int, user_id: int, text: str, *, username: str | None = None, first_name: str = "Тест"
+    ) -> int:
         """Queue a user's text message as an update; returns its update_id."""
         user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "ru"}
         if username:
@@ -224,12 +263,16 @@ class FakeTelegram(FakeServer):
         with self._state:
             chat = self._chats.get(chat_id) or self._private_or_group(chat_id, user)
             chat.members.add(user_id)
-            message = {"message_id": self._take_message_id(chat_id), "date": int(time.time()),
-                       "chat": chat.as_dict(), "from": user, "text": text}
+            message = {
+                "message_id": self._take_message_id(chat_id),
+                "date": int(time.time()),
+                "chat": chat.as_dict(),
+                "from": user,
+                "text": text,
+            }
         if text.startswith("/"):
             command = text.split()[0]
-            message["entities"] = [{"type": "bot_command", "offset": 0,
-                                    "length": utf16_len(command)}]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
         return self.push_update({"message": message})
 
     def push_update(self, update: dict) -> int:
@@ -248,8 +291,7 @@ class FakeTelegram(FakeServer):
             self._files[file_id] = data
         return f"documents/{file_id}"
 
-    def forbid(self, chat_id: int,
-               description: str = "Forbidden: bot was blocked by the user") -> None:
+    def forbid(self, chat_id: int, description: str = "Forbidden: bot was blocked by the user") -> None:
         """Sends to ``chat_id`` answer 403 from now on."""
         with self._state:
             self._forbidden[chat_id] = description
@@ -379,10 +421,14 @@ class FakeTelegram(FakeServer):
     # --- chats and messages --------------------------------------------------------------
 
     def _private_or_group(self, chat_id: int, user: dict) -> FakeChat:
-        kind = "private" if chat_id > 0 else "supergroup" if chat_id < -10**12 else "group"
-        chat = FakeChat(chat_id, kind, None if kind == "private" else "Group",
-                        user.get("username") if kind == "private" else None,
-                        user["first_name"] if kind == "private" else None)
+        kind = "private" if chat_id > 0 else "supergroup" if chat_id < -(10**12) else "group"
+        chat = FakeChat(
+            chat_id,
+            kind,
+            None if kind == "private" else "Group",
+            user.get("username") if kind == "private" else None,
+            user["first_name"] if kind == "private" else None,
+        )
         self._chats[chat_id] = chat
         return chat
 
@@ -429,8 +475,7 @@ class FakeTelegram(FakeServer):
         return message
 
     def _store(self, chat: FakeChat, content: dict) -> dict:
-        stored = StoredMessage(chat.id, self._take_message_id(chat.id), int(time.time()),
-                               **content)
+        stored = StoredMessage(chat.id, self._take_message_id(chat.id), int(time.time()), **content)
         self._messages.setdefault(chat.id, {})[stored.message_id] = stored
         self._sent.append(copy.deepcopy(stored))
         return self._message_dict(chat, stored)
@@ -524,24 +569,26 @@ class FakeTelegram(FakeServer):
 
     def _getWebhookInfo(self, params: dict) -> dict:
         with self._state:
-            return {"url": self._webhook.get("url", ""), "has_custom_certificate": False,
-                    "pending_update_count": len(self._updates)}
+            return {
+                "url": self._webhook.get("url", ""),
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._updates),
+            }
 
     def _getChat(self, params: dict) -> dict:
         with self._state:
             chat = self._chat(params)
-        gifts = dict.fromkeys(("unlimited_gifts", "limited_gifts", "unique_gifts",
-                               "premium_subscription", "gifts_from_channels"), False)
-        return chat.as_dict() | {"accent_color_id": 0, "max_reaction_count": 11,
-                                 "accepted_gift_types": gifts}
+        gifts = dict.fromkeys(
+            ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription", "gifts_from_channels"), False
+        )
+        return chat.as_dict() | {"accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": gifts}
 
     def _getChatMember(self, params: dict) -> dict:
         with self._state:
             chat = self._chat(params)
             user_id = int(params.get("user_id") or 0)
             is_bot = user_id == self.bot_user["id"]
-            user = self.bot_user if is_bot else {"id": user_id, "is_bot": False,
-                                                 "first_name": "User"}
+            user = self.bot_user if is_bot else {"id": user_id, "is_bot": False, "first_name": "User"}
             if is_bot and chat.type == "channel" or user_id in chat.admins:
                 return _administrator(user, chat.type == "channel")
             if is_bot or user_id in chat.members or chat.type == "private" and user_id == chat.id:
@@ -554,8 +601,12 @@ class FakeTelegram(FakeServer):
             data = self._files.get(file_id)
         if data is None:
             raise ApiError(400, "Bad Request: invalid file_id")
-        return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(data),
-                "file_path": f"documents/{file_id}"}
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(data),
+            "file_path": f"documents/{file_id}",
+        }
 
     async def _getUpdates(self, params: dict) -> list[dict]:
         offset, limit = _int(params, "offset", 0), min(max(_int(params, "limit", 100), 1), 100)
@@ -595,6 +646,7 @@ class FakeTelegram(FakeServer):
         def allowed(update: dict) -> bool:
             kind = next(k for k in update if k != "update_id")
             return kind in self._allowed if self._allowed else kind not in NOT_BY_DEFAULT
+
         return copy.deepcopy([u for u in self._updates if allowed(u)][:limit])
 
     def _wake(self) -> None:
@@ -608,10 +660,24 @@ class FakeTelegram(FakeServer):
             event.set()
 
 
-METHODS = ("getMe", "getUpdates", "deleteWebhook", "setWebhook", "getWebhookInfo",
-           "setMyCommands", "getMyCommands", "sendMessage", "editMessageText", "deleteMessage",
-           "sendChatAction", "answerCallbackQuery", "sendRichMessage", "getChat",
-           "getChatMember", "getFile")
+METHODS = (
+    "getMe",
+    "getUpdates",
+    "deleteWebhook",
+    "setWebhook",
+    "getWebhookInfo",
+    "setMyCommands",
+    "getMyCommands",
+    "sendMessage",
+    "editMessageText",
+    "deleteMessage",
+    "sendChatAction",
+    "answerCallbackQuery",
+    "sendRichMessage",
+    "getChat",
+    "getChatMember",
+    "getFile",
+)
 
 
 # --- a client for it --------------------------------------------------------------------------
@@ -662,8 +728,9 @@ def _rich_content(rich: Any) -> dict:
         raise ApiError(400, "Bad Request: rich_message must be an InputRichMessage object")
     given = [key for key in ("html", "markdown", "blocks") if rich.get(key)]
     if len(given) != 1:
-        raise ApiError(400, "Bad Request: exactly one of html, markdown or blocks must be "
-                            "specified in the rich message")
+        raise ApiError(
+            400, "Bad Request: exactly one of html, markdown or blocks must be specified in the rich message"
+        )
     if given == ["html"]:
         try:
             root, stats = parse_rich_html(rich["html"])
@@ -676,24 +743,26 @@ def _rich_content(rich: Any) -> dict:
     else:
         blocks, stats = rich["blocks"], _block_stats(rich["blocks"])
     _check_rich_limits(stats, blocks)
-    return {"rich": rich, "rich_blocks": blocks, "text": None, "entities": [],
-            "parse_mode": None, "source": None}
+    return {"rich": rich, "rich_blocks": blocks, "text": None, "entities": [], "parse_mode": None, "source": None}
 
 
 def _check_rich_limits(stats: RichStats, blocks: list) -> None:
     if not blocks:
         raise ApiError(400, "Bad Request: rich message is empty")
     if stats.chars > RICH_CHAR_LIMIT:
-        raise ApiError(400, f"Bad Request: rich message is too long ({stats.chars} characters, "
-                            f"at most {RICH_CHAR_LIMIT})")
+        raise ApiError(
+            400, f"Bad Request: rich message is too long ({stats.chars} characters, at most {RICH_CHAR_LIMIT})"
+        )
     if stats.blocks > RICH_BLOCK_LIMIT:
-        raise ApiError(400, f"Bad Request: rich message has too many blocks ({stats.blocks}, "
-                            f"at most {RICH_BLOCK_LIMIT})")
+        raise ApiError(
+            400, f"Bad Request: rich message has too many blocks ({stats.blocks}, at most {RICH_BLOCK_LIMIT})"
+        )
 
 
 def _block_stats(value: Any) -> RichStats:
     """Size of the ``blocks`` form: every block and list item counts, every string counts."""
     stats = RichStats()
+
     def walk(node: Any, is_block: bool) -> None:
         if isinstance(node, list):
             for item in node:
@@ -704,16 +773,30 @@ def _block_stats(value: Any) -> RichStats:
                 walk(item, key in ("blocks", "items"))
         elif isinstance(node, str):
             stats.chars += utf16_len(node)
+
     walk(value, True)
     return stats
 
 
 def _administrator(user: dict, channel: bool) -> dict:
-    rights = dict.fromkeys((
-        "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
-        "can_manage_video_chats", "can_restrict_members", "can_promote_members",
-        "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
-        "can_delete_stories", "can_send_welcome_messages"), True)
+    rights = dict.fromkeys(
+        (
+            "can_be_edited",
+            "is_anonymous",
+            "can_manage_chat",
+            "can_delete_messages",
+            "can_manage_video_chats",
+            "can_restrict_members",
+            "can_promote_members",
+            "can_change_info",
+            "can_invite_users",
+            "can_post_stories",
+            "can_edit_stories",
+            "can_delete_stories",
+            "can_send_welcome_messages",
+        ),
+        True,
+    )
     rights |= {"can_be_edited": False, "is_anonymous": False}
     if channel:
         rights |= {"can_post_messages": True, "can_edit_messages": True}
@@ -759,8 +842,9 @@ def _error(err: ApiError) -> web.Response:
 
 def _fault(fault: Fault) -> web.Response:
     if fault.status == 429:
-        return _error(ApiError(429, f"Too Many Requests: retry after {fault.retry_after}",
-                               {"retry_after": fault.retry_after}))
+        return _error(
+            ApiError(429, f"Too Many Requests: retry after {fault.retry_after}", {"retry_after": fault.retry_after})
+        )
     if fault.status in (502, 503, 504):
         page = NGINX_PAGE.format(status=fault.status, phrase=PHRASES[fault.status])
         return web.Response(status=fault.status, text=page, content_type="text/html")

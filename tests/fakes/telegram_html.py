@@ -83,8 +83,10 @@ def tokenize(text: str, *, allow_self_closing: bool = False) -> list[str | Tag]:
 def _entity(text: str, i: int) -> tuple[str, int]:
     match = _ENTITY.match(text, i)
     if match is None:
-        raise HtmlError(f'Unescaped "&" at byte offset {_byte_offset(text, i)}; '
-                        "write &amp; (Telegram keeps it, the fake refuses it)")
+        raise HtmlError(
+            f'Unescaped "&" at byte offset {_byte_offset(text, i)}; '
+            "write &amp; (Telegram keeps it, the fake refuses it)"
+        )
     if match[3]:
         return _NAMED[match[3]], match.end()
     code = int(match[1]) if match[1] else int(match[2], 16)
@@ -96,7 +98,7 @@ def _entity(text: str, i: int) -> tuple[str, int]:
 def _tag(text: str, start: int, allow_self_closing: bool) -> tuple[Tag, int]:
     offset = _byte_offset(text, start)
     i = start + 1
-    closing = text[i:i + 1] == "/"
+    closing = text[i : i + 1] == "/"
     i += closing
     name_start = i
     while i < len(text) and not text[i].isspace() and text[i] != ">":
@@ -112,15 +114,14 @@ def _tag(text: str, start: int, allow_self_closing: bool) -> tuple[Tag, int]:
     if closing:
         while i < len(text) and text[i].isspace():
             i += 1
-        if text[i:i + 1] != ">":
+        if text[i : i + 1] != ">":
             raise HtmlError(f"Unclosed end tag at byte offset {offset}")
         return Tag(name, {}, offset, closing=True), i + 1
     attrs, i, slash = _attributes(text, i, name, offset, allow_self_closing)
     return Tag(name, attrs, offset, self_closing=self_closing or slash), i
 
 
-def _attributes(text: str, i: int, tag: str, offset: int,
-                allow_self_closing: bool) -> tuple[dict[str, str], int, bool]:
+def _attributes(text: str, i: int, tag: str, offset: int, allow_self_closing: bool) -> tuple[dict[str, str], int, bool]:
     attrs: dict[str, str] = {}
     while True:
         while i < len(text) and text[i].isspace():
@@ -139,7 +140,7 @@ def _attributes(text: str, i: int, tag: str, offset: int,
             raise HtmlError(f'Empty attribute name in the tag "{tag}" at byte offset {offset}')
         while i < len(text) and text[i].isspace():
             i += 1
-        if text[i:i + 1] != "=":
+        if text[i : i + 1] != "=":
             attrs[name] = ""  # a bare attribute, like <blockquote expandable>
             continue
         attrs[name], i = _attribute_value(text, i + 1, tag, offset)
@@ -159,7 +160,7 @@ def _attribute_value(text: str, i: int, tag: str, offset: int) -> tuple[str, int
     end = text.find(quote, i + 1)
     if end < 0:
         raise HtmlError(f"Unclosed start tag at byte offset {offset}")
-    raw = text[i + 1:end]
+    raw = text[i + 1 : end]
     value = "".join(_decode_all(raw, text, offset))
     return value, end + 1
 
@@ -182,10 +183,22 @@ def _decode_all(raw: str, text: str, offset: int) -> list[str]:
 # --- classic parse_mode=HTML ------------------------------------------------------------
 
 CLASSIC_TAGS = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic",
-    "u": "underline", "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
-    "del": "strikethrough", "tg-spoiler": "spoiler", "span": "spoiler", "a": "text_link",
-    "tg-emoji": "custom_emoji", "code": "code", "pre": "pre", "blockquote": "blockquote",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "a": "text_link",
+    "tg-emoji": "custom_emoji",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
 }
 _LEAVES = {"code", "pre"}  # entities that can't contain others
 _LINKISH = {"a", "tg-emoji"}
@@ -238,7 +251,7 @@ def _check_start(tag: Tag, stack: list[_Open]) -> None:
     if _LEAVES & set(open_tags):
         raise HtmlError(f'Tag "{name}" can\'t be nested inside "{parent}" {where}')
     if name == "blockquote" and "blockquote" in open_tags:
-        raise HtmlError(f'Blockquotes can\'t be nested {where}')
+        raise HtmlError(f"Blockquotes can't be nested {where}")
     if name == "pre" and set(open_tags) - {"blockquote"}:
         raise HtmlError(f'Tag "pre" can\'t be nested inside "{parent}" {where}')
     if (name in _LINKISH or name == "code") and _LINKISH & set(open_tags):
@@ -250,13 +263,13 @@ def _close(stack: list[_Open], tag: Tag, length: int) -> dict | None:
         raise HtmlError(f"Unexpected end tag at byte offset {tag.offset}")
     opened = stack.pop()
     if tag.name and tag.name != opened.tag.name:
-        raise HtmlError(f'Unmatched end tag at byte offset {tag.offset}, expected '
-                        f'"</{opened.tag.name}>", found "</{tag.name}>"')
+        raise HtmlError(
+            f'Unmatched end tag at byte offset {tag.offset}, expected "</{opened.tag.name}>", found "</{tag.name}>"'
+        )
     name = opened.tag.name
     if name == "code" and stack and stack[-1].tag.name == "pre":
         language = opened.tag.attrs.get("class", "")
-        stack[-1].language = language.removeprefix("language-") if language.startswith(
-            "language-") else ""
+        stack[-1].language = language.removeprefix("language-") if language.startswith("language-") else ""
         return None
     if length == opened.start:
         return None  # Telegram drops empty entities
@@ -274,15 +287,45 @@ def _close(stack: list[_Open], tag: Tag, length: int) -> dict | None:
 
 # --- rich messages (InputRichMessage.html) ----------------------------------------------
 
-BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "footer", "hr", "tg-math-block",
-              "ul", "ol", "li", "blockquote", "aside", "details", "summary", "table", "thead",
-              "tbody", "tr", "td", "th"}
+BLOCK_TAGS = {
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "pre",
+    "footer",
+    "hr",
+    "tg-math-block",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "aside",
+    "details",
+    "summary",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "td",
+    "th",
+}
 INLINE_TAGS = set(CLASSIC_TAGS) - {"pre", "blockquote"} | {"sub", "sup", "mark", "tg-math", "br"}
 VOID_TAGS = {"hr", "br"}
 _TEXT_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "footer", "summary", "td", "th"}
 _CONTAINERS = {"#root", "li", "blockquote", "aside", "details"}
-_PARENTS = {"li": {"ul", "ol"}, "tr": {"table", "thead", "tbody"}, "td": {"tr"}, "th": {"tr"},
-            "thead": {"table"}, "tbody": {"table"}, "summary": {"details"}}
+_PARENTS = {
+    "li": {"ul", "ol"},
+    "tr": {"table", "thead", "tbody"},
+    "td": {"tr"},
+    "th": {"tr"},
+    "thead": {"table"},
+    "tbody": {"table"},
+    "summary": {"details"},
+}
 _COUNTED = BLOCK_TAGS - {"summary", "thead", "tbody", "td", "th"}
 
 
@@ -327,8 +370,7 @@ def _rich_open(stack: list[Node], tag: Tag, stats: RichStats) -> Node:
     name, parent, where = tag.name, stack[-1], f"at byte offset {tag.offset}"
     if name not in BLOCK_TAGS and name not in INLINE_TAGS:
         raise HtmlError(f'Unsupported start tag "{name}" {where}')
-    if parent.tag in ("tg-math", "tg-math-block") or (parent.tag == "pre" and name != "code") \
-            or parent.tag == "code":
+    if parent.tag in ("tg-math", "tg-math-block") or (parent.tag == "pre" and name != "code") or parent.tag == "code":
         raise HtmlError(f'Tag "{name}" can\'t be nested inside "{parent.tag}" {where}')
     if name in _PARENTS and parent.tag not in _PARENTS[name]:
         raise HtmlError(f'Tag "{name}" must be inside {" or ".join(sorted(_PARENTS[name]))} {where}')
@@ -352,8 +394,9 @@ def _rich_close(stack: list[Node], tag: Tag) -> None:
         raise HtmlError(f"Unexpected end tag at byte offset {tag.offset}")
     opened = stack.pop()
     if tag.name and tag.name != opened.tag:
-        raise HtmlError(f'Unmatched end tag at byte offset {tag.offset}, expected '
-                        f'"</{opened.tag}>", found "</{tag.name}>"')
+        raise HtmlError(
+            f'Unmatched end tag at byte offset {tag.offset}, expected "</{opened.tag}>", found "</{tag.name}>"'
+        )
 
 
 def _rich_text(parent: Node, text: str, stats: RichStats) -> None:
@@ -371,8 +414,9 @@ def _implicit_paragraphs(node: Node) -> int:
     if node.tag in _CONTAINERS:
         inline_run = False
         for child in node.children:
-            is_inline = isinstance(child, str) and child.strip() or (
-                isinstance(child, Node) and child.tag in INLINE_TAGS)
+            is_inline = (
+                isinstance(child, str) and child.strip() or (isinstance(child, Node) and child.tag in INLINE_TAGS)
+            )
             count += bool(is_inline and not inline_run)
             inline_run = bool(is_inline) or (inline_run and isinstance(child, str))
     for child in node.children:
@@ -418,8 +462,12 @@ def _block(node: Node) -> list[dict]:
     if tag in ("ul", "ol"):
         items = [c for c in node.children if isinstance(c, Node)]
         labels = ["•"] * len(items) if tag == "ul" else [f"{n}." for n in range(1, len(items) + 1)]
-        return [{"type": "list", "items": [{"label": label, "blocks": rich_blocks(item)}
-                                          for label, item in zip(labels, items)]}]
+        return [
+            {
+                "type": "list",
+                "items": [{"label": label, "blocks": rich_blocks(item)} for label, item in zip(labels, items)],
+            }
+        ]
     if tag in ("blockquote", "aside", "details"):
         return [{"type": "blockquote", "blocks": rich_blocks(node)}]
     return [{"type": "paragraph", "text": node.text()}]

@@ -18,10 +18,8 @@ import pytest
 from tests.fakes.arxiv import FakeArxiv
 from tests.fakes.llm import FakeLLM, FakeReply, quoted_numbers, russian_review
 
-
 COCONUT = "2412.06769"
-SECTIONS = ("## Суть", "## Метод", "## Эксперименты и результаты", "## Ограничения",
-            "## Почему это важно")
+SECTIONS = ("## Суть", "## Метод", "## Эксперименты и результаты", "## Ограничения", "## Почему это важно")
 
 
 def add_coconut(fake: FakeArxiv, **overrides) -> None:
@@ -41,9 +39,14 @@ def add_coconut(fake: FakeArxiv, **overrides) -> None:
 
 
 def add_old_style(fake: FakeArxiv) -> None:
-    fake.add_paper("hep-th/9901001", title="An old paper", authors=["A. Physicist"],
-                   abstract="Strings.", categories=["hep-th"],
-                   published=datetime(1999, 1, 4, tzinfo=timezone.utc))
+    fake.add_paper(
+        "hep-th/9901001",
+        title="An old paper",
+        authors=["A. Physicist"],
+        abstract="Strings.",
+        categories=["hep-th"],
+        published=datetime(1999, 1, 4, tzinfo=timezone.utc),
+    )
 
 
 @pytest.fixture
@@ -121,19 +124,28 @@ def add_search_corpus(fake: FakeArxiv) -> None:
         ("2401.00004", "Speech models", ["Del Maestro"], ["eess.AS"], 4),
     ]
     for arxiv_id, title, authors, cats, day in rows:
-        fake.add_paper(arxiv_id, title=title, authors=authors, abstract=f"About {title}.",
-                       categories=cats, published=datetime(2024, 1, day, tzinfo=timezone.utc))
+        fake.add_paper(
+            arxiv_id,
+            title=title,
+            authors=authors,
+            abstract=f"About {title}.",
+            categories=cats,
+            published=datetime(2024, 1, day, tzinfo=timezone.utc),
+        )
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("cat:cs.CL", {"2401.00001", "2401.00003"}),
-    ("cat:cs.*", {"2401.00001", "2401.00002", "2401.00003"}),
-    ("ti:reasoning", {"2401.00001", "2401.00003"}),
-    ("au:lee AND cat:cs.CV", {"2401.00003"}),
-    ("au:del_maestro OR ti:vision", {"2401.00002", "2401.00003", "2401.00004"}),
-    ("all:reasoning ANDNOT cat:cs.CV", {"2401.00001"}),
-    ('ti:"vision transformers"', {"2401.00002"}),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("cat:cs.CL", {"2401.00001", "2401.00003"}),
+        ("cat:cs.*", {"2401.00001", "2401.00002", "2401.00003"}),
+        ("ti:reasoning", {"2401.00001", "2401.00003"}),
+        ("au:lee AND cat:cs.CV", {"2401.00003"}),
+        ("au:del_maestro OR ti:vision", {"2401.00002", "2401.00003", "2401.00004"}),
+        ("all:reasoning ANDNOT cat:cs.CV", {"2401.00001"}),
+        ('ti:"vision transformers"', {"2401.00002"}),
+    ],
+)
 def test_search_query(fake_arxiv, arxiv_client, query, expected):
     add_search_corpus(fake_arxiv)
     results = arxiv_client.results(arxiv.Search(query=query))
@@ -144,8 +156,7 @@ def test_search_sorts_and_pages(fake_arxiv):
     add_search_corpus(fake_arxiv)
     client = arxiv.Client(page_size=3, delay_seconds=0, num_retries=0)
     client.query_url_format = fake_arxiv.api_url + "?{}"
-    search = arxiv.Search(query="cat:cs.* OR cat:eess.AS", max_results=None,
-                          sort_by=arxiv.SortCriterion.SubmittedDate)
+    search = arxiv.Search(query="cat:cs.* OR cat:eess.AS", max_results=None, sort_by=arxiv.SortCriterion.SubmittedDate)
 
     ids = [r.get_short_id() for r in client.results(search)]
 
@@ -182,11 +193,14 @@ def test_delay_makes_a_client_time_out(fake_arxiv):
 # --- PDF host ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("requested, body", [
-    (COCONUT, b"%PDF-1.7 second"),
-    (COCONUT + "v1", b"%PDF-1.7 first"),
-    (COCONUT + "v2.pdf", b"%PDF-1.7 second"),
-])
+@pytest.mark.parametrize(
+    "requested, body",
+    [
+        (COCONUT, b"%PDF-1.7 second"),
+        (COCONUT + "v1", b"%PDF-1.7 first"),
+        (COCONUT + "v2.pdf", b"%PDF-1.7 second"),
+    ],
+)
 def test_pdf_by_id_and_version(fake_arxiv, requested, body):
     add_coconut(fake_arxiv)
     response = httpx.get(fake_arxiv.pdf_url_template.format(id=requested))
@@ -264,21 +278,25 @@ def test_context_manager_start_and_stop():
 
 # --- OpenAI-compatible LLM ------------------------------------------------------------
 
-PAPER_PROMPT = ("Title: Training Large Language Models to Reason in a Continuous Latent Space\n"
-                "<paper>Coconut reaches 97.0 on ProsQA versus 77.5 for CoT, and 34.1% on GSM8k "
-                "using 8.2 tokens.</paper>")
+PAPER_PROMPT = (
+    "Title: Training Large Language Models to Reason in a Continuous Latent Space\n"
+    "<paper>Coconut reaches 97.0 on ProsQA versus 77.5 for CoT, and 34.1% on GSM8k "
+    "using 8.2 tokens.</paper>"
+)
 
 
 @pytest.fixture
 async def llm(fake_llm: FakeLLM):
-    async with openai.AsyncOpenAI(base_url=fake_llm.base_url, api_key="sk-test",
-                                  max_retries=0) as client:
+    async with openai.AsyncOpenAI(base_url=fake_llm.base_url, api_key="sk-test", max_retries=0) as client:
         yield client
 
 
 def ask(text: str = PAPER_PROMPT, **kwargs) -> dict:
-    return dict(model="gpt-4o-mini", messages=[{"role": "system", "content": "Пиши по-русски."},
-                                               {"role": "user", "content": text}], **kwargs)
+    return dict(
+        model="gpt-4o-mini",
+        messages=[{"role": "system", "content": "Пиши по-русски."}, {"role": "user", "content": text}],
+        **kwargs,
+    )
 
 
 async def test_plain_completion_is_a_grounded_review(fake_llm, llm):
@@ -298,19 +316,21 @@ async def test_plain_completion_is_a_grounded_review(fake_llm, llm):
     assert sum("а" <= c.lower() <= "я" for c in letters) / len(letters) > 0.8
 
 
-@pytest.mark.parametrize("text, expected", [
-    (PAPER_PROMPT, ["97.0", "77.5", "34.1%"]),
-    ("Table 3: accuracy 12.5 and 40%, see Section 4.", ["12.5", "40%"]),
-    ("no numbers here", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (PAPER_PROMPT, ["97.0", "77.5", "34.1%"]),
+        ("Table 3: accuracy 12.5 and 40%, see Section 4.", ["12.5", "40%"]),
+        ("no numbers here", []),
+    ],
+)
 def test_default_review_only_quotes_numbers_of_the_paper(text, expected):
     review = russian_review({"messages": [{"role": "user", "content": text}]})
     assert quoted_numbers(review, limit=10) == expected
 
 
 async def test_streamed_completion_with_usage(llm):
-    stream = await llm.chat.completions.create(
-        **ask(), stream=True, stream_options={"include_usage": True})
+    stream = await llm.chat.completions.create(**ask(), stream=True, stream_options={"include_usage": True})
     parts, finish, usage = [], None, None
     async for chunk in stream:
         if chunk.choices:
@@ -350,8 +370,7 @@ async def test_rate_limit_has_retry_after(fake_llm, llm):
 
 async def test_sdk_waits_retry_after_then_succeeds(fake_llm):
     fake_llm.fail_next("overloaded", retry_after=0.3)
-    async with openai.AsyncOpenAI(base_url=fake_llm.base_url, api_key="sk-test",
-                                  max_retries=1) as client:
+    async with openai.AsyncOpenAI(base_url=fake_llm.base_url, api_key="sk-test", max_retries=1) as client:
         completion = await client.chat.completions.create(**ask())
     assert completion.choices[0].finish_reason == "stop"
     first, second = fake_llm.requests
@@ -376,8 +395,7 @@ async def test_server_errors(fake_llm, llm, kind, status):
 
 async def test_context_length_exceeded():
     with FakeLLM(context_tokens=100) as fake:
-        async with openai.AsyncOpenAI(base_url=fake.base_url, api_key="sk-test",
-                                      max_retries=0) as client:
+        async with openai.AsyncOpenAI(base_url=fake.base_url, api_key="sk-test", max_retries=0) as client:
             with pytest.raises(openai.BadRequestError) as caught:
                 await client.chat.completions.create(**ask("слово " * 100))
     assert caught.value.code == "context_length_exceeded"
@@ -387,8 +405,7 @@ async def test_context_length_exceeded():
 
 async def test_wrong_key_is_masked(fake_llm):
     key = "sk-wrong-0123456789abcdef"
-    async with openai.AsyncOpenAI(base_url=fake_llm.base_url, api_key=key,
-                                  max_retries=0) as client:
+    async with openai.AsyncOpenAI(base_url=fake_llm.base_url, api_key=key, max_retries=0) as client:
         with pytest.raises(openai.AuthenticationError) as caught:
             await client.chat.completions.create(**ask())
     assert caught.value.code == "invalid_api_key"

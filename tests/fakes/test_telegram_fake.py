@@ -27,7 +27,6 @@ from aiogram.types import BotCommand, InputRichMessage, Message
 from tests.fakes.telegram import FakeTelegram, make_bot
 from tests.fakes.telegram_html import HtmlError, parse_html, parse_rich_html
 
-
 CHANNEL = -1001234567890
 USER = 4242
 
@@ -41,20 +40,19 @@ def channel(fake_telegram: FakeTelegram) -> int:
 # --- sending and editing ----------------------------------------------------------------------
 
 
-async def test_send_message_parses_html_into_entities(telegram_bot: Bot, fake_telegram,
-                                                      channel: int) -> None:
-    first = await telegram_bot.send_message(channel, "<b>Суть</b> &amp; 😀 <i>итог</i>",
-                                            parse_mode="HTML")
+async def test_send_message_parses_html_into_entities(telegram_bot: Bot, fake_telegram, channel: int) -> None:
+    first = await telegram_bot.send_message(channel, "<b>Суть</b> &amp; 😀 <i>итог</i>", parse_mode="HTML")
     second = await telegram_bot.send_message("@digest_test", "второе")
 
     assert (first.message_id, second.message_id) == (1, 2)
     assert first.text == "Суть & 😀 итог"
     assert [(e.type, e.offset, e.length) for e in first.entities] == [
-        ("bold", 0, 4), ("italic", 10, 4)]  # offsets in UTF-16: the emoji counts 2
+        ("bold", 0, 4),
+        ("italic", 10, 4),
+    ]  # offsets in UTF-16: the emoji counts 2
     assert first.sender_chat.id == channel
     stored = fake_telegram.sent[0]
-    assert (stored.chat_id, stored.parse_mode, stored.source) == (
-        channel, "HTML", "<b>Суть</b> &amp; 😀 <i>итог</i>")
+    assert (stored.chat_id, stored.parse_mode, stored.source) == (channel, "HTML", "<b>Суть</b> &amp; 😀 <i>итог</i>")
 
 
 async def test_message_ids_count_per_chat(telegram_bot: Bot, fake_telegram, channel: int) -> None:
@@ -64,18 +62,19 @@ async def test_message_ids_count_per_chat(telegram_bot: Bot, fake_telegram, chan
     assert (in_private.message_id, in_channel.message_id) == (2, 1)
 
 
-async def test_edit_applies_and_identical_edit_is_refused(telegram_bot: Bot, fake_telegram,
-                                                          channel: int) -> None:
+async def test_edit_applies_and_identical_edit_is_refused(telegram_bot: Bot, fake_telegram, channel: int) -> None:
     sent = await telegram_bot.send_message(channel, "метаданные…")
-    edited = await telegram_bot.edit_message_text("<b>PDF…</b>", chat_id=channel,
-                                                   message_id=sent.message_id, parse_mode="HTML")
+    edited = await telegram_bot.edit_message_text(
+        "<b>PDF…</b>", chat_id=channel, message_id=sent.message_id, parse_mode="HTML"
+    )
     assert edited.text == "PDF…" and edited.edit_date is not None
     assert [m.text for m in fake_telegram.messages_in(channel)] == ["PDF…"]
     assert fake_telegram.sent[0].text == "метаданные…"  # the send log keeps what was sent
 
     with pytest.raises(TelegramBadRequest, match="message is not modified"):
-        await telegram_bot.edit_message_text("<b>PDF…</b>", chat_id=channel,
-                                             message_id=sent.message_id, parse_mode="HTML")
+        await telegram_bot.edit_message_text(
+            "<b>PDF…</b>", chat_id=channel, message_id=sent.message_id, parse_mode="HTML"
+        )
     with pytest.raises(TelegramBadRequest, match="message to edit not found"):
         await telegram_bot.edit_message_text("x", chat_id=channel, message_id=99)
 
@@ -88,35 +87,42 @@ async def test_delete_message(telegram_bot: Bot, fake_telegram, channel: int) ->
         await telegram_bot.delete_message(channel, sent.message_id)
 
 
-@pytest.mark.parametrize(("text", "error"), [
-    ("x < y", 'Unsupported start tag "" at byte offset 2'),
-    ("a & b", 'Unescaped "&" at byte offset 2'),
-    ("<b>жирный", 'Can\'t find end tag corresponding to start tag "b"'),
-    ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
-    ("<div>x</div>", 'Unsupported start tag "div" at byte offset 0'),
-    ("<h1>x</h1>", 'Unsupported start tag "h1"'),
-    ("<code><b>x</b></code>", 'Tag "b" can\'t be nested inside "code"'),
-    ("<blockquote><blockquote>x</blockquote></blockquote>", "Blockquotes can't be nested"),
-    ("<span>x</span>", 'Tag "span" must have class "tg-spoiler"'),
-    ("<a>x</a>", 'Tag "a" must have a non-empty attribute "href"'),
-    ("Ж<b", "Unclosed start tag at byte offset 2"),  # byte offsets: "Ж" is 2 bytes
-    ("&foo;", 'Unescaped "&"'),
-    ("x</b>", "Unexpected end tag at byte offset 1"),
-])
-async def test_bad_html_is_refused_like_telegram(telegram_bot: Bot, fake_telegram,
-                                                 channel: int, text: str, error: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("x < y", 'Unsupported start tag "" at byte offset 2'),
+        ("a & b", 'Unescaped "&" at byte offset 2'),
+        ("<b>жирный", 'Can\'t find end tag corresponding to start tag "b"'),
+        ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
+        ("<div>x</div>", 'Unsupported start tag "div" at byte offset 0'),
+        ("<h1>x</h1>", 'Unsupported start tag "h1"'),
+        ("<code><b>x</b></code>", 'Tag "b" can\'t be nested inside "code"'),
+        ("<blockquote><blockquote>x</blockquote></blockquote>", "Blockquotes can't be nested"),
+        ("<span>x</span>", 'Tag "span" must have class "tg-spoiler"'),
+        ("<a>x</a>", 'Tag "a" must have a non-empty attribute "href"'),
+        ("Ж<b", "Unclosed start tag at byte offset 2"),  # byte offsets: "Ж" is 2 bytes
+        ("&foo;", 'Unescaped "&"'),
+        ("x</b>", "Unexpected end tag at byte offset 1"),
+    ],
+)
+async def test_bad_html_is_refused_like_telegram(
+    telegram_bot: Bot, fake_telegram, channel: int, text: str, error: str
+) -> None:
     with pytest.raises(TelegramBadRequest, match="can't parse entities: " + _escape(error)):
         await telegram_bot.send_message(channel, text, parse_mode="HTML")
     assert fake_telegram.sent == []
 
 
-@pytest.mark.parametrize("text", [
-    '<a href="https://arxiv.org/abs/2412.06769?a=1&amp;b=2">arXiv</a>',
-    '<pre><code class="language-python">print("&lt;")</code></pre>',
-    "<blockquote expandable>заметка</blockquote>",
-    '<tg-spoiler>s</tg-spoiler> <span class="tg-spoiler">s</span> <u>u</u> <s>s</s>',
-    "<b>жирный <i>и курсив <code>код</code></i></b> &#128512; &#x1F9E0; &quot; &gt; >",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<a href="https://arxiv.org/abs/2412.06769?a=1&amp;b=2">arXiv</a>',
+        '<pre><code class="language-python">print("&lt;")</code></pre>',
+        "<blockquote expandable>заметка</blockquote>",
+        '<tg-spoiler>s</tg-spoiler> <span class="tg-spoiler">s</span> <u>u</u> <s>s</s>',
+        "<b>жирный <i>и курсив <code>код</code></i></b> &#128512; &#x1F9E0; &quot; &gt; >",
+    ],
+)
 def test_good_html_is_accepted(text: str) -> None:
     parse_html(text)
 
@@ -150,11 +156,12 @@ async def test_unknown_chat_and_blocked_user(telegram_bot: Bot, fake_telegram) -
 # --- rich messages ------------------------------------------------------------------------------
 
 
-async def test_rich_message_is_stored_and_returned_as_blocks(telegram_bot: Bot, fake_telegram,
-                                                             channel: int) -> None:
-    html = ("<h1>Coconut</h1><p>Статья: <a href=\"https://arxiv.org/abs/2412.06769\">arxiv</a>"
-            "</p><h2>Метод</h2><ul><li>шаг <tg-math>h_t</tg-math></li></ul>"
-            "<tg-math-block>\\frac{a}{b}</tg-math-block>")
+async def test_rich_message_is_stored_and_returned_as_blocks(telegram_bot: Bot, fake_telegram, channel: int) -> None:
+    html = (
+        '<h1>Coconut</h1><p>Статья: <a href="https://arxiv.org/abs/2412.06769">arxiv</a>'
+        "</p><h2>Метод</h2><ul><li>шаг <tg-math>h_t</tg-math></li></ul>"
+        "<tg-math-block>\\frac{a}{b}</tg-math-block>"
+    )
     sent = await telegram_bot.send_rich_message(channel, InputRichMessage(html=html))
 
     types = [block.type for block in sent.rich_message.blocks]
@@ -163,23 +170,26 @@ async def test_rich_message_is_stored_and_returned_as_blocks(telegram_bot: Bot, 
     assert stored.rich == {"html": html} and stored.text is None
 
     edited = await telegram_bot.edit_message_text(
-        chat_id=channel, message_id=sent.message_id, rich_message=InputRichMessage(html="<p>ok</p>"))
+        chat_id=channel, message_id=sent.message_id, rich_message=InputRichMessage(html="<p>ok</p>")
+    )
     assert [b.type for b in edited.rich_message.blocks] == ["paragraph"]
 
 
-@pytest.mark.parametrize(("html", "error"), [
-    ("<p>x</p>" * 501, "too many blocks"),
-    ("<ul>" + "<li>x</li>" * 500 + "</ul>", "too many blocks"),  # 1 list + 500 items
-    ("<p>" + "я" * 32769 + "</p>", "rich message is too long"),
-    ("<p><tg-math>" + "x" * 32768 + "</tg-math>a</p>", "rich message is too long"),
-    ("<p>x<p>y</p></p>", 'Block tag "p" can\'t be inside "p"'),
-    ("<ul>x</ul>", 'Text can\'t be directly inside "ul"'),
-    ("<p>a &amp b</p>", 'Unescaped "&"'),
-    ("<tg-math><b>x</b></tg-math>", 'can\'t be nested inside "tg-math"'),
-    ("<marquee>x</marquee>", 'Unsupported start tag "marquee"'),
-])
-async def test_rich_limits_and_structure(telegram_bot: Bot, channel: int, html: str,
-                                         error: str) -> None:
+@pytest.mark.parametrize(
+    ("html", "error"),
+    [
+        ("<p>x</p>" * 501, "too many blocks"),
+        ("<ul>" + "<li>x</li>" * 500 + "</ul>", "too many blocks"),  # 1 list + 500 items
+        ("<p>" + "я" * 32769 + "</p>", "rich message is too long"),
+        ("<p><tg-math>" + "x" * 32768 + "</tg-math>a</p>", "rich message is too long"),
+        ("<p>x<p>y</p></p>", 'Block tag "p" can\'t be inside "p"'),
+        ("<ul>x</ul>", 'Text can\'t be directly inside "ul"'),
+        ("<p>a &amp b</p>", 'Unescaped "&"'),
+        ("<tg-math><b>x</b></tg-math>", 'can\'t be nested inside "tg-math"'),
+        ("<marquee>x</marquee>", 'Unsupported start tag "marquee"'),
+    ],
+)
+async def test_rich_limits_and_structure(telegram_bot: Bot, channel: int, html: str, error: str) -> None:
     with pytest.raises(TelegramBadRequest, match=_escape(error)):
         await telegram_bot.send_rich_message(channel, InputRichMessage(html=html))
 
@@ -196,8 +206,7 @@ def test_rich_limits_count_what_telegram_counts() -> None:
 # --- faults ---------------------------------------------------------------------------------------
 
 
-async def test_flood_control_answers_429_with_retry_after(telegram_bot: Bot, fake_telegram,
-                                                          channel: int) -> None:
+async def test_flood_control_answers_429_with_retry_after(telegram_bot: Bot, fake_telegram, channel: int) -> None:
     fake_telegram.flood_next("sendMessage", retry_after=7, times=2)
     for _ in range(2):
         with pytest.raises(TelegramRetryAfter) as caught:
@@ -208,8 +217,9 @@ async def test_flood_control_answers_429_with_retry_after(telegram_bot: Bot, fak
     assert len(fake_telegram.calls("sendMessage")) == 3
 
 
-async def test_a_send_rate_limit_answers_429_until_a_second_has_passed(telegram_bot: Bot, fake_telegram,
-                                                                        channel: int) -> None:
+async def test_a_send_rate_limit_answers_429_until_a_second_has_passed(
+    telegram_bot: Bot, fake_telegram, channel: int
+) -> None:
     fake_telegram.limit_sends(3)
     for _ in range(3):
         await telegram_bot.send_message(channel, "пост")
@@ -267,9 +277,10 @@ async def test_polling_delivers_queued_updates_in_order(telegram_bot: Bot, fake_
         if len(seen) == 3:
             await dispatcher.stop_polling()
 
-    await asyncio.wait_for(dispatcher.start_polling(telegram_bot, handle_signals=False,
-                                                    close_bot_session=False, polling_timeout=1),
-                           timeout=10)
+    await asyncio.wait_for(
+        dispatcher.start_polling(telegram_bot, handle_signals=False, close_bot_session=False, polling_timeout=1),
+        timeout=10,
+    )
     assert seen == ["/start", "/review 2412.06769", "https://arxiv.org/abs/2405.14838"]
     offsets = [c.params.get("offset") for c in fake_telegram.calls("getUpdates")]
     assert offsets[0] is None
@@ -284,9 +295,16 @@ async def test_get_updates_confirms_by_offset(telegram_bot: Bot, fake_telegram) 
 
 
 async def test_allowed_updates_filter(telegram_bot: Bot, fake_telegram) -> None:
-    fake_telegram.push_update({"callback_query": {
-        "id": "1", "from": {"id": USER, "is_bot": False, "first_name": "T"},
-        "chat_instance": "c", "data": "post"}})
+    fake_telegram.push_update(
+        {
+            "callback_query": {
+                "id": "1",
+                "from": {"id": USER, "is_bot": False, "first_name": "T"},
+                "chat_instance": "c",
+                "data": "post",
+            }
+        }
+    )
     fake_telegram.push_message(USER, USER, "текст")
     updates = await telegram_bot.get_updates(allowed_updates=["message"])
     assert [u.message.text for u in updates] == ["текст"]
@@ -294,8 +312,7 @@ async def test_allowed_updates_filter(telegram_bot: Bot, fake_telegram) -> None:
     assert updates[0].callback_query.data == "post"
 
 
-async def test_long_poll_waits_then_returns_when_an_update_arrives(telegram_bot: Bot,
-                                                                   fake_telegram) -> None:
+async def test_long_poll_waits_then_returns_when_an_update_arrives(telegram_bot: Bot, fake_telegram) -> None:
     started = time.monotonic()
     assert await telegram_bot.get_updates(timeout=1) == []
     assert time.monotonic() - started >= 0.9
@@ -371,8 +388,7 @@ async def test_every_body_encoding_is_read(fake_telegram, channel: int, how: str
 # --- the rest of what the bot calls -------------------------------------------------------------
 
 
-async def test_chat_info_commands_and_actions(telegram_bot: Bot, fake_telegram,
-                                              channel: int) -> None:
+async def test_chat_info_commands_and_actions(telegram_bot: Bot, fake_telegram, channel: int) -> None:
     me = await telegram_bot.get_me()
     assert me.is_bot and me.id == int(fake_telegram.token.split(":")[0])
     assert (await telegram_bot.get_chat("@digest_test")).title == "Paper digest"
@@ -393,4 +409,5 @@ async def test_file_download(telegram_bot: Bot, fake_telegram) -> None:
 
 def _escape(text: str) -> str:
     import re
+
     return re.escape(text)

@@ -12,11 +12,20 @@ from paperdigest.settings import Settings
 # The real services' defaults, spelled in parts: nothing in tests/ may look like a request to them.
 TELEGRAM, ARXIV_API = "https://api." + "telegram.org", "https://export." + "arxiv.org/api/query"
 CONTRACT = {  # architecture.md: name → default
-    "DATABASE_URL": "sqlite:///./data/paperdigest.db", "DATA_DIR": "data", "SITE_DIR": "site",
-    "SITE_URL": "http://127.0.0.1:8000", "OPENAI_API_KEY": None, "OPENAI_BASE_URL": None,
-    "LLM_MODEL": "gpt-4o-mini", "BOT_TOKEN": None, "TELEGRAM_API_URL": TELEGRAM,
-    "CHANNEL_ID": None, "ADMIN_IDS": [], "ARXIV_API_URL": ARXIV_API,
-    "ARXIV_PDF_URL": "https://arxiv.org/pdf/{id}", "ARXIV_DELAY_S": 3.0,
+    "DATABASE_URL": "sqlite:///./data/paperdigest.db",
+    "DATA_DIR": "data",
+    "SITE_DIR": "site",
+    "SITE_URL": "http://127.0.0.1:8000",
+    "OPENAI_API_KEY": None,
+    "OPENAI_BASE_URL": None,
+    "LLM_MODEL": "gpt-4o-mini",
+    "BOT_TOKEN": None,
+    "TELEGRAM_API_URL": TELEGRAM,
+    "CHANNEL_ID": None,
+    "ADMIN_IDS": [],
+    "ARXIV_API_URL": ARXIV_API,
+    "ARXIV_PDF_URL": "https://arxiv.org/pdf/{id}",
+    "ARXIV_DELAY_S": 3.0,
 }
 
 

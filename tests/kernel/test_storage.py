@@ -24,8 +24,21 @@ from paperdigest.models import Base, InboxUpdate, Job, OutboxMessage, Paper, Rev
 from paperdigest.records import PaperMeta
 from watcher import store as watch_store
 
-TABLES = {"papers", "paper_versions", "reviews", "jobs", "usage", "inbox", "chat_requests", "outbox",
-          "alembic_version", "watch_cursors", "watch_candidates", "watch_notes", "watch_marks"}
+TABLES = {
+    "papers",
+    "paper_versions",
+    "reviews",
+    "jobs",
+    "usage",
+    "inbox",
+    "chat_requests",
+    "outbox",
+    "alembic_version",
+    "watch_cursors",
+    "watch_candidates",
+    "watch_notes",
+    "watch_marks",
+}
 
 
 @pytest.fixture
@@ -36,20 +49,40 @@ def db(database_url: str):
 
 
 def add_paper(db: Database, arxiv_id: str = "2412.06769") -> None:
-    meta = PaperMeta(arxiv_id=arxiv_id, version=2, title="Кокос: рассуждения в латентном пространстве",
-                     authors=["Shibo Hao", "Yuandong Tian"], abstract="We introduce Coconut.",
-                     categories=["cs.CL", "cs.AI"], primary_category="cs.CL", comment="", journal_ref="", doi="",
-                     published=datetime(2024, 12, 9, 18, 30, tzinfo=timezone.utc),
-                     updated=datetime(2024, 12, 11, tzinfo=timezone.utc), pdf_url="https://arxiv.org/pdf/x")
+    meta = PaperMeta(
+        arxiv_id=arxiv_id,
+        version=2,
+        title="Кокос: рассуждения в латентном пространстве",
+        authors=["Shibo Hao", "Yuandong Tian"],
+        abstract="We introduce Coconut.",
+        categories=["cs.CL", "cs.AI"],
+        primary_category="cs.CL",
+        comment="",
+        journal_ref="",
+        doi="",
+        published=datetime(2024, 12, 9, 18, 30, tzinfo=timezone.utc),
+        updated=datetime(2024, 12, 11, tzinfo=timezone.utc),
+        pdf_url="https://arxiv.org/pdf/x",
+    )
     with db.session() as session, session.begin():
         repo.upsert_paper(session, meta, code_url="https://github.com/facebookresearch/coconut")
 
 
 def add_review(db: Database, arxiv_id: str = "2412.06769", **fields: object) -> int:
-    values: dict[str, object] = dict(arxiv_id=arxiv_id, version=2, markdown="# T", body="b", reviewer="llm",
-                                     model="m", prompt_version="v1", validation="passed",
-                                     cuts=[{"section": "2 Method", "tokens": 120}], notes=["заметка"],
-                                     problems=[], grounding={"numbers": [{"value": "97.0", "found": True}]})
+    values: dict[str, object] = dict(
+        arxiv_id=arxiv_id,
+        version=2,
+        markdown="# T",
+        body="b",
+        reviewer="llm",
+        model="m",
+        prompt_version="v1",
+        validation="passed",
+        cuts=[{"section": "2 Method", "tokens": 120}],
+        notes=["заметка"],
+        problems=[],
+        grounding={"numbers": [{"value": "97.0", "found": True}]},
+    )
     values.update(fields)
     with db.session() as session, session.begin():
         review = Review(**values)
@@ -60,6 +93,7 @@ def add_review(db: Database, arxiv_id: str = "2412.06769", **fields: object) -> 
 
 # --- migrations and engines -------------------------------------------------------------------
 
+
 def test_upgrade_creates_every_table_and_matches_the_models(database_url: str) -> None:
     upgrade(database_url)
     upgrade(database_url)  # idempotent: every start runs it
@@ -69,7 +103,9 @@ def test_upgrade_creates_every_table_and_matches_the_models(database_url: str) -
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == [], f"models and migrations disagree (write a new revision): {diff}"
-    indexes = {index["name"]: index for index in inspect(engine).get_indexes("jobs") + inspect(engine).get_indexes("outbox")}
+    indexes = {
+        index["name"]: index for index in inspect(engine).get_indexes("jobs") + inspect(engine).get_indexes("outbox")
+    }
     assert indexes["ux_jobs_active_paper"]["unique"] and indexes["ux_outbox_channel_post"]["unique"]
     engine.dispose()
 
@@ -117,8 +153,7 @@ def test_processes_starting_together_on_a_fresh_database_all_migrate(database_ur
     # `paperdigest bot` and `paperdigest watch` started together on a new database (on SQLite
     # the upgrade holds BEGIN IMMEDIATE, on PostgreSQL an advisory lock).
     script = f"from paperdigest.db import Database; Database({database_url!r}).close()"
-    processes = [subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
-                 for _ in range(6)]
+    processes = [subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True) for _ in range(6)]
     failures = [err for process in processes if (err := process.communicate(timeout=60)[1]) and process.returncode]
     assert failures == []
     engine = make_engine(database_url)
@@ -153,6 +188,7 @@ def test_databases_opened_from_several_threads_at_once_all_migrate(tmp_path: Pat
 
 # --- models and repo functions ----------------------------------------------------------------
 
+
 def test_models_keep_json_booleans_times_and_text(db: Database) -> None:
     add_paper(db)
     review_id = add_review(db)
@@ -182,8 +218,16 @@ def test_usage_sums_and_statistics(db: Database) -> None:
     add_paper(db)
     with db.session() as session, session.begin():
         for tokens in (100, 250):
-            repo.record_usage(session, job_id=None, arxiv_id="2412.06769", model="m", purpose="review",
-                              prompt_tokens=tokens, completion_tokens=10, cost_usd=0.5)
+            repo.record_usage(
+                session,
+                job_id=None,
+                arxiv_id="2412.06769",
+                model="m",
+                purpose="review",
+                prompt_tokens=tokens,
+                completion_tokens=10,
+                cost_usd=0.5,
+            )
     with db.read() as session:
         assert repo.usage_since(session) == (350, 20, 1.0)
         assert repo.usage_since(session, utcnow() + timedelta(hours=1)) == (0, 0, 0.0)
@@ -220,6 +264,7 @@ def test_the_watcher_lease_is_held_by_one_process_until_it_expires(db: Database)
 
 # --- jobs -----------------------------------------------------------------------------------
 
+
 def test_two_requests_share_one_active_job(db: Database) -> None:
     ids = []
     start = threading.Barrier(8)
@@ -245,8 +290,14 @@ def test_two_requests_share_one_active_job(db: Database) -> None:
 
 def test_the_index_allows_one_active_job_per_paper(db: Database) -> None:
     with db.session() as session, session.begin():
-        session.add_all([Job(arxiv_id="2412.06769", status="done"), Job(arxiv_id="2412.06769", status="failed"),
-                         Job(arxiv_id="2412.06769", status="pending"), Job(arxiv_id="2501.00001", status="running")])
+        session.add_all(
+            [
+                Job(arxiv_id="2412.06769", status="done"),
+                Job(arxiv_id="2412.06769", status="failed"),
+                Job(arxiv_id="2412.06769", status="pending"),
+                Job(arxiv_id="2501.00001", status="running"),
+            ]
+        )
     with pytest.raises(IntegrityError):
         with db.session() as session, session.begin():
             session.add(Job(arxiv_id="2412.06769", status="running"))
@@ -308,6 +359,7 @@ def test_claim_next_job_takes_the_oldest_pending_one(db: Database) -> None:
 
 # --- the outbox -----------------------------------------------------------------------------
 
+
 def test_the_index_allows_one_channel_post_per_paper_version(db: Database) -> None:
     with db.session() as session, session.begin():
         outbox.enqueue(session, kind="channel", chat_id="@digest", arxiv_id="2412.06769", version=1)
@@ -327,8 +379,10 @@ def test_the_index_allows_one_channel_post_per_paper_version(db: Database) -> No
 def test_the_relay_claims_the_oldest_due_row_of_a_free_chat(db: Database) -> None:
     later = utcnow() + timedelta(minutes=5)
     with db.session() as session, session.begin():
-        ids = [outbox.enqueue(session, kind="reply", chat_id=chat, text="t", not_before=not_before).id
-               for chat, not_before in (("1", later), ("2", None), ("3", None), ("2", None))]
+        ids = [
+            outbox.enqueue(session, kind="reply", chat_id=chat, text="t", not_before=not_before).id
+            for chat, not_before in (("1", later), ("2", None), ("3", None), ("2", None))
+        ]
         session.add(OutboxMessage(kind="reply", chat_id="4", text="t", status="sent"))
     taken = []
     for busy in ({"2"}, set(), set(), set()):
@@ -346,6 +400,7 @@ def test_the_relay_claims_the_oldest_due_row_of_a_free_chat(db: Database) -> Non
 
 
 # --- several workers at once ---------------------------------------------------------------
+
 
 def _claim_all(db: Database, workers: int, claim, hold_together: bool) -> dict[str, list[int]]:
     """`workers` threads, each with its own connection, claiming rows until none is left. With
@@ -382,15 +437,19 @@ def _claim_all(db: Database, workers: int, claim, hold_together: bool) -> dict[s
 def _jobs_and_posts(db: Database, count: int) -> tuple[list[int], list[int]]:
     with db.session() as session, session.begin():
         jobs = [repo.open_job(session, f"2412.{n:05d}", None, force=False, requested_by="t").id for n in range(count)]
-        posts = [outbox.enqueue(session, kind="channel", chat_id="@digest", arxiv_id=f"2412.{n:05d}", version=1).id
-                 for n in range(count)]
+        posts = [
+            outbox.enqueue(session, kind="channel", chat_id="@digest", arxiv_id=f"2412.{n:05d}", version=1).id
+            for n in range(count)
+        ]
     return jobs, posts
 
 
 def test_workers_claiming_at_once_never_take_the_same_row(db: Database) -> None:
     jobs, posts = _jobs_and_posts(db, 60)
-    for ids, claim in ((jobs, lambda s, w: (j := repo.claim_next_job(s, w)) and j.id),
-                       (posts, lambda s, w: (m := outbox.claim_next(s, utcnow(), set())) and m.id)):
+    for ids, claim in (
+        (jobs, lambda s, w: (j := repo.claim_next_job(s, w)) and j.id),
+        (posts, lambda s, w: (m := outbox.claim_next(s, utcnow(), set())) and m.id),
+    ):
         taken = _claim_all(db, 4, claim, hold_together=False)
         claimed = [row for rows in taken.values() for row in rows]
         assert sorted(claimed) == sorted(ids)  # every row once, none twice
@@ -406,8 +465,9 @@ def test_postgres_workers_skip_rows_another_holds_instead_of_waiting(postgres_da
     db = Database(postgres_database)
     jobs, posts = _jobs_and_posts(db, 40)
     job_takers = _claim_all(db, 4, lambda s, w: (j := repo.claim_next_job(s, w)) and j.id, hold_together=True)
-    post_takers = _claim_all(db, 4, lambda s, w: (m := outbox.claim_next(s, utcnow(), set())) and m.id,
-                             hold_together=True)
+    post_takers = _claim_all(
+        db, 4, lambda s, w: (m := outbox.claim_next(s, utcnow(), set())) and m.id, hold_together=True
+    )
     for ids, taken in ((jobs, job_takers), (posts, post_takers)):
         assert sorted(row for rows in taken.values() for row in rows) == sorted(ids)
         assert all(taken.values())  # every worker got some

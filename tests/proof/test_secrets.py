@@ -35,8 +35,9 @@ def secret_fakes():
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([str(COMMAND), "--log-level", "DEBUG", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [str(COMMAND), "--log-level", "DEBUG", *args], env=env, capture_output=True, text=True, timeout=120
+    )
     return f"$ paperdigest {' '.join(args)} → exit {done.returncode}\n{done.stdout}{done.stderr}"
 
 
@@ -53,10 +54,20 @@ def test_no_secret_in_any_output(secret_fakes, tmp_path: Path) -> None:
     add_paper(arxiv)
     add_paper(arxiv, "2405.14838")
     telegram.add_chat(-100500, type="channel", title="Digest")
-    settings = Settings(_env_file=None, DATABASE_URL=f"sqlite:///{tmp_path / 'pd.db'}", DATA_DIR=tmp_path / "data",
-                        SITE_DIR=tmp_path / "site", SITE_URL="https://digest.example", ARXIV_API_URL=arxiv.api_url,
-                        ARXIV_PDF_URL=arxiv.pdf_url_template, TELEGRAM_API_URL=telegram.url, BOT_TOKEN=TOKEN,
-                        OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY=KEY, CHANNEL_ID="-100500")
+    settings = Settings(
+        _env_file=None,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'pd.db'}",
+        DATA_DIR=tmp_path / "data",
+        SITE_DIR=tmp_path / "site",
+        SITE_URL="https://digest.example",
+        ARXIV_API_URL=arxiv.api_url,
+        ARXIV_PDF_URL=arxiv.pdf_url_template,
+        TELEGRAM_API_URL=telegram.url,
+        BOT_TOKEN=TOKEN,
+        OPENAI_BASE_URL=llm.base_url,
+        OPENAI_API_KEY=KEY,
+        CHANNEL_ID="-100500",
+    )
     env = process_env(settings, PUBLISH_USER_REVIEWS="true", LLM_RETRIES="1", ARXIV_RETRIES="1")
     outputs: dict[str, str] = {}
     bot_log = tmp_path / "bot.log"
@@ -94,7 +105,9 @@ def test_no_secret_in_any_output(secret_fakes, tmp_path: Path) -> None:
     assert "rejected BOT_TOKEN" in outputs["bot log"]
     counts = {secret: sum(text.count(secret) for text in outputs.values()) for secret in SECRETS}
     lines = sum(text.count("\n") for text in outputs.values())
-    print(f"\nsecrets: {len(outputs)} outputs searched ({lines} lines, "
-          f"{sum(map(len, outputs.values())) / 1024:.0f} KiB): " + ", ".join(f"{s!r}: {n}" for s, n in counts.items()))
+    print(
+        f"\nsecrets: {len(outputs)} outputs searched ({lines} lines, "
+        f"{sum(map(len, outputs.values())) / 1024:.0f} KiB): " + ", ".join(f"{s!r}: {n}" for s, n in counts.items())
+    )
     leaks = [where for where, text in outputs.items() if any(s in text for s in SECRETS)]
     assert leaks == [], leaks

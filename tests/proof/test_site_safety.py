@@ -13,8 +13,8 @@ Scripts from hostile data are checked in Chromium by tests/digest/test_site_brow
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from datetime import timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -50,8 +50,23 @@ HOSTILE_BODY = f"""**TL;DR:** <link rel="stylesheet" href="https://{EVIL}/x.css"
 $\\href{{https://{EVIL}/tex}}{{x}}$ и $\\includegraphics{{https://{EVIL}/g.png}}$
 """
 
-URL_ATTRS = {"src", "srcset", "poster", "data", "action", "formaction", "background", "xlink:href", "href",
-             "imagesrcset", "ping", "manifest", "codebase", "cite", "longdesc"}
+URL_ATTRS = {
+    "src",
+    "srcset",
+    "poster",
+    "data",
+    "action",
+    "formaction",
+    "background",
+    "xlink:href",
+    "href",
+    "imagesrcset",
+    "ping",
+    "manifest",
+    "codebase",
+    "cite",
+    "longdesc",
+}
 CSS_URL = re.compile(r"""url\(\s*["']?([^"')\s]+)|@import\s+["']([^"']+)""", re.IGNORECASE)
 REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\">\s]+)", re.IGNORECASE)
 
@@ -108,12 +123,16 @@ def references(text: str, kind: str = ".html") -> list[tuple[str, str, str]]:
 def feed_html(xml: str) -> list[str]:
     """The HTML a feed reader renders: Atom text constructs of type html, RSS description/encoded."""
     from xml.etree import ElementTree
+
     try:
         root = ElementTree.fromstring(xml)
     except ElementTree.ParseError:
         return []
-    return [el.text for el in root.iter() if el.text and (el.get("type") in ("html", "xhtml")
-            or el.tag.endswith(("}encoded", "description")))]
+    return [
+        el.text
+        for el in root.iter()
+        if el.text and (el.get("type") in ("html", "xhtml") or el.tag.endswith(("}encoded", "description")))
+    ]
 
 
 def allowed(kind: str, host: str, own: str) -> bool:
@@ -124,18 +143,32 @@ def allowed(kind: str, host: str, own: str) -> bool:
 
 def build_hostile_site(tmp_path: Path) -> Path:
     from tests.support.site import populate
-    settings = Settings(_env_file=None, DATABASE_URL=f"sqlite:///{tmp_path / 'site.db'}", DATA_DIR=tmp_path / "data",
-                        SITE_DIR=tmp_path / "site", SITE_URL=SITE_URL)
+
+    settings = Settings(
+        _env_file=None,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'site.db'}",
+        DATA_DIR=tmp_path / "data",
+        SITE_DIR=tmp_path / "site",
+        SITE_URL=SITE_URL,
+    )
     db = Database(settings.DATABASE_URL)
     populate(db)  # the site issue's XSS corpus
-    add_review(db, "2501.00002", title=f'Title <link rel="stylesheet" href="https://{EVIL}/t.css"> '
-                                      f'<meta http-equiv="refresh" content="0;url=https://{EVIL}/">',
-               body=HOSTILE_BODY, at=T0 + timedelta(days=3), categories=["cs.CR", f"cs.X\" style=\"background:url(https://{EVIL}/c)"],
-               authors=[f'<img srcset="https://{EVIL}/au.png">', f"https://{EVIL}/author"],
-               abstract=f'<style>@import "https://{EVIL}/abs.css";</style> https://{EVIL}/abstract',
-               code_url="https://github.com/evil/code", notes=[f"<img src=https://{EVIL}/note.png> [n](https://{EVIL}/n)"],
-               validation="failed", problems=[f"links to other sites are not allowed (https://{EVIL}/p)"],
-               tldr=f'<img src="https://{EVIL}/tldr.png"> ![x](https://{EVIL}/tl.png)')
+    add_review(
+        db,
+        "2501.00002",
+        title=f'Title <link rel="stylesheet" href="https://{EVIL}/t.css"> '
+        f'<meta http-equiv="refresh" content="0;url=https://{EVIL}/">',
+        body=HOSTILE_BODY,
+        at=T0 + timedelta(days=3),
+        categories=["cs.CR", f'cs.X" style="background:url(https://{EVIL}/c)'],
+        authors=[f'<img srcset="https://{EVIL}/au.png">', f"https://{EVIL}/author"],
+        abstract=f'<style>@import "https://{EVIL}/abs.css";</style> https://{EVIL}/abstract',
+        code_url="https://github.com/evil/code",
+        notes=[f"<img src=https://{EVIL}/note.png> [n](https://{EVIL}/n)"],
+        validation="failed",
+        problems=[f"links to other sites are not allowed (https://{EVIL}/p)"],
+        tldr=f'<img src="https://{EVIL}/tldr.png"> ![x](https://{EVIL}/tl.png)',
+    )
     db.close()
     build_site(settings)
     return tmp_path / "site"
@@ -161,15 +194,31 @@ def test_built_site_references_no_other_host(site_settings, tmp_path: Path) -> N
                 checked += 1
                 if not allowed(kind, host, own):
                     bad.append(f"{name}: {kind} {value}")
-    print(f"\nsite safety: {len(files)} files built, {scanned} scanned, {checked} absolute references, "
-          f"{len(bad)} to another host")
+    print(
+        f"\nsite safety: {len(files)} files built, {scanned} scanned, {checked} absolute references, "
+        f"{len(bad)} to another host"
+    )
     assert bad == [], "\n".join(bad[:40])
 
 
 def test_the_scanner_sees_what_it_must(tmp_path: Path) -> None:
     """The scanner itself: each construct of the hostile body, unescaped, is caught."""
-    sample = (f'<a href="https://{EVIL}/a">a</a> <image href="https://{EVIL}/i"/> '
-              f'<source srcset="x.png 1x, //{EVIL}/b.png 2x">' + HOSTILE_BODY)
+    sample = (
+        f'<a href="https://{EVIL}/a">a</a> <image href="https://{EVIL}/i"/> '
+        f'<source srcset="x.png 1x, //{EVIL}/b.png 2x">' + HOSTILE_BODY
+    )
     kinds = {kind for kind, _value, host in references(sample) if host == EVIL}
-    assert {"srcset", "css", "refresh", "poster", "src", "data", "action", "formaction",
-            "<link href>", "<base href>", "<a href>", "<image href>"} <= kinds
+    assert {
+        "srcset",
+        "css",
+        "refresh",
+        "poster",
+        "src",
+        "data",
+        "action",
+        "formaction",
+        "<link href>",
+        "<base href>",
+        "<a href>",
+        "<image href>",
+    } <= kinds

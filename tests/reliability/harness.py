@@ -45,10 +45,14 @@ def paper_id(run: int, index: int) -> str:
 
 def add_papers(fake_arxiv, ids: list[str], pages_of_filler: int = 0) -> None:
     for arxiv_id in ids:
-        fake_arxiv.add_paper(arxiv_id, title=f"Paper {arxiv_id} on continuous latent reasoning",
-                             authors=["Shibo Hao", "Yuandong Tian"],
-                             abstract="We introduce Coconut, reasoning in a continuous latent space.",
-                             categories=["cs.CL"], versions={1: paper_pdf(pages_of_filler)})
+        fake_arxiv.add_paper(
+            arxiv_id,
+            title=f"Paper {arxiv_id} on continuous latent reasoning",
+            authors=["Shibo Hao", "Yuandong Tian"],
+            abstract="We introduce Coconut, reasoning in a continuous latent space.",
+            categories=["cs.CL"],
+            versions={1: paper_pdf(pages_of_filler)},
+        )
 
 
 def review_of(message: StoredMessage) -> str | None:
@@ -100,20 +104,31 @@ class Figures:
     details: list[str] = field(default_factory=list)
 
     def add(self, other: Figures) -> None:
-        for name in ("requests", "lost", "duplicate_posts", "answered_twice", "notices", "unknown",
-                     "unknown_delivered", "unknown_refused"):
+        for name in (
+            "requests",
+            "lost",
+            "duplicate_posts",
+            "answered_twice",
+            "notices",
+            "unknown",
+            "unknown_delivered",
+            "unknown_refused",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.details += other.details
 
     def line(self) -> str:
-        return (f"requests {self.requests}, lost {self.lost}, duplicate channel posts {self.duplicate_posts}, "
-                f"answered more than once {self.answered_twice}, failure notices {self.notices}, "
-                f"unknown sends {self.unknown} (delivered {self.unknown_delivered}, "
-                f"refused by Telegram {self.unknown_refused})")
+        return (
+            f"requests {self.requests}, lost {self.lost}, duplicate channel posts {self.duplicate_posts}, "
+            f"answered more than once {self.answered_twice}, failure notices {self.notices}, "
+            f"unknown sends {self.unknown} (delivered {self.unknown_delivered}, "
+            f"refused by Telegram {self.unknown_refused})"
+        )
 
 
-def count(fake: FakeTelegram, requests: list[tuple[int, str]], papers: set[str], database_url: str,
-          *, channel: int = CHANNEL) -> Figures:
+def count(
+    fake: FakeTelegram, requests: list[tuple[int, str]], papers: set[str], database_url: str, *, channel: int = CHANNEL
+) -> Figures:
     """The figures of one run, from the fake Telegram's chats and the outbox."""
     figures = Figures(requests=len(requests))
     for user, arxiv_id in requests:
@@ -139,8 +154,10 @@ def count(fake: FakeTelegram, requests: list[tuple[int, str]], papers: set[str],
             figures.unknown_delivered += delivered
             figures.unknown_refused += not delivered and str(row.chat_id) in refused_chats
             if not delivered:
-                figures.details.append(f"outbox {row.id} to {row.chat_id} ({row.arxiv_id}) unknown, not delivered"
-                                       f"{', a send to it was refused' if str(row.chat_id) in refused_chats else ''}")
+                figures.details.append(
+                    f"outbox {row.id} to {row.chat_id} ({row.arxiv_id}) unknown, not delivered"
+                    f"{', a send to it was refused' if str(row.chat_id) in refused_chats else ''}"
+                )
     return figures
 
 

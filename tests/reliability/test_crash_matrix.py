@@ -31,8 +31,17 @@ from sqlalchemy.engine import make_url
 from paperdigest.settings import Settings
 from tests.fakes.llm import FakeLLM
 from tests.fakes.telegram import FakeTelegram
-from tests.reliability.harness import (CHANNEL, USERS, Figures, add_papers, count, paper_id, report,
-                                       reviews_in, wait_until)
+from tests.reliability.harness import (
+    CHANNEL,
+    USERS,
+    Figures,
+    add_papers,
+    count,
+    paper_id,
+    report,
+    reviews_in,
+    wait_until,
+)
 from tests.support.process import crash_env, start
 
 POINTS = ("inbox", "metadata", "pdf", "extract", "llm", "stored", "post")
@@ -60,12 +69,14 @@ class Point:
 
     def _log_size(self) -> int:
         f = self.fakes
-        return {"metadata": lambda: len(f.arxiv.api_requests()),
-                "pdf": lambda: len([r for r in f.arxiv.requests if r.kind == "pdf"]),
-                "extract": lambda: len([r for r in f.arxiv.requests if r.kind == "pdf"]),
-                "llm": lambda: len(f.llm.requests),
-                "stored": lambda: len(f.telegram.calls("sendRichMessage")),
-                "post": lambda: len(f.telegram.calls("sendRichMessage"))}.get(self.name, lambda: 0)()
+        return {
+            "metadata": lambda: len(f.arxiv.api_requests()),
+            "pdf": lambda: len([r for r in f.arxiv.requests if r.kind == "pdf"]),
+            "extract": lambda: len([r for r in f.arxiv.requests if r.kind == "pdf"]),
+            "llm": lambda: len(f.llm.requests),
+            "stored": lambda: len(f.telegram.calls("sendRichMessage")),
+            "post": lambda: len(f.telegram.calls("sendRichMessage")),
+        }.get(self.name, lambda: 0)()
 
     def arm(self) -> None:
         self._base = self._log_size()
@@ -157,8 +168,9 @@ def finished(fake: FakeTelegram, requests: list[tuple[int, str]], papers: list[s
     return all(reviews_in(fake, user)[p] for user, p in requests) and all(posts[p] for p in papers)
 
 
-def run_matrix(seeds: range, cycles: int, request: pytest.FixtureRequest, fakes: Fakes, settings: Settings,
-               tmp: Path) -> Figures:
+def run_matrix(
+    seeds: range, cycles: int, request: pytest.FixtureRequest, fakes: Fakes, settings: Settings, tmp: Path
+) -> Figures:
     total, points = Figures(), Counter()
     started = time.monotonic()
     for seed in seeds:
@@ -168,9 +180,12 @@ def run_matrix(seeds: range, cycles: int, request: pytest.FixtureRequest, fakes:
         total.add(figures)
         points.update(h.split()[0] for h in hits)
         report(request.config, f"crash run {seed}: kills at {'; '.join(hits)} -> {figures.line()}")
-    report(request.config, f"CRASH MATRIX {len(seeds)} runs, {len(seeds) * cycles} kills "
-                           f"({', '.join(f'{p} {n}' for p, n in sorted(points.items()))}), "
-                           f"{time.monotonic() - started:.0f} s: {total.line()}")
+    report(
+        request.config,
+        f"CRASH MATRIX {len(seeds)} runs, {len(seeds) * cycles} kills "
+        f"({', '.join(f'{p} {n}' for p, n in sorted(points.items()))}), "
+        f"{time.monotonic() - started:.0f} s: {total.line()}",
+    )
     return total
 
 
@@ -181,8 +196,9 @@ def check(total: Figures) -> None:
     # An unknown row that never arrived is only right when Telegram refused its send and the
     # process died before it recorded the refusal; one marked in flight before its request
     # left would show here with no refused send.
-    assert total.unknown_delivered + total.unknown_refused == total.unknown, \
-        "an unknown send never arrived: " + str(total.details)
+    assert total.unknown_delivered + total.unknown_refused == total.unknown, "an unknown send never arrived: " + str(
+        total.details
+    )
 
 
 @pytest.fixture
@@ -190,14 +206,16 @@ def fakes(fake_arxiv, fake_llm: FakeLLM, fake_telegram: FakeTelegram) -> Fakes:
     return Fakes(fake_arxiv, fake_llm, fake_telegram)
 
 
-def test_crash_matrix_fast(bot_settings: Settings, fakes: Fakes, tmp_path: Path,
-                           request: pytest.FixtureRequest) -> None:
+def test_crash_matrix_fast(
+    bot_settings: Settings, fakes: Fakes, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """3 runs, one kill each: seconds enough for `make test`."""
     check(run_matrix(range(3), 1, request, fakes, bot_settings, tmp_path))
 
 
 @pytest.mark.slow
-def test_crash_matrix_20_runs(bot_settings: Settings, fakes: Fakes, tmp_path: Path,
-                              request: pytest.FixtureRequest) -> None:
+def test_crash_matrix_20_runs(
+    bot_settings: Settings, fakes: Fakes, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """20 runs, three kills each (60 kills at seeded random points)."""
     check(run_matrix(range(100, 120), 3, request, fakes, bot_settings, tmp_path))

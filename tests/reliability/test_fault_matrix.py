@@ -25,7 +25,7 @@ import bot.service
 from paperdigest.settings import Settings
 from tests.fakes.llm import FakeLLM
 from tests.fakes.telegram import FakeTelegram
-from tests.reliability.harness import (CHANNEL, add_papers, count, notices_in, report, reviews_in)
+from tests.reliability.harness import CHANNEL, add_papers, count, notices_in, report, reviews_in
 from tests.support.bot import running
 
 ALICE, BOB = 2001, 2002
@@ -64,10 +64,12 @@ def hold_write_lock(database: Path, seconds: float) -> threading.Thread:
 FAST = [
     Case("no fault (baseline)", "api", lambda f: None),
     Case("arXiv API 503 x2", "api", lambda f: f.arxiv.fail_next("api", 503, times=2, retry_after=0)),
-    Case("arXiv API 429 x2, Retry-After 0.5 s", "api",
-         lambda f: f.arxiv.fail_next("api", 429, times=2, retry_after=0.5)),
-    Case("arXiv API hangs 3 s (timeout 1 s)", "api", lambda f: f.arxiv.delay_next("api", 1.5),
-         {"ARXIV_TIMEOUT_S": 1.0}),
+    Case(
+        "arXiv API 429 x2, Retry-After 0.5 s", "api", lambda f: f.arxiv.fail_next("api", 429, times=2, retry_after=0.5)
+    ),
+    Case(
+        "arXiv API hangs 3 s (timeout 1 s)", "api", lambda f: f.arxiv.delay_next("api", 1.5), {"ARXIV_TIMEOUT_S": 1.0}
+    ),
     Case("PDF 503 x2", "pdf", lambda f: f.arxiv.fail_next("pdf", 503, times=2, retry_after=0)),
     Case("PDF truncated mid-stream x2", "pdf", lambda f: f.arxiv.truncate_next("pdf", keep_bytes=500, times=2)),
     Case("PDF hangs 3 s (timeout 1 s)", "pdf", lambda f: f.arxiv.delay_next("pdf", 1.5), {"ARXIV_TIMEOUT_S": 1.0}),
@@ -75,10 +77,18 @@ FAST = [
     Case("LLM 500 x2", "llm", lambda f: f.llm.fail_next("server", times=2)),
     Case("LLM timeout (hang, timeout 1.5 s)", "llm", lambda f: f.llm.fail_next("hang"), {"LLM_TIMEOUT_S": 1.5}),
     Case("LLM insufficient_quota", "llm", lambda f: f.llm.fail_next("quota", times=5), outcome="notice"),
-    Case("LLM context length exceeded", "llm", lambda f: setattr(f.llm, "context_tokens", 3000),
-         {"LLM_OUTPUT_TOKENS": 800}, filler_pages=6),
-    Case("Telegram 429 x2 on the review, retry_after 1 s", "telegram",
-         lambda f: f.telegram.flood_next("sendRichMessage", retry_after=1, times=2)),
+    Case(
+        "LLM context length exceeded",
+        "llm",
+        lambda f: setattr(f.llm, "context_tokens", 3000),
+        {"LLM_OUTPUT_TOKENS": 800},
+        filler_pages=6,
+    ),
+    Case(
+        "Telegram 429 x2 on the review, retry_after 1 s",
+        "telegram",
+        lambda f: f.telegram.flood_next("sendRichMessage", retry_after=1, times=2),
+    ),
     Case("Telegram 502 on the review", "telegram", lambda f: f.telegram.fail_next("sendRichMessage", 502)),
     Case("Telegram 500 on the status line", "telegram", lambda f: f.telegram.fail_next("sendMessage", 500)),
     Case("database locked by another writer 3 s", "api", lambda f, db: hold_write_lock(db, 3.0)),
@@ -89,8 +99,11 @@ SLOW = [
     Case("LLM 500 x8 (outlasts 4 tries)", "llm", lambda f: f.llm.fail_next("server", times=8)),
     Case("LLM 429 x3, Retry-After 2 s", "llm", lambda f: f.llm.fail_next("rate_limit", times=3, retry_after=2)),
     Case("Telegram 502 x3 on the review", "telegram", lambda f: f.telegram.fail_next("sendRichMessage", 502, times=3)),
-    Case("Telegram 429 x3, retry_after 3 s", "telegram",
-         lambda f: f.telegram.flood_next("sendRichMessage", retry_after=3, times=3)),
+    Case(
+        "Telegram 429 x3, retry_after 3 s",
+        "telegram",
+        lambda f: f.telegram.flood_next("sendRichMessage", retry_after=3, times=3),
+    ),
     Case("database locked by another writer 12 s (busy timeout 10 s)", "api", lambda f, db: hold_write_lock(db, 12.0)),
 ]
 
@@ -115,8 +128,14 @@ def delivered(fake: FakeTelegram, outcome: str) -> bool:
     return all(reviews_in(fake, user)[PAPER] for user in (ALICE, BOB)) and reviews_in(fake, CHANNEL)[PAPER] > 0
 
 
-async def run_case(case: Case, settings: Settings, fakes: Fakes, request: pytest.FixtureRequest,
-                   monkeypatch: pytest.MonkeyPatch, timeout: float) -> None:
+async def run_case(
+    case: Case,
+    settings: Settings,
+    fakes: Fakes,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    timeout: float,
+) -> None:
     import asyncio
 
     monkeypatch.setattr(bot.service, "RETRY_TRANSIENT_S", 1.0)  # a burst past the retries: next round soon
@@ -145,8 +164,11 @@ async def run_case(case: Case, settings: Settings, fakes: Fakes, request: pytest
     reviews = sum(reviews_in(fakes.telegram, chat)[PAPER] for chat in (ALICE, BOB, CHANNEL))
     expected = BASELINE[case.service] + (baseline_telegram if case.service == "telegram" else 0)
     retries = fakes.calls(case.service) - expected
-    report(request.config, f"FAULT {case.name}: reviews delivered {reviews}/3, notices {figures.notices}, "
-                           f"{case.service} retries {retries}, delivered after {elapsed:.1f} s; {figures.line()}")
+    report(
+        request.config,
+        f"FAULT {case.name}: reviews delivered {reviews}/3, notices {figures.notices}, "
+        f"{case.service} retries {retries}, delivered after {elapsed:.1f} s; {figures.line()}",
+    )
     assert figures.lost == 0 and figures.duplicate_posts == 0 and figures.answered_twice == 0, figures.details
     assert delivered(fakes.telegram, case.outcome), f"{case.name}: not delivered in {timeout} s"
     assert figures.unknown == 0
@@ -158,13 +180,15 @@ def fakes(fake_arxiv, fake_llm: FakeLLM, fake_telegram: FakeTelegram) -> Fakes:
 
 
 @pytest.mark.parametrize("case", FAST, ids=[c.name for c in FAST])
-async def test_fault(case: Case, bot_settings: Settings, fakes: Fakes, request: pytest.FixtureRequest,
-                     monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_fault(
+    case: Case, bot_settings: Settings, fakes: Fakes, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await run_case(case, bot_settings, fakes, request, monkeypatch, timeout=20)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", SLOW, ids=[c.name for c in SLOW])
-async def test_fault_long(case: Case, bot_settings: Settings, fakes: Fakes, request: pytest.FixtureRequest,
-                          monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_fault_long(
+    case: Case, bot_settings: Settings, fakes: Fakes, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await run_case(case, bot_settings, fakes, request, monkeypatch, timeout=60)

@@ -19,8 +19,13 @@ FAST = BackoffPolicy(attempts=3, min_delay=0.01, jitter=0.0)
 
 
 def add(fake, arxiv_id: str = "2412.06769", **kwargs) -> None:
-    fake.add_paper(arxiv_id, title="A  Title\n  Split", authors=["A. Author", "B. Author"],
-                   abstract="Abstract text.", **{"versions": {1: PDF, 2: PDF}, **kwargs})
+    fake.add_paper(
+        arxiv_id,
+        title="A  Title\n  Split",
+        authors=["A. Author", "B. Author"],
+        abstract="Abstract text.",
+        **{"versions": {1: PDF, 2: PDF}, **kwargs},
+    )
 
 
 def metadata(fake, **kwargs) -> ArxivMetadata:
@@ -30,8 +35,9 @@ def metadata(fake, **kwargs) -> ArxivMetadata:
 async def test_batch_versions_and_old_style_ids(fake_arxiv) -> None:
     add(fake_arxiv)
     add(fake_arxiv, "hep-th/9901001", categories=["hep-th"])
-    found = await metadata(fake_arxiv).fetch([ArxivId("2412.06769"), ArxivId("2412.06769", 1),
-                                               ArxivId("hep-th/9901001"), ArxivId("2501.00001")])
+    found = await metadata(fake_arxiv).fetch(
+        [ArxivId("2412.06769"), ArxivId("2412.06769", 1), ArxivId("hep-th/9901001"), ArxivId("2501.00001")]
+    )
     assert found[ArxivId("2412.06769")].version == 2 and found[ArxivId("2412.06769", 1)].version == 1
     assert found[ArxivId("hep-th/9901001")].primary_category == "hep-th"
     assert ArxivId("2501.00001") not in found  # unknown: simply absent
@@ -78,15 +84,26 @@ async def test_pdf_is_cached_by_id_and_version(fake_arxiv, tmp_path: Path) -> No
     assert list((tmp_path / "pdf").iterdir()) == [first.path]  # no partial files left
 
 
-@pytest.mark.parametrize(("serve", "kwargs", "error", "message"), [
-    (lambda f: f.serve_bytes("2412.06769v2", b"<!doctype html><title>Just a moment</title>", "text/html"), {},
-     PdfDownloadError, "did not return a PDF"),
-    (lambda f: f.serve_bytes("2412.06769v2", b""), {}, PdfDownloadError, "empty body"),
-    (lambda f: f.serve_stream("2412.06769v2", b"%PDF" + b"0" * 65532, 200), {"max_bytes": 1_000_000},
-     PdfDownloadError, "larger than"),
-    (lambda f: f.fail_next("pdf", status=503, times=5), {}, ArxivUnavailable, "HTTP 503"),
-    (lambda f: f.delay_next("pdf", 3, times=5), {"deadline_s": 0.3}, ArxivUnavailable, "did not arrive"),
-])
+@pytest.mark.parametrize(
+    ("serve", "kwargs", "error", "message"),
+    [
+        (
+            lambda f: f.serve_bytes("2412.06769v2", b"<!doctype html><title>Just a moment</title>", "text/html"),
+            {},
+            PdfDownloadError,
+            "did not return a PDF",
+        ),
+        (lambda f: f.serve_bytes("2412.06769v2", b""), {}, PdfDownloadError, "empty body"),
+        (
+            lambda f: f.serve_stream("2412.06769v2", b"%PDF" + b"0" * 65532, 200),
+            {"max_bytes": 1_000_000},
+            PdfDownloadError,
+            "larger than",
+        ),
+        (lambda f: f.fail_next("pdf", status=503, times=5), {}, ArxivUnavailable, "HTTP 503"),
+        (lambda f: f.delay_next("pdf", 3, times=5), {"deadline_s": 0.3}, ArxivUnavailable, "did not arrive"),
+    ],
+)
 async def test_pdf_failures_are_clear(fake_arxiv, tmp_path: Path, serve, kwargs, error, message) -> None:
     add(fake_arxiv)
     serve(fake_arxiv)

@@ -1,12 +1,13 @@
 import pytest
 
-from summarizer.budget import fit_budget
 from paperdigest.records import Section
+from summarizer.budget import fit_budget
 from summarizer.tokens import count_tokens, head_tokens
 
 
 def paper(**sizes: int) -> list[Section]:
     """Sections of the given kinds, each of about `size` tokens of distinct sentences."""
+
     def text(kind: str, size: int) -> str:
         return head_tokens(" ".join(f"{kind} sentence number {n}." for n in range(size)), size)
 
@@ -45,8 +46,19 @@ def test_low_priority_sections_are_cut_before_core_ones() -> None:
 
 @pytest.mark.parametrize("budget", [300, 1000, 3000, 6000, 9000])
 def test_never_over_budget_and_every_cut_recorded(budget: int) -> None:
-    sections = paper(front=100, abstract=200, introduction=1000, related=1500, method=3000, experiments=2000,
-                     results=1500, discussion=600, conclusion=400, appendix=2000, references=4000)
+    sections = paper(
+        front=100,
+        abstract=200,
+        introduction=1000,
+        related=1500,
+        method=3000,
+        experiments=2000,
+        results=1500,
+        discussion=600,
+        conclusion=400,
+        appendix=2000,
+        references=4000,
+    )
     result = fit_budget(sections, budget)
     assert result.tokens <= budget
     sent = {s.title: count_tokens(s.title) + count_tokens(s.text) + 2 for s in result.sections}
@@ -72,8 +84,10 @@ def test_head_tokens_cuts_at_sentence_end() -> None:
 
 
 def test_appendix_sections_that_fit_are_kept_in_order() -> None:
-    sections = paper(method=1000) + [Section(f"A.{n} Proof", "appendix", head_tokens(
-        " ".join(f"Appendix {n} line {k}." for k in range(600)), 600)) for n in range(1, 5)]
+    sections = paper(method=1000) + [
+        Section(f"A.{n} Proof", "appendix", head_tokens(" ".join(f"Appendix {n} line {k}." for k in range(600)), 600))
+        for n in range(1, 5)
+    ]
     result = fit_budget(sections, 2400)
     kept = [s.title for s in result.sections if s.kind == "appendix"]
     assert kept == ["A.1 Proof", "A.2 Proof"] and all(not s.text.endswith("[…]") for s in result.sections)

@@ -47,9 +47,7 @@ def test_paper_has_sections(extractor, path):
     kinds = [s.kind for s in sections]
     assert len(sections) >= 4
     assert "introduction" in kinds
-    assert "abstract" in kinds or (
-        kinds[0] == "front" and len(sections[0].text.split()) > 100
-    )
+    assert "abstract" in kinds or (kinds[0] == "front" and len(sections[0].text.split()) > 100)
     refs = find_references(sections)
     assert refs is not None and refs.title.lower() in ("references", "bibliography")
     assert kinds.index("introduction") < kinds.index("references")
@@ -78,9 +76,7 @@ def test_long_manual_is_truncated_fast(extractor):
 
 
 def test_empty_pages_are_empty(extractor):
-    result = timed(
-        extractor, CORPUS / "bad" / "layout-parser-paper-with-empty-pages.pdf"
-    )
+    result = timed(extractor, CORPUS / "bad" / "layout-parser-paper-with-empty-pages.pdf")
     assert [bool(page.strip()) for page in result.pages] == [True, False, False, True]
 
 

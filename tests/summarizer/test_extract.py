@@ -14,11 +14,10 @@ from fpdf import FPDF
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.support import pdfmake
-from tests.support.pdfs import LINE, bomb_stream, pdf_of_pages, text_stream
 from paperdigest.errors import PdfCorrupt, PdfEncrypted, PdfExtractionFailed, PdfNoText
 from summarizer.extract import ExtractedText, PdfExtractor
-
+from tests.support import pdfmake
+from tests.support.pdfs import LINE, bomb_stream, pdf_of_pages, text_stream
 
 
 def rss_mb() -> float:
@@ -68,9 +67,7 @@ def pdfs(tmp_path_factory):
         "zip.pdf": zipped.getvalue(),
         "random.pdf": random.Random(7).randbytes(50_000),
         "empty.pdf": b"",
-        "5000-pages.pdf": pdf_of_pages(
-            [text_stream(f"{LINE} Page {n}.") for n in range(5000)]
-        ),
+        "5000-pages.pdf": pdf_of_pages([text_stream(f"{LINE} Page {n}.") for n in range(5000)]),
         "bomb.pdf": pdf_of_pages([bomb_stream(500), text_stream(LINE)]),
     }
     for name, data in files.items():
@@ -87,9 +84,7 @@ def test_normal_paper(extractor, pdfs):
     assert result.page_count == result.pages_read == len(result.pages) >= 1
     assert not result.truncated
     text = "\n".join(result.pages)
-    assert pdfmake.SAMPLE_TITLE in " ".join(
-        text.split()
-    )  # the title wraps onto two lines
+    assert pdfmake.SAMPLE_TITLE in " ".join(text.split())  # the title wraps onto two lines
     assert "\n1 Introduction\n" in text and "\nReferences\n" in text
     assert not any(c in text for c in "\r\x00\ufffe")
 
@@ -120,11 +115,7 @@ def test_any_text_can_be_written():
 )
 def test_references_are_numbered_once(extractor, tmp_path, entry, printed):
     path = tmp_path / "refs.pdf"
-    path.write_bytes(
-        pdfmake.write_paper_pdf(
-            "T", ["A"], [("1 Introduction", LINE * 3)], references=[entry]
-        )
-    )
+    path.write_bytes(pdfmake.write_paper_pdf("T", ["A"], [("1 Introduction", LINE * 3)], references=[entry]))
     assert printed in extractor.extract(path).pages[-1].splitlines()
 
 
@@ -193,9 +184,7 @@ def test_timeout_kills_the_worker_and_the_next_call_works(pdfs):
         extractor.extract(pdfs["paper.pdf"])  # warm
         first_pid = extractor.worker_pid
         extractor.timeout_s = 0.05
-        with pytest.raises(
-            PdfExtractionFailed, match=r"5000-pages.pdf took longer than 0.05 s"
-        ):
+        with pytest.raises(PdfExtractionFailed, match=r"5000-pages.pdf took longer than 0.05 s"):
             extractor.extract(pdfs["5000-pages.pdf"])
         extractor.timeout_s = 20
         assert extractor.extract(pdfs["paper.pdf"]).pages_read >= 1

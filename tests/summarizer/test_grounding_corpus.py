@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from paperdigest.records import PaperMeta
 from summarizer.attribute import attribute
 from summarizer.evidence import Evidence
 from summarizer.extract import PdfExtractor
 from summarizer.grounding import CONFIRMED
 from summarizer.numbers import scan
-from paperdigest.records import PaperMeta
 from summarizer.review_format import parse_body
 from summarizer.sections import split_sections
 
@@ -28,8 +28,10 @@ PAPERS = SHARED / "corpus" / "papers"
 
 pytestmark = [
     pytest.mark.corpus,
-    pytest.mark.skipif(not (ANSWERS / "meta.json").is_file() or not PAPERS.is_dir(),
-                       reason=f"no LLM answers or corpus under {SHARED} (they live beside the checkout)"),
+    pytest.mark.skipif(
+        not (ANSWERS / "meta.json").is_file() or not PAPERS.is_dir(),
+        reason=f"no LLM answers or corpus under {SHARED} (they live beside the checkout)",
+    ),
 ]
 
 
@@ -99,9 +101,14 @@ def test_the_papers_own_sentences_quoted_as_they_are_are_confirmed(evidence) -> 
     """Sentences (not tables or figure dumps) with numbers, copied into a review: ≤ 1 % suspect."""
     checked = suspects = 0
     for paper in evidence.values():
-        sentences = [u.text for i, u in enumerate(paper.units)
-                     if not u.is_row and paper.numbers_in(i) and len(u.text) < 400
-                     and len(paper.numbers_in(i)) < 0.25 * len(u.text.split())]
+        sentences = [
+            u.text
+            for i, u in enumerate(paper.units)
+            if not u.is_row
+            and paper.numbers_in(i)
+            and len(u.text) < 400
+            and len(paper.numbers_in(i)) < 0.25 * len(u.text.split())
+        ]
         grounding = attribute("\n".join(f"- {s}" for s in sentences), paper)
         checked, suspects = checked + grounding.checked, suspects + len(grounding.suspects)
     assert checked > 500 and suspects <= 0.01 * checked, f"{suspects} of {checked} suspect"

@@ -8,9 +8,9 @@ from datetime import datetime
 
 import pytest
 
+from paperdigest.records import SECTION_KINDS, PaperMeta, Section
 from paperdigest.sample.papers import PAPERS_DIR, DemoPaper, load_demo_papers
 from summarizer.offline import NO_LIMITATIONS, TLDR_LEAD, draft_review, split_sentences
-from paperdigest.records import SECTION_KINDS, PaperMeta, Section
 from summarizer.review_format import SECTION_TITLES, parse_body
 
 CODE_LINKS = {
@@ -19,14 +19,39 @@ CODE_LINKS = {
     "1706.03762": "https://github.com/tensorflow/tensor2tensor",
 }
 REQUIRED_FIELDS = {
-    "arxiv_id": str, "version": int, "title": str, "authors": list, "abstract": str,
-    "categories": list, "primary_category": str, "comment": str, "published": str,
-    "updated": str, "doi": str, "journal_ref": str, "sections": list, "references": list,
+    "arxiv_id": str,
+    "version": int,
+    "title": str,
+    "authors": list,
+    "abstract": str,
+    "categories": list,
+    "primary_category": str,
+    "comment": str,
+    "published": str,
+    "updated": str,
+    "doi": str,
+    "journal_ref": str,
+    "sections": list,
+    "references": list,
     "appendix": list,
 }
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
-CAVEAT_CUES = ("limitation", "however", "fail", "only", "future work", "cannot", "drawback", "unclear",
-               "does not", "remains", "unable", "expensive", "costly", "restricted")
+CAVEAT_CUES = (
+    "limitation",
+    "however",
+    "fail",
+    "only",
+    "future work",
+    "cannot",
+    "drawback",
+    "unclear",
+    "does not",
+    "remains",
+    "unable",
+    "expensive",
+    "costly",
+    "restricted",
+)
 PAPERS = load_demo_papers()
 PAPER_IDS = [paper.meta.arxiv_id for paper in PAPERS]
 
@@ -76,8 +101,12 @@ def test_demo_body_is_paper_like_and_cp1252(paper):
     assert 6 <= len(top_level) <= 9
     assert 8 <= len(paper.references) <= 15
     assert all("\n\n" in text or len(text) < 1200 for text in body)  # paragraphs, not walls
-    printed = [paper.meta.title, *paper.meta.authors, *paper.references,
-               *(h + t for h, t in paper.sections + paper.appendix)]
+    printed = [
+        paper.meta.title,
+        *paper.meta.authors,
+        *paper.references,
+        *(h + t for h, t in paper.sections + paper.appendix),
+    ]
     for text in printed:
         text.encode("cp1252")  # fpdf2 core fonts
 
@@ -115,7 +144,7 @@ def test_sections_open_with_a_russian_lead(review):
 
 def test_tldr_says_it_is_automatic_and_quotes_the_abstract(paper, review):
     assert review.tldr.startswith(TLDR_LEAD)
-    quoted = review.tldr[len(TLDR_LEAD):].strip()
+    quoted = review.tldr[len(TLDR_LEAD) :].strip()
     assert quoted and all(s in paper.meta.abstract for s in split_sentences(quoted))
 
 
@@ -168,8 +197,10 @@ def test_no_sentence_is_quoted_twice(review):
 
 
 def test_a_missing_kind_borrows_what_no_later_section_needs():
-    sections = [Section("2 Our sorter", "other", "We sort long lists by merging sorted runs of numbers."),
-                Section("4 Results", "results", "The merge sorter reaches 97.0% accuracy on long lists.")]
+    sections = [
+        Section("2 Our sorter", "other", "We sort long lists by merging sorted runs of numbers."),
+        Section("4 Results", "results", "The merge sorter reaches 97.0% accuracy on long lists."),
+    ]
     meta = PaperMeta(**{**META.__dict__, "abstract": "We propose a merge sorter for long lists."})
     review = draft_review(meta, sections)
     assert bullets(review.sections[SECTION_TITLES[1]]) == [sections[0].text]
@@ -202,9 +233,11 @@ def test_run_in_headings_are_not_quoted():
 # --- what a draft must never quote ------------------------------------------------------------
 
 META = PaperMeta(arxiv_id="2401.00001", version=1, title="A Tiny Paper", authors=["A. Author"], abstract="")
-RESULTS = ("Our sorter reaches 97.0% accuracy on the benchmark while using 14.2 comparisons per item.\n\n"
-           "Sorter 97.0 14.2 | Bubble 77.5 49.4 | Merge 98.2 8.2 | Quick 96.6 9.0 | accuracy sorter\n\n"
-           "The baseline sorter reaches 77.5% accuracy with 49.4 comparisons per item.")
+RESULTS = (
+    "Our sorter reaches 97.0% accuracy on the benchmark while using 14.2 comparisons per item.\n\n"
+    "Sorter 97.0 14.2 | Bubble 77.5 49.4 | Merge 98.2 8.2 | Quick 96.6 9.0 | accuracy sorter\n\n"
+    "The baseline sorter reaches 77.5% accuracy with 49.4 comparisons per item."
+)
 CANARY = "Our sorter benchmark accuracy reaches 99.9% in the canary study of sorting quality by Zyxwvut."
 
 
@@ -225,10 +258,14 @@ def test_references_glued_to_the_conclusion_are_cut_off():
 
 def test_results_prefer_sentences_with_numbers():
     meta = PaperMeta(**{**META.__dict__, "abstract": "We propose a fast sorter for long lists of numbers."})
-    results = ("The sorter improves accuracy on the benchmark lists of numbers in all of our settings.\n\n"
-               "The sorter reaches 97.0% accuracy on the benchmark lists of numbers in our settings.")
-    sections = [Section("2 Method", "method", "We sort lists of numbers by merging sorted runs of them."),
-                Section("4 Results", "results", results)]
+    results = (
+        "The sorter improves accuracy on the benchmark lists of numbers in all of our settings.\n\n"
+        "The sorter reaches 97.0% accuracy on the benchmark lists of numbers in our settings."
+    )
+    sections = [
+        Section("2 Method", "method", "We sort lists of numbers by merging sorted runs of them."),
+        Section("4 Results", "results", results),
+    ]
     quoted = bullets(draft_review(meta, sections, max_chars=1200).sections[SECTION_TITLES[2]])
     assert len(quoted) == 1 and "97.0%" in quoted[0]
 
@@ -236,14 +273,18 @@ def test_results_prefer_sentences_with_numbers():
 CLEAN = "The merge sorter needs fewer comparisons than the heap sorter on long benchmark lists."
 
 
-@pytest.mark.parametrize("flawed", [
-    "The merge sorter needs fewer comparisons than the heap sorter on long benchmark lists (Table 2).",
-    "As Figure 3 shows, the merge sorter needs fewer comparisons than the heap sorter on long lists.",
-    "The merge sorter needs fewer comparisons than the heap sorter on long benchmark lists [12, 13].",
-    "The merge sorter needs fewer comparisons than the heap sorter (Knuth et al., 1998) on long lists.",
-    "The merge sorter needs fewer comparisons than the heap sorter on long benchmark lists (https://x.org).",
-    "The merge sorter needs fewer comparisons than the heap sorter on long benchmark lists, and " * 4 + "so on.",
-], ids=["table", "figure", "brackets", "author-year", "link", "very-long"])
+@pytest.mark.parametrize(
+    "flawed",
+    [
+        "The merge sorter needs fewer comparisons than the heap sorter on long benchmark lists (Table 2).",
+        "As Figure 3 shows, the merge sorter needs fewer comparisons than the heap sorter on long lists.",
+        "The merge sorter needs fewer comparisons than the heap sorter on long benchmark lists [12, 13].",
+        "The merge sorter needs fewer comparisons than the heap sorter (Knuth et al., 1998) on long lists.",
+        "The merge sorter needs fewer comparisons than the heap sorter on long benchmark lists (https://x.org).",
+        "The merge sorter needs fewer comparisons than the heap sorter on long benchmark lists, and " * 4 + "so on.",
+    ],
+    ids=["table", "figure", "brackets", "author-year", "link", "very-long"],
+)
 def test_flawed_sentences_lose_to_clean_ones(flawed):
     sections = [Section("2 Method", "method", f"{flawed} {CLEAN}")]  # the flawed one opens the paragraph
     meta = PaperMeta(**{**META.__dict__, "abstract": "We compare merge and heap sorters on long lists."})
@@ -252,8 +293,10 @@ def test_flawed_sentences_lose_to_clean_ones(flawed):
 
 
 def test_near_duplicates_are_quoted_once():
-    results = ("Our sorter reaches 97.0% accuracy on the benchmark lists of numbers.\n\n"
-               "Our sorter reaches 97.0% accuracy on the benchmark lists of numbers too.")
+    results = (
+        "Our sorter reaches 97.0% accuracy on the benchmark lists of numbers.\n\n"
+        "Our sorter reaches 97.0% accuracy on the benchmark lists of numbers too."
+    )
     review = draft_review(META, [Section("4 Results", "results", results)], max_chars=8000)
     assert sum("97.0%" in line for line in bullets(review.to_markdown())) == 1
 
@@ -270,18 +313,31 @@ ONE_SENTENCE = "We show that a tiny model reaches 91.5% accuracy on a toy task."
 LIMITLESS = "We propose a method for sorting lists. It sorts lists quickly and well in every test we ran."
 
 
-@pytest.mark.parametrize("abstract, sections", [
-    ("", []),
-    (ONE_SENTENCE, []),
-    ("", [Section("1 Introduction", "introduction", ONE_SENTENCE)]),
-    ("", [Section("", "front", "A Tiny Paper\nA. Author"), Section("References", "references", "[1] X. Y. 2020.")]),
-    ("", [Section("2 Method", "method", ""), Section("3 Results", "results", "   \n\n  ")]),
-    ("   ", [Section("", "other", "x" * 3000)]),
-    ("", [Section("4 Experiments", "experiments", "3 4 5 * 6 7 8 = 1 2 3 4 5 6 7 8 9 0 + - ( ) [ ]")]),
-    (LIMITLESS, [Section("2 Method", "method", LIMITLESS)]),
-    ("Unterminated abstract without any full stop at all", [Section("5 Conclusion", "conclusion", "Done")]),
-], ids=["nothing", "one-sentence-abstract", "one-sentence-body", "only-front-and-refs",
-        "empty-texts", "one-huge-token", "math-only", "no-caveats", "no-punctuation"])
+@pytest.mark.parametrize(
+    "abstract, sections",
+    [
+        ("", []),
+        (ONE_SENTENCE, []),
+        ("", [Section("1 Introduction", "introduction", ONE_SENTENCE)]),
+        ("", [Section("", "front", "A Tiny Paper\nA. Author"), Section("References", "references", "[1] X. Y. 2020.")]),
+        ("", [Section("2 Method", "method", ""), Section("3 Results", "results", "   \n\n  ")]),
+        ("   ", [Section("", "other", "x" * 3000)]),
+        ("", [Section("4 Experiments", "experiments", "3 4 5 * 6 7 8 = 1 2 3 4 5 6 7 8 9 0 + - ( ) [ ]")]),
+        (LIMITLESS, [Section("2 Method", "method", LIMITLESS)]),
+        ("Unterminated abstract without any full stop at all", [Section("5 Conclusion", "conclusion", "Done")]),
+    ],
+    ids=[
+        "nothing",
+        "one-sentence-abstract",
+        "one-sentence-body",
+        "only-front-and-refs",
+        "empty-texts",
+        "one-huge-token",
+        "math-only",
+        "no-caveats",
+        "no-punctuation",
+    ],
+)
 @pytest.mark.parametrize("max_chars", [400, 5000])
 def test_degenerate_input_gives_every_section_some_text(abstract, sections, max_chars):
     meta = PaperMeta(**{**META.__dict__, "abstract": abstract})
@@ -300,25 +356,33 @@ def test_a_paper_without_caveats_says_so_in_russian():
 # --- sentence splitting -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("We follow Deng et al. (2023) closely. Results improve.",
-     ["We follow Deng et al. (2023) closely.", "Results improve."]),
-    ("Small models, e.g. GPT-2, work. They are cheap.", ["Small models, e.g. GPT-2, work.", "They are cheap."]),
-    ("Tokens, i.e. words, matter. Next one.", ["Tokens, i.e. words, matter.", "Next one."]),
-    ("See Fig. 3 for the curves. They rise.", ["See Fig. 3 for the curves.", "They rise."]),
-    ("Coconut reaches 97.0 on ProsQA. CoT gets 77.5.", ["Coconut reaches 97.0 on ProsQA.", "CoT gets 77.5."]),
-    ("As in Eq. (2), the loss is masked. We train.", ["As in Eq. (2), the loss is masked.", "We train."]),
-    ("It works (Hao et al., 2024). We agree.", ["It works (Hao et al., 2024).", "We agree."]),
-    ("Prior work [3, 4]. Then ours.", ["Prior work [3, 4].", "Then ours."]),
-    ("Is it a or b? It is a! Fine.", ["Is it a or b?", "It is a!", "Fine."]),
-    ("CoT vs. iCoT differ. Yes.", ["CoT vs. iCoT differ.", "Yes."]),
-    ("Y. Deng and S. Shieber wrote it. It is short.", ["Y. Deng and S. Shieber wrote it.", "It is short."]),
-    ("Training took 3.5 days. 8 GPUs were used.", ["Training took 3.5 days.", "8 GPUs were used."]),
-    ("A line broken\nby the PDF. And a hyphen-\nated word.", ["A line broken by the PDF.", "And a hyphenated word."]),
-    ('He said "stop." Then left.', ['He said "stop."', "Then left."]),
-    ("lower case. after a stop stays one", ["lower case. after a stop stays one"]),
-    ("No final stop", ["No final stop"]),
-    ("", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "We follow Deng et al. (2023) closely. Results improve.",
+            ["We follow Deng et al. (2023) closely.", "Results improve."],
+        ),
+        ("Small models, e.g. GPT-2, work. They are cheap.", ["Small models, e.g. GPT-2, work.", "They are cheap."]),
+        ("Tokens, i.e. words, matter. Next one.", ["Tokens, i.e. words, matter.", "Next one."]),
+        ("See Fig. 3 for the curves. They rise.", ["See Fig. 3 for the curves.", "They rise."]),
+        ("Coconut reaches 97.0 on ProsQA. CoT gets 77.5.", ["Coconut reaches 97.0 on ProsQA.", "CoT gets 77.5."]),
+        ("As in Eq. (2), the loss is masked. We train.", ["As in Eq. (2), the loss is masked.", "We train."]),
+        ("It works (Hao et al., 2024). We agree.", ["It works (Hao et al., 2024).", "We agree."]),
+        ("Prior work [3, 4]. Then ours.", ["Prior work [3, 4].", "Then ours."]),
+        ("Is it a or b? It is a! Fine.", ["Is it a or b?", "It is a!", "Fine."]),
+        ("CoT vs. iCoT differ. Yes.", ["CoT vs. iCoT differ.", "Yes."]),
+        ("Y. Deng and S. Shieber wrote it. It is short.", ["Y. Deng and S. Shieber wrote it.", "It is short."]),
+        ("Training took 3.5 days. 8 GPUs were used.", ["Training took 3.5 days.", "8 GPUs were used."]),
+        (
+            "A line broken\nby the PDF. And a hyphen-\nated word.",
+            ["A line broken by the PDF.", "And a hyphenated word."],
+        ),
+        ('He said "stop." Then left.', ['He said "stop."', "Then left."]),
+        ("lower case. after a stop stays one", ["lower case. after a stop stays one"]),
+        ("No final stop", ["No final stop"]),
+        ("", []),
+    ],
+)
 def test_split_sentences(text, expected):
     assert split_sentences(text) == expected

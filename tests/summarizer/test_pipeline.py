@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from paperdigest.errors import (LlmQuotaExceeded, PaperNotFound, PaperWithdrawn, PdfDownloadError)
+from paperdigest.errors import LlmQuotaExceeded, PaperNotFound, PaperWithdrawn, PdfDownloadError
 from paperdigest.models import Job, Paper, Usage
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
@@ -17,9 +17,7 @@ from summarizer.grounding import Grounding
 from summarizer.ids import ArxivId
 from tests.fakes.llm import FakeLLM, FakeReply, russian_review
 from tests.fakes.plugin import FAKE_LLM_KEY
-from tests.support.papers import (BODY_MARKER, PAPER_ID, REF_MARKER, add_paper, llm_user_prompts,
-                                    make_pdf, rows, run)
-
+from tests.support.papers import BODY_MARKER, PAPER_ID, REF_MARKER, add_paper, llm_user_prompts, make_pdf, rows, run
 
 
 def test_llm_review_end_to_end(llm_settings: Settings, fake_arxiv, fake_llm: FakeLLM) -> None:
@@ -75,14 +73,21 @@ def test_transient_arxiv_errors_are_retried(llm_settings, fake_arxiv, fake_llm) 
     assert kinds.count("api") == 3 and kinds.count("pdf") == 2
 
 
-@pytest.mark.parametrize(("setup", "error", "asks_pdf"), [
-    (lambda fake: None, PaperNotFound, False),
-    (lambda fake: add_paper(fake, withdrawn=True), PaperWithdrawn, False),
-    (lambda fake: (add_paper(fake), fake.serve_bytes(f"{PAPER_ID}v2", b"<html>captcha</html>", "text/html")),
-     PdfDownloadError, True),
-])
-def test_permanent_failures_are_clear_and_recorded(llm_settings, fake_arxiv, fake_llm, setup: Callable,
-                                                   error: type, asks_pdf: bool) -> None:
+@pytest.mark.parametrize(
+    ("setup", "error", "asks_pdf"),
+    [
+        (lambda fake: None, PaperNotFound, False),
+        (lambda fake: add_paper(fake, withdrawn=True), PaperWithdrawn, False),
+        (
+            lambda fake: (add_paper(fake), fake.serve_bytes(f"{PAPER_ID}v2", b"<html>captcha</html>", "text/html")),
+            PdfDownloadError,
+            True,
+        ),
+    ],
+)
+def test_permanent_failures_are_clear_and_recorded(
+    llm_settings, fake_arxiv, fake_llm, setup: Callable, error: type, asks_pdf: bool
+) -> None:
     setup(fake_arxiv)
     [result] = run(llm_settings, PAPER_ID)
     assert isinstance(result, error)
@@ -118,6 +123,7 @@ def test_context_length_error_shrinks_the_input_once(llm_settings, fake_arxiv) -
 
 def test_invalid_review_is_retried_with_reasons_then_marked(llm_settings, fake_arxiv, fake_llm) -> None:
     add_paper(fake_arxiv)
+
     def invents_once(request: dict) -> str | FakeReply:
         first = len(fake_llm.requests) <= 1
         return (russian_review(request) + "\n\nТочность выросла до 99.9%.") if first else russian_review(request)
@@ -144,7 +150,7 @@ def test_review_stores_where_each_number_is_and_a_failing_one_waits(llm_settings
     assert review.validation == "passed" and review.moderation is None
     assert grounding.checked >= 2 and grounding.confirmed == grounding.checked
     found = grounding.numbers[0]
-    assert found.source.quote and review.body[found.start:found.end] == found.text
+    assert found.source.quote and review.body[found.start : found.end] == found.text
     assert found.source.page is not None  # the page of the PDF the sentence is on
 
     fake_llm.reset()
@@ -158,11 +164,12 @@ def test_review_stores_where_each_number_is_and_a_failing_one_waits(llm_settings
 
     fake_llm.reset()  # a foreign link before the numbers is removed from the stored text: offsets follow it
     fake_llm.responder = lambda request: russian_review(request).replace(
-        "## Суть\n", "## Суть\nСм. https://evil.example/very/long/path/to/somewhere. ", 1)
+        "## Суть\n", "## Суть\nСм. https://evil.example/very/long/path/to/somewhere. ", 1
+    )
     [linked] = run(llm_settings, PAPER_ID, force=True)
     numbers = Grounding.from_json(linked.grounding).numbers
     assert "evil.example" not in linked.body and numbers
-    assert all(linked.body[n.start:n.end] == n.text for n in numbers)
+    assert all(linked.body[n.start : n.end] == n.text for n in numbers)
 
 
 def test_two_requests_share_one_job_and_one_llm_call(llm_settings, fake_arxiv, fake_llm) -> None:
@@ -171,8 +178,11 @@ def test_two_requests_share_one_job_and_one_llm_call(llm_settings, fake_arxiv, f
 
     async def both():
         async with open_pipeline(llm_settings) as pipeline:
-            return await asyncio.gather(pipeline.review(ArxivId(PAPER_ID), requested_by="a"),
-                                        pipeline.review(ArxivId(PAPER_ID), requested_by="b"))
+            return await asyncio.gather(
+                pipeline.review(ArxivId(PAPER_ID), requested_by="a"),
+                pipeline.review(ArxivId(PAPER_ID), requested_by="b"),
+            )
+
     first, second = asyncio.run(both())
     assert first.id == second.id
     assert len(llm_user_prompts(fake_llm)) == 1 and len(rows(llm_settings, Job)) == 1
@@ -181,8 +191,9 @@ def test_two_requests_share_one_job_and_one_llm_call(llm_settings, fake_arxiv, f
 async def give_up_at_the_review_step(pipeline, wait_s: float = 0.0) -> None:
     """Ask for a review, and stop waiting once it reached the LLM step (plus `wait_s`)."""
     reached = asyncio.Event()
-    task = asyncio.create_task(pipeline.review(
-        ArxivId(PAPER_ID), on_step=lambda _id, step: reached.set() if step == "review" else None))
+    task = asyncio.create_task(
+        pipeline.review(ArxivId(PAPER_ID), on_step=lambda _id, step: reached.set() if step == "review" else None)
+    )
     await reached.wait()
     await asyncio.sleep(wait_s)
     task.cancel()
@@ -196,10 +207,12 @@ def test_crashed_job_resumes_from_its_step(llm_settings, fake_arxiv, fake_llm) -
     async def crash_during_review():
         async with open_pipeline(llm_settings) as pipeline:
             await give_up_at_the_review_step(pipeline, wait_s=0.3)
+
     asyncio.run(crash_during_review())
     [job] = rows(llm_settings, Job)
     assert (job.status, job.step) == ("running", "review")
     from paperdigest.db import Database
+
     db = Database(llm_settings.DATABASE_URL)
     with db.session() as session, session.begin():
         session.get(Job, job.id).worker = f"{socket.gethostname()}:999999"  # as a SIGKILLed process leaves it
@@ -210,6 +223,7 @@ def test_crashed_job_resumes_from_its_step(llm_settings, fake_arxiv, fake_llm) -
     async def resume():
         async with open_pipeline(llm_settings) as pipeline:
             return await pipeline.resume()
+
     assert asyncio.run(resume()) == [job.id]
     [job] = rows(llm_settings, Job)
     assert job.status == "done" and job.attempts == 2
@@ -221,6 +235,7 @@ def test_closing_the_pipeline_ends_jobs_nobody_waits_for(llm_settings, fake_arxi
     """A caller that gave up leaves its (shielded) job running; closing must end it before the
     database closes, or it dies there and asyncio logs 'Task exception was never retrieved'."""
     import gc
+
     add_paper(fake_arxiv)
     fake_llm.fail_next("hang")
 
@@ -230,6 +245,7 @@ def test_closing_the_pipeline_ends_jobs_nobody_waits_for(llm_settings, fake_arxi
             jobs = list(pipeline._running.values())
             assert jobs and not any(job.done() for job in jobs)  # still running without a caller
         assert all(job.cancelled() for job in jobs)
+
     asyncio.run(give_up_then_close())
     gc.collect()
     assert "never retrieved" not in caplog.text and "crashed" not in caplog.text
@@ -260,6 +276,7 @@ def test_the_stored_review_holds_no_site_dependent_demo_link(settings, fake_arxi
     import json
 
     import demos.registry
+
     monkeypatch.setattr(demos.registry, "PUBLISHED_DIR", tmp_path / "no-published-results")
     add_paper(fake_arxiv)
     [without] = run(settings, PAPER_ID)
@@ -278,6 +295,7 @@ def test_papers_waiting_for_extraction_leave_the_shared_threads_free(llm_setting
     budget step and the bot use (a 100-paper batch's first LLM call waited 4 s behind them)."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
+
     ids = [f"2502.{40000 + n}" for n in range(3)]
     for arxiv_id in ids:
         add_paper(fake_arxiv, arxiv_id)
@@ -292,6 +310,7 @@ def test_papers_waiting_for_extraction_leave_the_shared_threads_free(llm_setting
                 entered.set()
                 release.wait(10)
                 return extract(path)
+
             pipeline.extractor.extract = held
             batch = asyncio.create_task(pipeline.review_many([ArxivId(i) for i in ids]))
             while not entered.is_set() or len([r for r in fake_arxiv.requests if r.kind == "pdf"]) < len(ids):
@@ -302,5 +321,6 @@ def test_papers_waiting_for_extraction_leave_the_shared_threads_free(llm_setting
             finally:
                 release.set()
             return await batch
+
     results = asyncio.run(go())
     assert [results[ArxivId(i)].validation for i in ids] == ["passed"] * 3

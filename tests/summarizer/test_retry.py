@@ -63,8 +63,9 @@ async def test_retry_gives_up_with_the_last_error() -> None:
         raise ArxivUnavailable("still down")
 
     with pytest.raises(ArxivUnavailable, match="still down"):
-        await retrying(BackoffPolicy(attempts=3, min_delay=1.0, factor=2.0, jitter=0.0), attempt, what="t",
-                       sleep=clock.sleep)
+        await retrying(
+            BackoffPolicy(attempts=3, min_delay=1.0, factor=2.0, jitter=0.0), attempt, what="t", sleep=clock.sleep
+        )
     assert clock.sleeps == [1.0, 2.0]
 
 
@@ -86,18 +87,27 @@ def test_backoff_grows_and_caps(attempt: int, expected: float) -> None:
     assert BackoffPolicy(min_delay=2.0, max_delay=30.0, factor=2.0, jitter=0.0).delay(attempt) == expected
 
 
-@pytest.mark.parametrize(("header", "low", "high"), [
-    ("7", 7.0, 7.0), ("0.5", 0.5, 0.5), ("-3", 0.0, 0.0), (None, None, None), ("soon", None, None),
-])
+@pytest.mark.parametrize(
+    ("header", "low", "high"),
+    [
+        ("7", 7.0, 7.0),
+        ("0.5", 0.5, 0.5),
+        ("-3", 0.0, 0.0),
+        (None, None, None),
+        ("soon", None, None),
+    ],
+)
 def test_retry_after_header_in_seconds(header, low, high) -> None:
     from summarizer.retry import parse_retry_after
+
     value = parse_retry_after(header)
     assert value == low == high if low is None else low <= value <= high
 
 
 def test_retry_after_header_as_http_date() -> None:
+    import time as clock
     from email.utils import formatdate
 
     from summarizer.retry import parse_retry_after
-    import time as clock
+
     assert 25 <= parse_retry_after(formatdate(clock.time() + 30, usegmt=True)) <= 31

@@ -6,9 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support import pdfmake
-from summarizer.extract import PdfExtractor, clean_page_text
 from paperdigest.records import SECTION_KINDS
+from summarizer.extract import PdfExtractor, clean_page_text
 from summarizer.sections import (
     find_references,
     join_paragraphs,
@@ -16,6 +15,7 @@ from summarizer.sections import (
     split_sections,
     title_kind,
 )
+from tests.support import pdfmake
 
 # Body lines as pdfium gives them for a one-column paper: about 90 characters, no blank lines.
 BODY = [
@@ -294,9 +294,7 @@ HEADING_CASES = {
 }
 
 
-@pytest.mark.parametrize(
-    ("parts", "expected"), HEADING_CASES.values(), ids=HEADING_CASES.keys()
-)
+@pytest.mark.parametrize(("parts", "expected"), HEADING_CASES.values(), ids=HEADING_CASES.keys())
 def test_headings(parts, expected):
     assert titles(*parts) == expected
 
@@ -430,23 +428,20 @@ def test_kinds_in_a_paper():
         ]
     )
     kinds = {s.title: s.kind for s in sections}
-    assert (
-        kinds
-        == {
-            "Abstract": "abstract",
-            "1 Introduction": "introduction",
-            "1.1 Contributions": "introduction",  # inherits: its own title says nothing
-            "2 Method": "method",
-            "2.1 Continuous thoughts": "method",
-            "3 Experiments": "experiments",
-            "3.1 Training details": "experiments",  # "training" under experiments stays experiments
-            "4 Results": "results",
-            "References": "references",
-            "Acknowledgments": "acknowledgments",
-            "A Proof of Theorem 1": "appendix",
-            "A.1 A lemma": "appendix",
-        }
-    )
+    assert kinds == {
+        "Abstract": "abstract",
+        "1 Introduction": "introduction",
+        "1.1 Contributions": "introduction",  # inherits: its own title says nothing
+        "2 Method": "method",
+        "2.1 Continuous thoughts": "method",
+        "3 Experiments": "experiments",
+        "3.1 Training details": "experiments",  # "training" under experiments stays experiments
+        "4 Results": "results",
+        "References": "references",
+        "Acknowledgments": "acknowledgments",
+        "A Proof of Theorem 1": "appendix",
+        "A.1 A lemma": "appendix",
+    }
     assert all(s.kind in SECTION_KINDS for s in sections)
     assert [s.number for s in sections if s.number] == [
         "1",
@@ -512,9 +507,7 @@ def test_number_inside_a_page_is_kept():
 
 def test_running_header_is_dropped():
     header = "Thinking Without Words: A Small Study of Latent Reasoning"
-    bodies = [
-        BODY[n % 4 :] + BODY[: n % 4] for n in range(5)
-    ]  # different text on each page
+    bodies = [BODY[n % 4 :] + BODY[: n % 4] for n in range(5)]  # different text on each page
     pages = [page(header, body, str(n)) for n, body in enumerate(bodies, 1)]
     assert prepare_lines(pages) == [line for body in bodies for line in body]
 
@@ -595,15 +588,11 @@ def test_round_trip_kinds_and_text(sample_sections):
     by_title = {s.title: s for s in sample_sections}
     assert by_title[""].text.startswith(pdfmake.SAMPLE_TITLE)
     assert by_title["Abstract"].kind == "abstract"
-    assert find_references(sample_sections).text.count("[") == len(
-        pdfmake.SAMPLE_REFERENCES
-    )
+    assert find_references(sample_sections).text.count("[") == len(pdfmake.SAMPLE_REFERENCES)
     assert [s.kind for s in sample_sections[-2:]] == ["appendix", "appendix"]
     intro = by_title["1 Introduction"].text
     assert intro.count("\n\n") == 1  # the two paragraphs survive
-    assert intro.startswith(
-        "Chain-of-thought prompting made language models write down"
-    )
+    assert intro.startswith("Chain-of-thought prompting made language models write down")
 
 
 # --- never crash ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from tests.fakes.telegram import FakeTelegram
 CHANNEL = -1001234567890
 ADMIN, ALICE, BOB = 1, 1001, 1002
 
+
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[BotApp]:
     app = bot_app(settings)

@@ -23,11 +23,17 @@ PAPER_ID = "2412.06769"
 BODY_MARKER = "latent thought vectors replace the chain of thought tokens"
 REF_MARKER = "Imaginary Reference Entry About Nothing"
 SECTIONS = [
-    ("1 Introduction", f"Large language models reason in language. We show that {BODY_MARKER}. "
-                       "Our code is available at https://github.com/facebookresearch/coconut. "
-                       "On ProsQA the method reaches 97.0% accuracy."),
+    (
+        "1 Introduction",
+        f"Large language models reason in language. We show that {BODY_MARKER}. "
+        "Our code is available at https://github.com/facebookresearch/coconut. "
+        "On ProsQA the method reaches 97.0% accuracy.",
+    ),
     ("2 Method", "The last hidden state is fed back as the next input embedding. " * 6),
-    ("3 Experiments", "Coconut reaches 97.0% on ProsQA with 14.2 tokens, while CoT reaches 77.5% with 49.4 tokens. " * 3),
+    (
+        "3 Experiments",
+        "Coconut reaches 97.0% on ProsQA with 14.2 tokens, while CoT reaches 77.5% with 49.4 tokens. " * 3,
+    ),
     ("4 Limitations", "However, the method needs a multi-stage curriculum and more sequential forward passes."),
     ("5 Conclusion", "Continuous thoughts can encode several next steps at once, enabling a breadth-first search."),
 ]
@@ -36,22 +42,33 @@ SECTIONS = [
 def make_pdf(pages_of_filler: int = 0) -> bytes:
     sections = list(SECTIONS)
     if pages_of_filler:
-        filler = " ".join(f"Detail {n} concerns how stage {n % 7} of the curriculum mixes its batches."
-                          for n in range(40 * pages_of_filler))
+        filler = " ".join(
+            f"Detail {n} concerns how stage {n % 7} of the curriculum mixes its batches."
+            for n in range(40 * pages_of_filler)
+        )
         sections.insert(2, ("2.1 Details", filler))
-    return write_paper_pdf("Training Large Language Models to Reason in a Continuous Latent Space",
-                           ["Shibo Hao", "Sainbayar Sukhbaatar", "Yuandong Tian"], sections,
-                           abstract="We introduce Coconut, reasoning in a continuous latent space.",
-                           references=[f"[1] A. Author. {REF_MARKER}. 2020."])
+    return write_paper_pdf(
+        "Training Large Language Models to Reason in a Continuous Latent Space",
+        ["Shibo Hao", "Sainbayar Sukhbaatar", "Yuandong Tian"],
+        sections,
+        abstract="We introduce Coconut, reasoning in a continuous latent space.",
+        references=[f"[1] A. Author. {REF_MARKER}. 2020."],
+    )
 
 
-def add_paper(fake_arxiv, arxiv_id: str = PAPER_ID, *, versions: dict[int, bytes] | None = None,
-              withdrawn: bool = False) -> None:
-    fake_arxiv.add_paper(arxiv_id, title="Training Large Language Models to Reason in a Continuous Latent Space",
-                         authors=["Shibo Hao", "Sainbayar Sukhbaatar", "Yuandong Tian"],
-                         abstract="We introduce Coconut, reasoning in a continuous latent space.",
-                         categories=["cs.CL", "cs.AI"], published=datetime(2024, 12, 9, tzinfo=timezone.utc),
-                         versions=versions or {1: make_pdf(), 2: make_pdf()}, withdrawn=withdrawn)
+def add_paper(
+    fake_arxiv, arxiv_id: str = PAPER_ID, *, versions: dict[int, bytes] | None = None, withdrawn: bool = False
+) -> None:
+    fake_arxiv.add_paper(
+        arxiv_id,
+        title="Training Large Language Models to Reason in a Continuous Latent Space",
+        authors=["Shibo Hao", "Sainbayar Sukhbaatar", "Yuandong Tian"],
+        abstract="We introduce Coconut, reasoning in a continuous latent space.",
+        categories=["cs.CL", "cs.AI"],
+        published=datetime(2024, 12, 9, tzinfo=timezone.utc),
+        versions=versions or {1: make_pdf(), 2: make_pdf()},
+        withdrawn=withdrawn,
+    )
 
 
 def run(settings: Settings, *ids: str, force: bool = False):
@@ -59,12 +76,14 @@ def run(settings: Settings, *ids: str, force: bool = False):
         async with open_pipeline(settings) as pipeline:
             results = await pipeline.review_many([ArxivId(i) for i in ids], force=force)
             return results
+
     results = asyncio.run(go())
     return [results[ArxivId(i)] for i in ids]
 
 
 def rows(settings: Settings, model: type, *where) -> list:
     from paperdigest.db import Database
+
     db = Database(settings.DATABASE_URL)
     with db.read() as session:
         found = list(session.scalars(select(model).where(*where)))

@@ -44,9 +44,7 @@ def _char_to_latin1(char: str) -> str:
         return name.removeprefix("GREEK SMALL LETTER ").split()[0].lower()
     if name.startswith("GREEK CAPITAL LETTER "):
         return name.removeprefix("GREEK CAPITAL LETTER ").split()[0].capitalize()
-    base = "".join(
-        c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
-    )
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
     try:
         return base.encode("latin-1").decode("latin-1") if base else "?"
     except UnicodeEncodeError:
@@ -76,15 +74,11 @@ class _Paper(FPDF):
 
 
 def _paragraphs(text: str) -> list[str]:
-    return [
-        " ".join(p.split()) for p in re.split(r"\n\s*\n", to_latin1(text)) if p.strip()
-    ]
+    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", to_latin1(text)) if p.strip()]
 
 
 def _heading(pdf: FPDF, title: str) -> None:
-    depth = (
-        len(title.split(" ", 1)[0].rstrip(".").split(".")) if title[:1].isalnum() else 1
-    )
+    depth = len(title.split(" ", 1)[0].rstrip(".").split(".")) if title[:1].isalnum() else 1
     pdf.ln(3)
     pdf.set_font("Times", "B", 13 if depth == 1 else 11)
     pdf.multi_cell(0, 6, to_latin1(title), new_x="LMARGIN", new_y="NEXT")
@@ -103,9 +97,7 @@ def _front(pdf: FPDF, title: str, authors: list[str], abstract: str | None) -> N
     pdf.multi_cell(0, 8, to_latin1(title), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("Times", size=11)
-    pdf.multi_cell(
-        0, 6, to_latin1(", ".join(authors)), align="C", new_x="LMARGIN", new_y="NEXT"
-    )
+    pdf.multi_cell(0, 6, to_latin1(", ".join(authors)), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     if abstract is None:
         return

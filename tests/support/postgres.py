@@ -51,8 +51,13 @@ def find_bindir() -> Path | None:
         candidates.append(Path(os.environ["PAPERDIGEST_PG_BIN"]))
     if pg_config := shutil.which("pg_config"):
         try:
-            candidates.append(Path(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
-                                                  check=True, timeout=10).stdout.strip()))
+            candidates.append(
+                Path(
+                    subprocess.run(
+                        [pg_config, "--bindir"], capture_output=True, text=True, check=True, timeout=10
+                    ).stdout.strip()
+                )
+            )
         except (OSError, subprocess.SubprocessError):
             pass
     debian = Path("/usr/lib/postgresql")
@@ -76,8 +81,10 @@ def _owner() -> pwd.struct_passwd | None:
             return pwd.getpwnam(name)
         except KeyError:
             continue
-    raise RuntimeError("running as root and neither a 'postgres' nor a 'nobody' user exists: "
-                       "initdb refuses root; create an unprivileged user (useradd postgres)")
+    raise RuntimeError(
+        "running as root and neither a 'postgres' nor a 'nobody' user exists: "
+        "initdb refuses root; create an unprivileged user (useradd postgres)"
+    )
 
 
 def _free_port() -> int:
@@ -107,28 +114,60 @@ class PostgresServer:
 
     def run(self, *args: str, timeout: float = START_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
         """A server binary, as the cluster's owner."""
-        user = {} if self.owner is None else {"user": self.owner.pw_uid, "group": self.owner.pw_gid,
-                                              "extra_groups": []}
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "HOME": str(self.base),
-               "TZ": "UTC"}
-        result = subprocess.run([str(self.bindir / args[0]), *args[1:]], cwd=self.base, env=env, text=True,
-                                capture_output=True, timeout=timeout, **user)  # type: ignore[call-overload]
+        user = {} if self.owner is None else {"user": self.owner.pw_uid, "group": self.owner.pw_gid, "extra_groups": []}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "HOME": str(self.base), "TZ": "UTC"}
+        result = subprocess.run(
+            [str(self.bindir / args[0]), *args[1:]],
+            cwd=self.base,
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            **user,
+        )  # type: ignore[call-overload]
         if result.returncode:
             log = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
             raise RuntimeError(f"{args[0]} failed ({result.returncode}): {result.stdout}{result.stderr}\n{log}")
         return result
 
     def start(self) -> None:
-        self.run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
-                 "--locale=C", "--no-sync")
-        options = " ".join([
-            f"-p {self.port}", "-c listen_addresses=127.0.0.1", f"-k {self.base}",
-            # a throwaway cluster: durability buys nothing and costs every commit a flush
-            "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
-            "-c max_connections=300", "-c shared_buffers=32MB",
-        ])
-        self.run("pg_ctl", "start", "-w", "-t", str(START_TIMEOUT_S), "-D", str(self.data), "-l", str(self.log),
-                 "-o", options)
+        self.run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
+        options = " ".join(
+            [
+                f"-p {self.port}",
+                "-c listen_addresses=127.0.0.1",
+                f"-k {self.base}",
+                # a throwaway cluster: durability buys nothing and costs every commit a flush
+                "-c fsync=off",
+                "-c synchronous_commit=off",
+                "-c full_page_writes=off",
+                "-c max_connections=300",
+                "-c shared_buffers=32MB",
+            ]
+        )
+        self.run(
+            "pg_ctl",
+            "start",
+            "-w",
+            "-t",
+            str(START_TIMEOUT_S),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+        )
 
     def stop(self) -> None:
         try:
@@ -139,8 +178,9 @@ class PostgresServer:
     def admin(self, sql: str) -> None:
         import psycopg  # a test dependency through the main one: psycopg[binary]
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres",
-                             autocommit=True, connect_timeout=10) as connection:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres", autocommit=True, connect_timeout=10
+        ) as connection:
             connection.execute(sql)  # type: ignore[arg-type]
 
     def create_database(self) -> str:
@@ -155,8 +195,10 @@ class PostgresServer:
 def start_server() -> PostgresServer:
     bindir = find_bindir()
     if bindir is None:
-        raise FileNotFoundError("PostgreSQL server binaries (initdb, pg_ctl, postgres) not found: install Debian's "
-                                "postgresql package or set PAPERDIGEST_PG_BIN")
+        raise FileNotFoundError(
+            "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found: install Debian's "
+            "postgresql package or set PAPERDIGEST_PG_BIN"
+        )
     owner = _owner()
     base = Path(tempfile.mkdtemp(prefix="paperdigest-pg-"))
     if owner is not None:
@@ -180,8 +222,9 @@ def postgres_server() -> Iterator[PostgresServer]:
         server = start_server()
     except FileNotFoundError as missing:
         if server_required():
-            pytest.fail(f"{missing} (a server is required here: PAPERDIGEST_REQUIRE_POSTGRES or CI is set)",
-                        pytrace=False)
+            pytest.fail(
+                f"{missing} (a server is required here: PAPERDIGEST_REQUIRE_POSTGRES or CI is set)", pytrace=False
+            )
         pytest.skip(f"{missing}; the PostgreSQL cases are skipped")
     yield server
     server.stop()

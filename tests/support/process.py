@@ -24,8 +24,17 @@ COMMAND = Path(sys.executable).with_name("paperdigest")
 def process_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment a deployed bot would get, built from test settings (no real keys leak in)."""
     env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
-    for name in ("DATABASE_URL", "DATA_DIR", "SITE_DIR", "SITE_URL", "ARXIV_API_URL", "ARXIV_PDF_URL",
-                 "TELEGRAM_API_URL", "CHANNEL_ID", "OPENAI_BASE_URL"):
+    for name in (
+        "DATABASE_URL",
+        "DATA_DIR",
+        "SITE_DIR",
+        "SITE_URL",
+        "ARXIV_API_URL",
+        "ARXIV_PDF_URL",
+        "TELEGRAM_API_URL",
+        "CHANNEL_ID",
+        "OPENAI_BASE_URL",
+    ):
         value = getattr(settings, name)
         if value is not None:
             env[name] = str(value)
@@ -33,8 +42,14 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
         secret = getattr(settings, name)
         if secret is not None:
             env[name] = secret.get_secret_value()
-    env.update(ADMIN_IDS="1", ARXIV_DELAY_S="0", RETRY_BASE_S="0.05", CHANNEL_POST_INTERVAL_S="0",
-               CHAT_REPLY_INTERVAL_S="0", TELEGRAM_TIMEOUT_S="5")
+    env.update(
+        ADMIN_IDS="1",
+        ARXIV_DELAY_S="0",
+        RETRY_BASE_S="0.05",
+        CHANNEL_POST_INTERVAL_S="0",
+        CHAT_REPLY_INTERVAL_S="0",
+        TELEGRAM_TIMEOUT_S="5",
+    )
     env.update(extra)
     return env
 
@@ -82,8 +97,9 @@ def _descendants(pid: int) -> list[int]:
 def bot_process(env: dict[str, str], log: Path, *args: str) -> Iterator[subprocess.Popen]:
     """`paperdigest [args] bot`, stopped with SIGTERM (exit 0 expected) when the block ends."""
     with log.open("ab") as out:
-        process = subprocess.Popen([str(COMMAND), "--log-level", "INFO", *args, "bot"], env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [str(COMMAND), "--log-level", "INFO", *args, "bot"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         yield process
     finally:
@@ -99,18 +115,36 @@ def bot_process(env: dict[str, str], log: Path, *args: str) -> Iterator[subproce
 def crash_env(settings: Settings) -> dict[str, str]:
     """The environment of the bot the crash tests kill and restart: user reviews published, a
     0.2 s channel interval; no SITE_DIR (unlike `process_env`)."""
-    values = {name: getattr(settings, name) for name in (
-        "DATABASE_URL", "DATA_DIR", "ARXIV_API_URL", "ARXIV_PDF_URL", "TELEGRAM_API_URL", "CHANNEL_ID",
-        "OPENAI_BASE_URL", "SITE_URL")}
+    values = {
+        name: getattr(settings, name)
+        for name in (
+            "DATABASE_URL",
+            "DATA_DIR",
+            "ARXIV_API_URL",
+            "ARXIV_PDF_URL",
+            "TELEGRAM_API_URL",
+            "CHANNEL_ID",
+            "OPENAI_BASE_URL",
+            "SITE_URL",
+        )
+    }
     env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
     env.update({k: str(v) for k, v in values.items()})
-    env.update(BOT_TOKEN=settings.BOT_TOKEN.get_secret_value(), OPENAI_API_KEY=settings.OPENAI_API_KEY.get_secret_value(),
-               ADMIN_IDS="1", ARXIV_DELAY_S="0", RETRY_BASE_S="0.05", PUBLISH_USER_REVIEWS="true",
-               CHANNEL_POST_INTERVAL_S="0.2", TELEGRAM_TIMEOUT_S="3")
+    env.update(
+        BOT_TOKEN=settings.BOT_TOKEN.get_secret_value(),
+        OPENAI_API_KEY=settings.OPENAI_API_KEY.get_secret_value(),
+        ADMIN_IDS="1",
+        ARXIV_DELAY_S="0",
+        RETRY_BASE_S="0.05",
+        PUBLISH_USER_REVIEWS="true",
+        CHANNEL_POST_INTERVAL_S="0.2",
+        TELEGRAM_TIMEOUT_S="3",
+    )
     return env
 
 
 def start(env: dict[str, str], log: Path) -> subprocess.Popen:
     command = Path(sys.executable).with_name("paperdigest")
-    return subprocess.Popen([str(command), "--log-level", "INFO", "bot"], env=env, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [str(command), "--log-level", "INFO", "bot"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+    )

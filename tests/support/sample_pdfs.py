@@ -11,8 +11,14 @@ from tests.support.pdfmake import write_paper_pdf
 
 
 def sample_pdf(paper: DemoPaper) -> bytes:
-    return write_paper_pdf(paper.meta.title, paper.meta.authors, paper.sections, abstract=paper.meta.abstract,
-                           references=paper.references, appendix=paper.appendix)
+    return write_paper_pdf(
+        paper.meta.title,
+        paper.meta.authors,
+        paper.sections,
+        abstract=paper.meta.abstract,
+        references=paper.references,
+        appendix=paper.appendix,
+    )
 
 
 def main() -> None:

@@ -11,11 +11,11 @@ from bot.relay import OutboxRelay
 from paperdigest.db import Database
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
-from watcher.run import open_watcher
-from watcher.report import RoundReport
 from tests.fakes.arxiv_days import arxiv_number, submitted_at
 from tests.fakes.llm import message_text, russian_review
 from tests.support.papers import make_pdf
+from watcher.report import RoundReport
+from watcher.run import open_watcher
 
 CATS = ["cs.CL", "cs.LG", "cs.AI"]
 CHANNEL, ADMIN = -1001234567890, 1
@@ -26,23 +26,45 @@ PDF = make_pdf()
 
 def relevant(fake, day: date, number: int, title: str, *, cats: list[str] | None = None) -> str:
     arxiv_id = arxiv_number(day, number)
-    fake.add_paper(arxiv_id, title=title, authors=["Ada Reasoner"], categories=cats or ["cs.CL"],
-                   abstract="We study latent reasoning: language models think in a continuous space "
-                            "instead of a chain of thought.", published=submitted_at(day, 0.9 - number / 1000),
-                   versions={1: PDF})
+    fake.add_paper(
+        arxiv_id,
+        title=title,
+        authors=["Ada Reasoner"],
+        categories=cats or ["cs.CL"],
+        abstract="We study latent reasoning: language models think in a continuous space "
+        "instead of a chain of thought.",
+        published=submitted_at(day, 0.9 - number / 1000),
+        versions={1: PDF},
+    )
     return arxiv_id
 
 
 def llm_judge(scores: dict[str, float]):
     """The fake LLM's answers: JSON scores for ranking prompts (by title), reviews otherwise."""
+
     def respond(request: dict) -> str:
         text = message_text(request["messages"][-1])
         if "Интересы канала" not in text:
             return russian_review(request)
         items = re.findall(r"^\[(\d+)\] (.+)$", text, re.MULTILINE)
-        return "```json\n" + json.dumps({"scores": [
-            {"id": int(n), "score": scores.get(title.strip(), 1), "reason": "по теме" if title in scores else "мимо"}
-            for n, title in items]}, ensure_ascii=False) + "\n```"
+        return (
+            "```json\n"
+            + json.dumps(
+                {
+                    "scores": [
+                        {
+                            "id": int(n),
+                            "score": scores.get(title.strip(), 1),
+                            "reason": "по теме" if title in scores else "мимо",
+                        }
+                        for n, title in items
+                    ]
+                },
+                ensure_ascii=False,
+            )
+            + "\n```"
+        )
+
     return respond
 
 

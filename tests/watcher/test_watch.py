@@ -16,25 +16,23 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from paperdigest.commands.watch import run_watch
 from paperdigest.db import Database
 from paperdigest.models import OutboxMessage, Paper, PaperVersion, Review, WatchCandidate, WatchMark
+from paperdigest.quiet_hours import MOSCOW
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
-from paperdigest.quiet_hours import MOSCOW
-from watcher.schedule import announcement_day
-from paperdigest.commands.watch import run_watch
-from watcher.run import open_watcher
 from tests.fakes.arxiv_days import announce, announcement_at, arxiv_number, submitted_at
 from tests.fakes.llm import FakeLLM, message_text
 from tests.fakes.telegram import FakeTelegram
-from tests.support.watch import (ADMIN, CATS, CHANNEL, FRI, PDF, SAT, SUN, THU, llm_judge, relay_all,
-                                   relevant, round_at)
+from tests.support.watch import ADMIN, CATS, CHANNEL, FRI, PDF, SAT, SUN, THU, llm_judge, relay_all, relevant, round_at
+from watcher.run import open_watcher
+from watcher.schedule import announcement_day
 
 
 def review_prompts(fake_llm: FakeLLM) -> list[str]:
     prompts = [message_text(r.body["messages"][-1]) for r in fake_llm.requests]
     return [p for p in prompts if "Интересы канала" not in p]
-
 
 
 def rows(settings: Settings, model: type, *where) -> list:
@@ -50,15 +48,19 @@ def listings(requests: list) -> list:
 
 
 def channel_titles(fake_telegram: FakeTelegram) -> list[str]:
-    return [re.search(r"<h1>(.*?)</h1>", m.rich["html"]).group(1) for m in fake_telegram.messages_in(CHANNEL)
-            if m.rich]
+    return [re.search(r"<h1>(.*?)</h1>", m.rich["html"]).group(1) for m in fake_telegram.messages_in(CHANNEL) if m.rich]
 
 
 async def test_simulated_week(watch_settings, fake_arxiv, fake_llm, fake_telegram, telegram_bot) -> None:
     # Thursday: 150 papers in three categories, five of them on topic.
     announce(fake_arxiv, THU, count=150, categories=CATS, first_number=1, seed=1)
-    scores = {"Latent Reasoning A": 9, "Latent Reasoning B": 7, "Latent Reasoning C": 8, "Latent Reasoning D": 3,
-              "Latent Reasoning E": 6}
+    scores = {
+        "Latent Reasoning A": 9,
+        "Latent Reasoning B": 7,
+        "Latent Reasoning C": 8,
+        "Latent Reasoning D": 3,
+        "Latent Reasoning E": 6,
+    }
     thursday = {t: relevant(fake_arxiv, THU, 500 + n, t, cats=[CATS[n % 3]]) for n, t in enumerate(scores)}
     fake_llm.responder = llm_judge(scores)
     report = await round_at(watch_settings, announcement_at(THU) + timedelta(hours=1))
@@ -89,15 +91,22 @@ async def test_simulated_week(watch_settings, fake_arxiv, fake_llm, fake_telegra
     assert report.found == 123 and report.edits == 2
 
     titles = channel_titles(fake_telegram)
-    assert titles == ["Latent Reasoning A", "Latent Reasoning C", "Latent Reasoning B", "Latent Reasoning G",
-                      "Latent Reasoning F", "Latent Reasoning H"]
+    assert titles == [
+        "Latent Reasoning A",
+        "Latent Reasoning C",
+        "Latent Reasoning B",
+        "Latent Reasoning G",
+        "Latent Reasoning F",
+        "Latent Reasoning H",
+    ]
     posts = {re.search(r"<h1>(.*?)</h1>", m.rich["html"]).group(1): m for m in fake_telegram.messages_in(CHANNEL)}
     assert "Обновлено до v2" in posts["Latent Reasoning A"].rich["html"] and posts["Latent Reasoning A"].edit_date
     assert "отозвана" in posts["Latent Reasoning B"].rich["html"]
     assert "Обновлено" not in posts["Latent Reasoning C"].rich["html"]
     assert len(fake_telegram.calls("sendRichMessage")) == 6 and len(fake_telegram.calls("editMessageText")) == 2
-    assert [v.version for v in rows(watch_settings, PaperVersion,
-                                    PaperVersion.arxiv_id == thursday["Latent Reasoning A"])] == [1, 2]
+    assert [
+        v.version for v in rows(watch_settings, PaperVersion, PaperVersion.arxiv_id == thursday["Latent Reasoning A"])
+    ] == [1, 2]
 
     # Each paper reviewed once (REVIEW_NEW_VERSIONS is off: v2 only edits the post).
     reviewed = Counter(r.arxiv_id for r in rows(watch_settings, Review))
@@ -114,8 +123,9 @@ async def test_simulated_week(watch_settings, fake_arxiv, fake_llm, fake_telegra
     assert len(fake_telegram.calls("sendRichMessage")) == 6
 
 
-async def test_restart_during_a_round_changes_nothing(watch_settings, fake_arxiv, fake_llm, fake_telegram,
-                                                      telegram_bot) -> None:
+async def test_restart_during_a_round_changes_nothing(
+    watch_settings, fake_arxiv, fake_llm, fake_telegram, telegram_bot
+) -> None:
     announce(fake_arxiv, THU, count=60, categories=CATS, first_number=1, seed=3)
     scores = {"Latent Reasoning A": 9, "Latent Reasoning B": 8, "Latent Reasoning C": 7, "Latent Reasoning D": 2}
     for n, title in enumerate(scores):
@@ -151,6 +161,7 @@ async def test_a_restart_mid_ranking_ranks_only_the_rest(watch_settings, fake_ar
 
     def ranking_calls() -> int:
         return sum("Интересы канала" in message_text(r.body["messages"][-1]) for r in fake_llm.requests)
+
     first = asyncio.create_task(round_at(watch_settings, moment))
     deadline = asyncio.get_running_loop().time() + 20
     while ranking_calls() < 2:
@@ -176,8 +187,9 @@ async def test_a_restart_mid_ranking_ranks_only_the_rest(watch_settings, fake_ar
 async def test_listing_pages_hold_the_arxiv_pacing(watch_settings, fake_arxiv, fake_llm) -> None:
     announce(fake_arxiv, THU, count=90, categories=CATS, first_number=1, seed=4)
     relevant(fake_arxiv, THU, 500, "Latent Reasoning A")
-    settings = watch_settings.replace(ARXIV_DELAY_S=0.25, WATCH_PAGE_SIZE=20, WATCH_MAX_PER_DAY=1,
-                                      OPENAI_BASE_URL=None, OPENAI_API_KEY=None)  # offline: TF-IDF, draft review
+    settings = watch_settings.replace(
+        ARXIV_DELAY_S=0.25, WATCH_PAGE_SIZE=20, WATCH_MAX_PER_DAY=1, OPENAI_BASE_URL=None, OPENAI_API_KEY=None
+    )  # offline: TF-IDF, draft review
     report = await round_at(settings, announcement_at(THU) + timedelta(hours=1))
     assert report.found == 91 and report.reviewed == [arxiv_number(THU, 500)]
     listing = listings(fake_arxiv.api_requests())
@@ -188,12 +200,19 @@ async def test_listing_pages_hold_the_arxiv_pacing(watch_settings, fake_arxiv, f
     assert chosen.ranker == "tfidf" and "latent" in chosen.reason
 
 
-async def test_quiet_hours_defer_posting_not_reviewing(watch_settings, fake_arxiv, fake_llm, telegram_bot,
-                                                       fake_telegram) -> None:
+async def test_quiet_hours_defer_posting_not_reviewing(
+    watch_settings, fake_arxiv, fake_llm, telegram_bot, fake_telegram
+) -> None:
     now = datetime.now(timezone.utc)  # the relay reads the real clock, so this test lives in real time
     today = announcement_day(now)
-    fake_arxiv.add_paper(arxiv_number(today, 500), title="Latent Reasoning A", authors=["Ada Reasoner"],
-                         abstract="Latent reasoning.", published=submitted_at(today, 0.5), versions={1: PDF})
+    fake_arxiv.add_paper(
+        arxiv_number(today, 500),
+        title="Latent Reasoning A",
+        authors=["Ada Reasoner"],
+        abstract="Latent reasoning.",
+        published=submitted_at(today, 0.5),
+        versions={1: PDF},
+    )
     fake_llm.responder = llm_judge({"Latent Reasoning A": 9})
     hour = now.astimezone(MOSCOW).hour
     settings = watch_settings.replace(WATCH_QUIET_HOURS=f"{hour}-{(hour + 2) % 24}")
@@ -204,10 +223,12 @@ async def test_quiet_hours_defer_posting_not_reviewing(watch_settings, fake_arxi
     assert post.not_before.hour == (hour + 2 - 3) % 24 and post.not_before.minute == 0  # Moscow is UTC+3
 
 
-async def test_daily_digest_and_staleness_alarm(watch_settings, fake_arxiv, fake_llm, telegram_bot,
-                                                fake_telegram) -> None:
-    settings = watch_settings.replace(DAILY_DIGEST=True, WATCH_MAX_PER_DAY=2, WATCH_STALE_MIN=10,
-                                      OPENAI_BASE_URL=None, OPENAI_API_KEY=None)
+async def test_daily_digest_and_staleness_alarm(
+    watch_settings, fake_arxiv, fake_llm, telegram_bot, fake_telegram
+) -> None:
+    settings = watch_settings.replace(
+        DAILY_DIGEST=True, WATCH_MAX_PER_DAY=2, WATCH_STALE_MIN=10, OPENAI_BASE_URL=None, OPENAI_API_KEY=None
+    )
     mon, tue, wed = date(2025, 1, 13), date(2025, 1, 14), date(2025, 1, 15)
     for number, day in enumerate((mon, tue), 1):
         announce(fake_arxiv, day, count=45, categories=CATS, first_number=number * 100, seed=number)
@@ -228,8 +249,9 @@ async def test_daily_digest_and_staleness_alarm(watch_settings, fake_arxiv, fake
     assert "cs.AI" in alarm and "2025-01-15" in alarm
 
 
-async def test_the_digest_leaves_out_a_post_the_relay_held(watch_settings, fake_arxiv, fake_llm, telegram_bot,
-                                                          fake_telegram) -> None:
+async def test_the_digest_leaves_out_a_post_the_relay_held(
+    watch_settings, fake_arxiv, fake_llm, telegram_bot, fake_telegram
+) -> None:
     """A review dropped after its post was queued is held at send time: the day's digest
     still comes, without it (it used to wait for that post forever)."""
     settings = watch_settings.replace(DAILY_DIGEST=True, WATCH_MAX_PER_DAY=2, OPENAI_BASE_URL=None, OPENAI_API_KEY=None)
@@ -240,8 +262,9 @@ async def test_the_digest_leaves_out_a_post_the_relay_held(watch_settings, fake_
     db = Database(settings.DATABASE_URL)
     try:
         with db.session() as session, session.begin():
-            dropped = session.scalars(select(Review).join(Review.paper)
-                                      .where(Paper.title == "Latent Reasoning Dropped")).one()
+            dropped = session.scalars(
+                select(Review).join(Review.paper).where(Paper.title == "Latent Reasoning Dropped")
+            ).one()
             dropped.moderation = "dropped"
     finally:
         db.close()
@@ -253,8 +276,9 @@ async def test_the_digest_leaves_out_a_post_the_relay_held(watch_settings, fake_
     assert {r.status for r in rows(settings, OutboxMessage) if r.kind == "channel"} == {"sent", "held"}
 
 
-async def test_new_version_is_reviewed_again_when_asked(watch_settings, fake_arxiv, fake_llm, telegram_bot,
-                                                        fake_telegram) -> None:
+async def test_new_version_is_reviewed_again_when_asked(
+    watch_settings, fake_arxiv, fake_llm, telegram_bot, fake_telegram
+) -> None:
     settings = watch_settings.replace(REVIEW_NEW_VERSIONS=True)
     paper = relevant(fake_arxiv, THU, 500, "Latent Reasoning A")
     fake_llm.responder = llm_judge({"Latent Reasoning A": 9})
@@ -279,8 +303,9 @@ def test_watch_once_runs_one_round(watch_settings, fake_arxiv, fake_llm) -> None
 async def test_one_round_at_a_time_across_processes(watch_settings, fake_arxiv) -> None:
     db = Database(watch_settings.DATABASE_URL)
     with db.session() as session, session.begin():  # a live watcher on another machine
-        session.add(WatchMark(key="lease", value="otherhost:1",
-                              expires_at=datetime.now(timezone.utc) + timedelta(hours=1)))
+        session.add(
+            WatchMark(key="lease", value="otherhost:1", expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
+        )
     report = await round_at(watch_settings, announcement_at(THU) + timedelta(hours=1))
     assert report.skipped and fake_arxiv.requests == []
     with db.session() as session, session.begin():  # its lease ran out: it is presumed dead

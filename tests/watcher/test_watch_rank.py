@@ -9,13 +9,16 @@ import pytest
 from paperdigest.settings import Settings
 from summarizer.llm import LlmClient, make_openai_client
 from summarizer.retry import BackoffPolicy
-from watcher.ranking import Item, Ranker, Score, parse_scores, rank_messages, terms, tfidf_scores
 from tests.fakes.llm import FakeLLM, message_text
 from tests.fakes.plugin import FAKE_LLM_KEY
+from watcher.ranking import Item, Ranker, Score, parse_scores, rank_messages, terms, tfidf_scores
 
 ITEMS = [
-    Item("2501.00001", "Continuous latent reasoning for language models",
-         "Language models reason in a latent space instead of a chain of thought."),
+    Item(
+        "2501.00001",
+        "Continuous latent reasoning for language models",
+        "Language models reason in a latent space instead of a chain of thought.",
+    ),
     Item("2501.00002", "Glacier melt under warming", "We measure glacier melt with satellites."),
     Item("2501.00003", "Chain of thought prompting revisited", "Reasoning steps in text help language models."),
 ]
@@ -45,19 +48,30 @@ def test_rank_prompt_numbers_items_and_cuts_long_abstracts() -> None:
     assert '{"scores": [{"id": 1, "score": 7, "reason": "..."}]}' in text and len(text) < 4000
 
 
-@pytest.mark.parametrize("answer, expected", [
-    ('{"scores": [{"id": 1, "score": 9, "reason": "в точку"}, {"id": 2, "score": 0, "reason": "мимо"}]}',
-     {"2501.00001": (9, "в точку"), "2501.00002": (0, "мимо")}),
-    ('Вот оценки:\n```json\n[{"id": "3", "score": "7.5", "reason": "про CoT"}]\n```\nГотово.',
-     {"2501.00003": (7.5, "про CoT")}),
-    ('{"1": 12, "2": {"score": -3, "reason": "нет"}}', {"2501.00001": (10, ""), "2501.00002": (0, "нет")}),
-    ('{"papers": [{"arxiv_id": "2501.00002v1", "relevance": 4}]}', {"2501.00002": (4, "")}),
-    ('{"scores": [{"id": 1, "score": 8, "reason": "да"}, {"id": 2, "score": 3, "rea', {"2501.00001": (8, "да"),
-                                                                                        "2501.00002": (3, "")}),
-    ('{"scores": [{"id": 7, "score": 8}, {"id": 1, "score": "high"}, {"id": 2, "score": 5}, {"id": 2, "score": 9}]}',
-     {"2501.00002": (5, "")}),  # unknown ids, unreadable scores and repeats are ignored
-    ("Не могу оценить эти статьи.", {}),
-])
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        (
+            '{"scores": [{"id": 1, "score": 9, "reason": "в точку"}, {"id": 2, "score": 0, "reason": "мимо"}]}',
+            {"2501.00001": (9, "в точку"), "2501.00002": (0, "мимо")},
+        ),
+        (
+            'Вот оценки:\n```json\n[{"id": "3", "score": "7.5", "reason": "про CoT"}]\n```\nГотово.',
+            {"2501.00003": (7.5, "про CoT")},
+        ),
+        ('{"1": 12, "2": {"score": -3, "reason": "нет"}}', {"2501.00001": (10, ""), "2501.00002": (0, "нет")}),
+        ('{"papers": [{"arxiv_id": "2501.00002v1", "relevance": 4}]}', {"2501.00002": (4, "")}),
+        (
+            '{"scores": [{"id": 1, "score": 8, "reason": "да"}, {"id": 2, "score": 3, "rea',
+            {"2501.00001": (8, "да"), "2501.00002": (3, "")},
+        ),
+        (
+            '{"scores": [{"id": 7, "score": 8}, {"id": 1, "score": "high"}, {"id": 2, "score": 5}, {"id": 2, "score": 9}]}',
+            {"2501.00002": (5, "")},
+        ),  # unknown ids, unreadable scores and repeats are ignored
+        ("Не могу оценить эти статьи.", {}),
+    ],
+)
 def test_parse_scores_defensively(answer, expected) -> None:
     found = parse_scores(answer, ITEMS, "llm:test")
     assert {key: (s.score, s.reason) for key, s in found.items()} == expected
@@ -68,6 +82,7 @@ def llm(settings: Settings, fake_llm: FakeLLM):
     def build():
         client = make_openai_client(fake_llm.base_url, FAKE_LLM_KEY, 5.0)
         return LlmClient(client, "gpt-4o-mini", temperature=0.0, policy=BackoffPolicy(attempts=2, min_delay=0.01))
+
     return build
 
 
@@ -75,6 +90,7 @@ async def test_llm_ranks_in_batches_and_tfidf_fills_the_gaps(llm, fake_llm: Fake
     def respond(request: dict) -> str:
         text = message_text(request["messages"][-1])
         return json.dumps({"scores": [{"id": 1, "score": 6, "reason": "по теме"}]}) if "[2]" in text else "{}"
+
     fake_llm.responder = respond
     used = []
     scores = await Ranker(INTEREST, llm(), batch=2, on_usage=used.append).rank(ITEMS)

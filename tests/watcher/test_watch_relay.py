@@ -12,8 +12,8 @@ from bot.relay import OutboxRelay
 from paperdigest import outbox
 from paperdigest.db import Database
 from paperdigest.models import OutboxMessage, Paper, Review
-from paperdigest.settings import Settings
 from paperdigest.records import PaperMeta
+from paperdigest.settings import Settings
 from summarizer.review_format import ReviewBody, render_review
 from tests.fakes.arxiv_days import announce, announcement_at
 from tests.fakes.telegram import FakeTelegram, make_bot
@@ -42,20 +42,37 @@ def posted_review(db: Database, body: str = "Метод прост.") -> int:
     markdown = render_review(meta, ReviewBody("Коротко.", {"Суть": "Суть.", "Метод": body}))
     with db.session() as session, session.begin():
         session.add(Paper(arxiv_id=meta.arxiv_id, title=meta.title, authors=meta.authors, abstract=meta.abstract))
-        review = Review(arxiv_id=meta.arxiv_id, version=1, markdown=markdown, body=markdown, reviewer="offline",
-                        model="offline", prompt_version="x", validation="draft")
+        review = Review(
+            arxiv_id=meta.arxiv_id,
+            version=1,
+            markdown=markdown,
+            body=markdown,
+            reviewer="offline",
+            model="offline",
+            prompt_version="x",
+            validation="draft",
+        )
         session.add(review)
         session.flush()
-        outbox.enqueue(session, kind="channel", chat_id=str(CHANNEL), arxiv_id=meta.arxiv_id, version=1,
-                            review_id=review.id)
+        outbox.enqueue(
+            session, kind="channel", chat_id=str(CHANNEL), arxiv_id=meta.arxiv_id, version=1, review_id=review.id
+        )
         return review.id
 
 
 def queue_edit(db: Database, review_id: int, note: str = NOTE) -> int:
     with db.session() as session, session.begin():
         post = outbox.channel_post(session, str(CHANNEL), "2501.00001")
-        return outbox.enqueue(session, kind="edit", chat_id=str(CHANNEL), arxiv_id="2501.00001", version=2,
-                                   review_id=review_id, text=note, message_ids=list(post.message_ids)).id
+        return outbox.enqueue(
+            session,
+            kind="edit",
+            chat_id=str(CHANNEL),
+            arxiv_id="2501.00001",
+            version=2,
+            review_id=review_id,
+            text=note,
+            message_ids=list(post.message_ids),
+        ).id
 
 
 def row(db: Database, outbox_id: int) -> OutboxMessage:
@@ -74,8 +91,9 @@ async def test_rich_post_is_edited_in_place(relay_settings, db, fake_telegram, t
     assert len(fake_telegram.calls("sendRichMessage")) == 1
 
 
-async def test_classic_post_edits_every_part_and_unchanged_parts_count_as_done(relay_settings, db, fake_telegram,
-                                                                               telegram_bot) -> None:
+async def test_classic_post_edits_every_part_and_unchanged_parts_count_as_done(
+    relay_settings, db, fake_telegram, telegram_bot
+) -> None:
     settings = relay_settings.replace(POST_FORMAT="classic")
     relay = OutboxRelay(telegram_bot, db, settings)
     review_id = posted_review(db, LONG_SECTION)
@@ -129,10 +147,19 @@ async def test_candidates_command_is_for_admins(settings, fake_arxiv, fake_llm, 
     announce(fake_arxiv, THU, count=30, categories=CATS, first_number=1, seed=5)
     relevant(fake_arxiv, THU, 500, "Latent Reasoning A")
     fake_llm.responder = llm_judge({"Latent Reasoning A": 9})
-    watch = settings.replace(OPENAI_BASE_URL=fake_llm.base_url, OPENAI_API_KEY=FAKE_LLM_KEY, WATCH_CATEGORIES=CATS,
-                             WATCH_INTEREST="latent reasoning", WATCH_MAX_PER_DAY=1, WATCH_EXCLUDE=["glacier"],
-                             CHANNEL_ID=str(CHANNEL), ADMIN_IDS=[ADMIN], BOT_TOKEN=fake_telegram.token,
-                             TELEGRAM_API_URL=fake_telegram.url, TELEGRAM_TIMEOUT_S=3.0)
+    watch = settings.replace(
+        OPENAI_BASE_URL=fake_llm.base_url,
+        OPENAI_API_KEY=FAKE_LLM_KEY,
+        WATCH_CATEGORIES=CATS,
+        WATCH_INTEREST="latent reasoning",
+        WATCH_MAX_PER_DAY=1,
+        WATCH_EXCLUDE=["glacier"],
+        CHANNEL_ID=str(CHANNEL),
+        ADMIN_IDS=[ADMIN],
+        BOT_TOKEN=fake_telegram.token,
+        TELEGRAM_API_URL=fake_telegram.url,
+        TELEGRAM_TIMEOUT_S=3.0,
+    )
     await round_at(watch, announcement_at(THU) + timedelta(hours=1))
     async with running(watch):
         fake_telegram.push_message(ALICE, ALICE, "/candidates")
