@@ -68,12 +68,8 @@ class ReviewService:
         self._tasks[arxiv_id.base] = task
 
     async def recover(self) -> int:
-        """After a restart: resubmit every waiting request's paper (finished ones deliver at once)."""
-        interrupted = self.relay.recover()
-        if interrupted:
-            log.warning(
-                "%d outbox message(s) were mid-send at the last stop: marked unknown, see /pending", interrupted
-            )
+        """After a restart: resubmit every waiting request's paper (finished ones deliver at once).
+        The outbox's own recovery (`OutboxRelay.recover`) runs before the relay starts (bot/app.py)."""
         with self.db.read() as session:
             waiting = store.waiting_requests(session)
         for request in waiting:

@@ -101,6 +101,8 @@ class Figures:
     # ... of which the send reached Telegram and was refused (a 5xx), and the process died
     # between that answer and recording it: by design shown in /pending, not resent
     unknown_refused: int = 0
+    unknown_replies: int = 0  # ... of which replies to a requester: each gets a restart notice
+    restart_notices: int = 0  # «it may not have arrived» notices the requesters received
     details: list[str] = field(default_factory=list)
 
     def add(self, other: Figures) -> None:
@@ -113,6 +115,8 @@ class Figures:
             "unknown",
             "unknown_delivered",
             "unknown_refused",
+            "unknown_replies",
+            "restart_notices",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.details += other.details
@@ -122,7 +126,7 @@ class Figures:
             f"requests {self.requests}, lost {self.lost}, duplicate channel posts {self.duplicate_posts}, "
             f"answered more than once {self.answered_twice}, failure notices {self.notices}, "
             f"unknown sends {self.unknown} (delivered {self.unknown_delivered}, "
-            f"refused by Telegram {self.unknown_refused})"
+            f"refused by Telegram {self.unknown_refused}), restart notices {self.restart_notices}"
         )
 
 
@@ -147,8 +151,12 @@ def count(
             figures.duplicate_posts += posts[arxiv_id] - 1
             figures.details.append(f"{arxiv_id} posted {posts[arxiv_id]} times")
     refused_chats = {d.chat_id for d in fake.refused(*SEND_METHODS)}
+    figures.restart_notices = sum(
+        text.startswith(NOTICE_PREFIXES[1]) for user in {u for u, _ in requests} for text in notices_in(fake, user)
+    )
     for row in outbox_rows(database_url):
         if row.status == "unknown":
+            figures.unknown_replies += row.kind == "reply"
             figures.unknown += 1
             delivered = reviews_in(fake, int(row.chat_id))[row.arxiv_id] > 0
             figures.unknown_delivered += delivered

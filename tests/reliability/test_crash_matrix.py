@@ -193,6 +193,9 @@ def check(total: Figures) -> None:
     assert total.lost == 0, total.details
     assert total.duplicate_posts == 0, total.details
     assert total.answered_twice == 0, total.details
+    # A restart tells the requester of each reply it left in flight, and no one else (recovery
+    # once ran after the relay had started and took the relay's own first send for a crashed one).
+    assert total.restart_notices == total.unknown_replies, total.details
     # An unknown row that never arrived is only right when Telegram refused its send and the
     # process died before it recorded the refusal; one marked in flight before its request
     # left would show here with no refused send.
