@@ -39,20 +39,23 @@ async def paper_command(message: Message, command: CommandObject, db: Database, 
     except BadArxivId as err:
         await message.answer(err.user_message if command.args else texts.NEED_ID.replace("/review", "/paper"))
         return
+    dropped = False
     with db.session() as session, session.begin():
         review = store.current_review(session, arxiv_id.base, arxiv_id.version)
         if review is None:  # none yet, or an admin dropped every review of it: never given out again
             dropped = repo.latest_review(session, arxiv_id.base, arxiv_id.version) is not None
-            await message.answer((texts.REVIEW_DROPPED if dropped else texts.NO_REVIEW_YET).format(id=arxiv_id))
-            return
-        outbox.enqueue(
-            session,
-            kind="reply",
-            chat_id=str(message.chat.id),
-            arxiv_id=review.arxiv_id,
-            version=review.version,
-            review_id=review.id,
-        )
+        else:
+            outbox.enqueue(
+                session,
+                kind="reply",
+                chat_id=str(message.chat.id),
+                arxiv_id=review.arxiv_id,
+                version=review.version,
+                review_id=review.id,
+            )
+    if review is None:  # answered after the transaction: a write lock held across an await stalls every writer
+        await message.answer((texts.REVIEW_DROPPED if dropped else texts.NO_REVIEW_YET).format(id=arxiv_id))
+        return
     relay.wake()
 
 

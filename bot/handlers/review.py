@@ -109,34 +109,36 @@ async def request_review(
             # the stored one back), paid for like any new review.
             log.info("every review of %s was dropped by an admin: writing a new one", arxiv_id)
             force = True
+        refusal, budget_spent = None, False
         if stored is None and not is_admin:
             refusal, budget_spent = _refusal(session, settings, user.id if user else 0)
-            if refusal:
-                await message.answer(refusal)
-                if budget_spent:
-                    await _alert_admins_once(message, settings)
+        if not refusal:
+            request = ChatRequest(
+                update_id=update_id,
+                chat_id=message.chat.id,
+                user_id=user.id if user else 0,
+                username=user.username if user else None,
+                arxiv_id=arxiv_id.base,
+                version=arxiv_id.version,
+                force=force,
+                publish=publish,
+                charged=stored is None,
+            )
+            session.add(request)
+            try:
+                session.flush()
+            except IntegrityError:  # the same update replayed after a crash: its request exists
+                log.info("request for update %s exists already", request.update_id)
                 return
-        request = ChatRequest(
-            update_id=update_id,
-            chat_id=message.chat.id,
-            user_id=user.id if user else 0,
-            username=user.username if user else None,
-            arxiv_id=arxiv_id.base,
-            version=arxiv_id.version,
-            force=force,
-            publish=publish,
-            charged=stored is None,
-        )
-        session.add(request)
-        try:
-            session.flush()
-        except IntegrityError:  # the same update replayed after a crash: its request exists
-            log.info("request for update %s exists already", request.update_id)
-            return
-        if stored is not None:
-            service.answer_waiting(session, stored)
-            return
-        request_id = request.id
+            if stored is not None:
+                service.answer_waiting(session, stored)
+                return
+            request_id = request.id
+    if refusal:  # answered after the transaction: a write lock held across an await stalls every writer
+        await message.answer(refusal)
+        if budget_spent:
+            await _alert_admins_once(message, settings)
+        return
     service.submit(arxiv_id, force=force)  # first: a failed status line must not strand the request
     try:
         status = await message.answer(status_text(arxiv_id.base, "metadata"), parse_mode="HTML")

@@ -292,3 +292,29 @@ def test_a_test_module_borrowing_from_another_is_caught(tmp_path: Path) -> None:
         "tests/test_bot.py: tests.test_pipeline",
         "tests/test_cli.py: tests.test_bot",
     ]
+
+
+def awaits_inside_transactions(root: Path) -> list[str]:
+    """`await` inside `with db.session() …` in async code: the SQLite write lock stays held while
+    the event loop runs other tasks, and the next writer on that loop blocks it (busy timeout)."""
+    found = []
+    for package in PACKAGES:
+        for path in (root / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.With) and any("session(" in ast.unparse(i.context_expr) for i in node.items):
+                    found += [
+                        f"{path.relative_to(root)}:{sub.lineno}" for sub in ast.walk(node) if isinstance(sub, ast.Await)
+                    ]
+    return found
+
+
+def test_no_await_while_a_transaction_is_open() -> None:
+    assert awaits_inside_transactions(ROOT) == []
+
+
+def test_an_await_inside_a_transaction_is_caught(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        BASE | {"bot/handlers.py": "async def f(db, m):\n    with db.session() as s:\n        await m.answer('x')\n"},
+    )
+    assert awaits_inside_transactions(tmp_path) == ["bot/handlers.py:3"]
