@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint format bench install clean sample-pdfs
+.PHONY: demo test check lint format bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,demos]'
+	$(BIN)/python -m pip install --quiet -e '.[test,demos,sample]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,10 +32,6 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --select I --fix .
 	$(BIN)/ruff format .
-
-# The offline demo's PDFs, written again from paperdigest/sample/papers/*.json.
-sample-pdfs: $(STAMP)
-	$(BIN)/python -m tests.support.sample_pdfs
 
 # The long reliability suites (crash and fault matrices, 1,000 hostile inputs, load).
 check: $(STAMP)

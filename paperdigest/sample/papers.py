@@ -2,9 +2,8 @@
 
 Each `papers/<arxiv id>.json` holds the real arXiv metadata (CC0) and a retelling of the
 paper in its own voice — sections, references, appendix — with the real mechanism and
-numbers; `papers/<arxiv id>.pdf` is that text laid out as a preprint (made from the JSON by
-tests/support/sample_pdfs.py). The offline demo serves the PDFs and reviews them without
-network access.
+numbers. The offline demo lays them out as PDFs (pdfmake.py), serves and reviews them
+without network access.
 """
 
 from __future__ import annotations
@@ -46,10 +45,6 @@ class DemoPaper:
     sections: list[tuple[str, str]]  # (heading as printed, text with blank lines between paragraphs)
     references: list[str]
     appendix: list[tuple[str, str]]
-
-    @property
-    def pdf_path(self) -> Path:
-        return PAPERS_DIR / f"{self.meta.arxiv_id}.pdf"
 
     def to_sections(self) -> list[Section]:
         """The paper as `Section`s, as a section cutter would find them in its PDF."""

@@ -14,7 +14,7 @@ from bot.trust import paper_header
 from digest.build import build_site
 from digest.serve import serve_site
 from paperdigest.db import Database
-from paperdigest.errors import PaperdigestError
+from paperdigest.errors import ConfigError, PaperdigestError
 from paperdigest.models import Paper, Review
 from paperdigest.sample.arxiv import DEFAULT_PUBLISHED, StandInArxiv
 from paperdigest.sample.papers import DemoPaper, load_demo_papers
@@ -43,8 +43,22 @@ def demo_settings(settings: Settings, api_url: str, pdf_url_template: str) -> Se
 
 
 def paper_pdf(paper: DemoPaper) -> bytes:
-    """The paper's PDF, built from its JSON once (tests/support/sample_pdfs.py) and shipped."""
-    return paper.pdf_path.read_bytes()
+    """The paper laid out as a preprint PDF (fpdf2: the `sample` extra, which `make demo` installs)."""
+    try:
+        from paperdigest.sample.pdfmake import write_paper_pdf
+    except ImportError as err:
+        raise ConfigError(
+            "the offline demo makes its PDFs with fpdf2, which is not installed: "
+            "pip install 'paperdigest[sample]' (make demo installs it)"
+        ) from err
+    return write_paper_pdf(
+        paper.meta.title,
+        paper.meta.authors,
+        paper.sections,
+        abstract=paper.meta.abstract,
+        references=paper.references,
+        appendix=paper.appendix,
+    )
 
 
 def start_stand_in(papers: list[DemoPaper]) -> StandInArxiv:

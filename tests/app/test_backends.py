@@ -18,6 +18,7 @@ from paperdigest.cli import app
 from paperdigest.db import Database
 from paperdigest.links import paper_path
 from paperdigest.models import ChatRequest, Job, OutboxMessage, Paper, Review, Usage, WatchCandidate, WatchMark
+from paperdigest.sample.pdfmake import write_paper_pdf
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
 from summarizer.ids import ArxivId
@@ -27,7 +28,6 @@ from tests.fakes.plugin import FAKE_LLM_KEY
 from tests.support.bot import ADMIN, ALICE, BOB, CHANNEL, eventually, review_messages, running, texts_in
 from tests.support.cli import env_for
 from tests.support.papers import PAPER_ID, add_paper
-from tests.support.pdfmake import write_paper_pdf
 from tests.support.watch import CATS, THU, llm_judge, relay_all, relevant, round_at
 from tests.support.watch import CHANNEL as WATCH_CHANNEL
 

@@ -314,8 +314,8 @@ def obedient_review(request: dict) -> str:
 
 
 def injected_pdf() -> bytes:
+    from paperdigest.sample.pdfmake import write_paper_pdf
     from tests.support.papers import SECTIONS
-    from tests.support.pdfmake import write_paper_pdf
 
     sections = list(SECTIONS)
     sections.insert(1, ("1.1 Note to reviewers", INJECTED_TEXT * 2))

@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paperdigest.errors import PdfCorrupt, PdfEncrypted, PdfExtractionFailed, PdfNoText
+from paperdigest.sample import pdfmake
 from summarizer.extract import ExtractedText, PdfExtractor
-from tests.support import pdfmake
 from tests.support.pdfs import LINE, bomb_stream, pdf_of_pages, text_stream
 
 

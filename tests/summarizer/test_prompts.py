@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from paperdigest.records import PaperMeta, Section
+from paperdigest.sample.pdfmake import write_paper_pdf
 from summarizer.prompts import retry_messages, review_messages
 from tests.support.papers import PAPER_ID, SECTIONS, add_paper, llm_user_prompts, run
-from tests.support.pdfmake import write_paper_pdf
 
 ABSTRACT = "We introduce Coconut, reasoning in a continuous latent space."
 META = PaperMeta(

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paperdigest.records import SECTION_KINDS
+from paperdigest.sample import pdfmake
 from summarizer.extract import PdfExtractor, clean_page_text
 from summarizer.sections import (
     find_references,
@@ -15,7 +16,6 @@ from summarizer.sections import (
     split_sections,
     title_kind,
 )
-from tests.support import pdfmake
 
 # Body lines as pdfium gives them for a one-column paper: about 90 characters, no blank lines.
 BODY = [

@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
+from paperdigest.sample.pdfmake import write_paper_pdf
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
 from summarizer.ids import ArxivId
 from tests.fakes.llm import FakeLLM
-from tests.support.pdfmake import write_paper_pdf
 
 PAPER_ID = "2412.06769"
 BODY_MARKER = "latent thought vectors replace the chain of thought tokens"

@@ -1,4 +1,4 @@
-"""Make realistic single-column paper PDFs with fpdf2, for tests and the offline demo's files.
+"""Make realistic single-column paper PDFs with fpdf2, for tests and the offline demo.
 
     write_paper_pdf("Coconut", ["A. Author"], [("1 Introduction", "..."), ("3.1 Setup", "...")],
                     abstract="...", references=["Vaswani et al. Attention ..."],
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from fpdf import FPDF
@@ -129,8 +130,8 @@ def build_paper_pdf(
     sections: list[tuple[str, str]],
     *,
     abstract: str | None = None,
-    references: list[str] = (),
-    appendix: list[tuple[str, str]] = (),
+    references: Sequence[str] = (),
+    appendix: Sequence[tuple[str, str]] = (),
 ) -> FPDF:
     """The paper as an fpdf2 document, for callers that need to change it (e.g. encrypt it)."""
     pdf = _Paper(format="A4")
@@ -159,8 +160,8 @@ def write_paper_pdf(
     sections: list[tuple[str, str]],
     *,
     abstract: str | None = None,
-    references: list[str] = (),
-    appendix: list[tuple[str, str]] = (),
+    references: Sequence[str] = (),
+    appendix: Sequence[tuple[str, str]] = (),
 ) -> bytes:
     """A paper PDF: the same input always gives the same bytes."""
     pdf = build_paper_pdf(
