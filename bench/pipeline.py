@@ -24,12 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from paperdigest.sample.pdfmake import write_paper_pdf  # noqa: E402
 from paperdigest.settings import Settings  # noqa: E402
 from paperdigest.wiring import open_pipeline  # noqa: E402
 from summarizer.ids import ArxivId  # noqa: E402
 from tests.fakes.arxiv import FakeArxiv  # noqa: E402
 from tests.fakes.llm import FakeLLM  # noqa: E402
-from tests.support.pdfmake import write_paper_pdf  # noqa: E402
 
 
 def twenty_page_pdf() -> bytes:
