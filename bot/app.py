@@ -118,13 +118,9 @@ class BotApp:
         dispatcher.include_routers(*get_routers())
         dispatcher.errors.register(on_error)
         await bot.set_my_commands([BotCommand(command=c, description=d) for c, d in COMMANDS])
-        # Before the relay starts: run after it, recovery took the relay's own first send (just
-        # claimed, in flight) for one the last process left mid-send, and marked it unknown.
-        interrupted = relay.recover()
-        if interrupted:
-            log.warning(
-                "%d outbox message(s) were mid-send at the last stop: marked unknown, see /pending", interrupted
-            )
+        # Recovery of what the last relay left mid-send runs when this relay takes the relay
+        # lease, in that transaction (OutboxRelay.hold); standing by, another process sends.
+        relay.recover()
         stop_relay = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop_relay), name="outbox relay")
         watch_task = None

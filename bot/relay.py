@@ -43,6 +43,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import LinkPreviewOptions
+from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.format import classic_messages, plain_text, rich_message
@@ -50,8 +51,9 @@ from bot.post_edit import with_note
 from bot.store import DROPPED
 from bot.trust import PaperHeader, for_telegram, paper_header
 from bot.wire import on_wire
-from paperdigest import outbox
+from paperdigest import leases, outbox
 from paperdigest.db import Database
+from paperdigest.leases import LeaseLost
 from paperdigest.links import paper_url
 from paperdigest.models import OutboxMessage, Paper, Review, utcnow
 from paperdigest.outbox import HELD
@@ -89,30 +91,74 @@ class OutboxRelay:
         # (sending to other chats meanwhile only earned more 429s: 6,105 refusals in a 1,000-update burst).
         self._paused_until = 0.0
         self._wakeup = asyncio.Event()
+        self.holder = leases.this_holder()
+        self.holding = False  # this relay holds the relay lease: it alone sends
+        self.recovered = 0  # rows the last take-over of the lease found mid-send (now 'unknown')
+
+    def recover(self) -> int:
+        """Take the relay lease now, before serving (recovering what the last relay left
+        mid-send); how many rows became 'unknown'. 0 also when another live relay holds it."""
+        self.hold()
+        return self.recovered
+
+    def hold(self) -> bool:
+        """Take the relay lease (one sender across every process on the database, as Telegram's
+        limits are per bot; `send_due` renews it with every claim). Taking it over runs the
+        recovery of rows the last holder left mid-send, in the same transaction; False while
+        another live relay holds it."""
+        if self.holding:
+            return True
+        with self.db.session() as session, session.begin():
+            held = leases.take(session, leases.RELAY, self.holder, self.settings.LEASE_S)
+            interrupted = self._recover(session) if held and not self.holding else 0
+        self.recovered = interrupted
+        if interrupted:
+            log.warning(
+                "%d outbox message(s) were mid-send when the last relay stopped: marked unknown, see /pending",
+                interrupted,
+            )
+        log.info("outbox relay %s: %s", self.holder, "sending" if held else "another process sends; standing by")
+        self.holding = held
+        return held
 
     def wake(self) -> None:
         self._wakeup.set()
 
-    def recover(self) -> int:
-        """Rows a stop left mid-send: 'sending' ones go again, 'in_flight' ones become 'unknown'
-        (never resent: the message may be in the chat). A requester whose review was one of
-        those is told how to get it, so a crash between Telegram's answer and our record of it
-        never leaves them waiting in silence. Returns how many became 'unknown'."""
-        with self.db.session() as session, session.begin():
-            interrupted = outbox.mark_interrupted_sends(session)
-            for row in interrupted:
-                if row.kind == "reply" and row.arxiv_id:
-                    outbox.enqueue(
-                        session,
-                        kind="notice",
-                        chat_id=row.chat_id,
-                        arxiv_id=row.arxiv_id,
-                        text=texts.maybe_undelivered(row.arxiv_id),
-                    )
-            return len(interrupted)
+    def _recover(self, session: Session) -> int:
+        """Rows the last relay left mid-send: 'sending' ones go again, 'in_flight' ones become
+        'unknown' (never resent: the message may be in the chat). A requester whose review was
+        one of those is told how to get it, so a crash between Telegram's answer and our record
+        of it never leaves them waiting in silence. Returns how many became 'unknown'."""
+        interrupted = outbox.mark_interrupted_sends(session)
+        for row in interrupted:
+            if row.kind == "reply" and row.arxiv_id:
+                outbox.enqueue(
+                    session,
+                    kind="notice",
+                    chat_id=row.chat_id,
+                    arxiv_id=row.arxiv_id,
+                    text=texts.maybe_undelivered(row.arxiv_id),
+                )
+        return len(interrupted)
 
     async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await self._run(stop)
+        finally:
+            if self.holding:  # another instance takes over at once, not after the expiry
+                with self.db.session() as session, session.begin():
+                    leases.release(session, leases.RELAY, self.holder)
+                self.holding = False
+
+    async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            if not self.hold():
+                standby_s = min(10.0, max(1.0, self.settings.LEASE_S / 6))
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=standby_s)
+                except TimeoutError:
+                    pass
+                continue
             sent = await self.send_due()
             if not sent:
                 self._wakeup.clear()
@@ -138,10 +184,17 @@ class OutboxRelay:
             now = self._clock()
             if now < self._paused_until:
                 return handled
+            if not self.hold():
+                return handled
             busy = {chat for chat, at in self._next_at.items() if at > now}
-            # Claimed (pending → sending, committed) before it is sent: a second relay on the
-            # same database never takes the same row (outbox.claim_next).
+            # Claimed (pending → sending, committed) before it is sent, and only while the relay
+            # lease is still ours (renewed in the same transaction): a relay that stalled past
+            # its lease claims nothing after another took over (and ran the recovery).
             with self.db.session() as session, session.begin():
+                if not leases.renew(session, leases.RELAY, self.holder, self.settings.LEASE_S):
+                    self.holding = False
+                    log.warning("outbox relay %s: its lease was taken over; standing by", self.holder)
+                    return handled
                 message = outbox.claim_next(session, utcnow(), busy)
             if message is None:
                 return handled
@@ -169,6 +222,8 @@ class OutboxRelay:
             )
             self._next_at[message.chat_id] = self._clock() + err.retry_after
             self._paused_until = max(self._paused_until, self._clock() + err.retry_after)
+        except LeaseLost as err:  # the row is the new holder's now: leave it as it is
+            log.warning("outbox %d not sent by %s: %s", message_id, self.holder, err)
         except Unsendable as err:
             log.error("outbox %d to %s failed for good: %s", message_id, message.chat_id, err)
             self._update(message_id, status="failed", error=str(err))
@@ -228,7 +283,7 @@ class OutboxRelay:
         formatted = review is not None
         index = message.parts_sent
         while index < len(parts):
-            self._update(message.id, status="sending")
+            self._mark_sending(message.id)
             try:
                 with on_wire(partial(self._update, message.id, status="in_flight")):
                     sent_id = await self._call(message.chat_id, parts[index], formatted=formatted)
@@ -310,7 +365,7 @@ class OutboxRelay:
             )
         for index in range(message.parts_sent, len(pairs)):
             target, part = pairs[index]
-            self._update(message.id, status="sending")
+            self._mark_sending(message.id)
             with on_wire(partial(self._update, message.id, status="in_flight")):
                 await self._edit(message.chat_id, target, part)
             with self.db.session() as session, session.begin():
@@ -348,6 +403,19 @@ class OutboxRelay:
             if "ClientConnectorError" in str(err):
                 raise _NotSent(str(err)) from err
             raise
+
+    def _mark_sending(self, message_id: int) -> None:
+        """Just before a request: the row is ours to send (the relay lease is still this
+        process's, renewed here) and marked `sending`. A relay that stalled past its lease
+        (a frozen VM, a stopped process) finds it taken and sends nothing, so the row goes
+        out once, from the relay that took over."""
+        with self.db.session() as session, session.begin():
+            held = leases.renew(session, leases.RELAY, self.holder, self.settings.LEASE_S)
+            row = session.get(OutboxMessage, message_id, populate_existing=True)
+            if not held or row.status not in ("sending", "in_flight"):
+                self.holding = False
+                raise LeaseLost(f"the relay lease was taken over; outbox {message_id} is {row.status}")
+            row.status = "sending"
 
     def _status(self, message_id: int) -> str:
         with self.db.read() as session:

@@ -130,12 +130,24 @@ class Job(Base):
     requested_by: Mapped[str] = mapped_column(String(64), default="cli")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(128))  # "host:pid" of the process running it
+    lease_expires_at: Mapped[datetime | None]  # the worker renews it while it runs (paperdigest/leases.py)
     error: Mapped[str | None] = mapped_column(Text)
     error_kind: Mapped[str | None] = mapped_column(String(64))
     review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+class Lease(Base):
+    """A named piece of work one process at a time holds (the relay, the watcher's round)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))  # "host:pid"
+    expires_at: Mapped[datetime]
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Usage(Base):
@@ -289,7 +301,7 @@ class WatchNote(Base):
 
 
 class WatchMark(Base):
-    """Things done once (an alarm sent, a digest queued, versions checked) and the round lease."""
+    """Things done once (an alarm sent, a digest queued, versions checked)."""
 
     __tablename__ = "watch_marks"
 

@@ -3,36 +3,19 @@ its own queries in its store module (bot/store.py, watcher/store.py); the outbox
 
 from __future__ import annotations
 
-import os
-import socket
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paperdigest.leases import LeaseLost, is_free, this_holder
 from paperdigest.models import ACTIVE, Job, Paper, PaperVersion, Review, Usage, utcnow
 from paperdigest.records import PaperMeta
 
 
 def this_worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def worker_alive(worker: str | None) -> bool:
-    """Whether the process that holds a job still runs (only knowable on this host)."""
-    if not worker or ":" not in worker:
-        return False
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname():
-        return True  # another machine's worker: trust it
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError):
-        return False
-    except PermissionError:
-        return True
-    return True
+    return this_holder()
 
 
 # --- papers -------------------------------------------------------------------------------
@@ -130,12 +113,14 @@ def open_job(session: Session, arxiv_id: str, version: int | None, *, force: boo
     return job
 
 
-def claim_job(session: Session, job_id: int, worker: str) -> bool:
-    """Take a job for this process, atomically; a job held by a dead process can be taken over."""
-    job = session.get(Job, job_id)
+def claim_job(session: Session, job_id: int, worker: str, lease_s: float) -> bool:
+    """Take a job for this process, atomically: a pending one, one whose lease expired (its
+    holder stopped renewing) or one whose holder died on this host can be taken over."""
+    job = session.get(Job, job_id, populate_existing=True)
     if job is None or job.status not in ACTIVE:
         return False
-    if job.status == "running" and job.worker != worker and worker_alive(job.worker):
+    now = utcnow()
+    if job.status == "running" and job.worker != worker and not is_free(job.worker, job.lease_expires_at, now):
         return False
     claimed = session.execute(
         # The WHERE on the old worker makes the take-over atomic, also without SQLite's write lock.
@@ -145,23 +130,32 @@ def claim_job(session: Session, job_id: int, worker: str) -> bool:
             Job.status.in_(ACTIVE),
             Job.worker.is_(None) if job.worker is None else Job.worker == job.worker,
         )
-        .values(status="running", worker=worker, attempts=Job.attempts + 1, updated_at=utcnow())
+        .values(
+            status="running",
+            worker=worker,
+            lease_expires_at=now + timedelta(seconds=lease_s),
+            attempts=Job.attempts + 1,
+            updated_at=now,
+        )
         .returning(Job.id)
     ).first()
     session.expire(job)
     return claimed is not None
 
 
-def claim_next_job(session: Session, worker: str) -> Job | None:
-    """Take the oldest pending job for this process, or None when there is none.
+def claim_next_job(session: Session, worker: str, lease_s: float) -> Job | None:
+    """Take the oldest pending job, or one whose lease expired, for this process; None when
+    there is none.
 
     One statement on both backends: on PostgreSQL the inner SELECT locks the row it picks
     and skips rows other workers hold (FOR UPDATE SKIP LOCKED), so two workers at once take
     two different jobs, neither waiting; SQLite leaves the clause out, its writers being one
     at a time already."""
+    now = utcnow()
+    takeable = or_(Job.status == "pending", (Job.status == "running") & (Job.lease_expires_at < now))
     oldest = (
         select(Job.id)
-        .where(Job.status == "pending")
+        .where(takeable)
         .order_by(Job.created_at, Job.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -169,11 +163,40 @@ def claim_next_job(session: Session, worker: str) -> Job | None:
     )
     claimed = session.execute(
         update(Job)
-        .where(Job.id == oldest, Job.status == "pending")
-        .values(status="running", worker=worker, attempts=Job.attempts + 1, updated_at=utcnow())
+        .where(Job.id == oldest, takeable)
+        .values(
+            status="running",
+            worker=worker,
+            lease_expires_at=now + timedelta(seconds=lease_s),
+            attempts=Job.attempts + 1,
+            updated_at=now,
+        )
         .returning(Job.id)
     ).scalar()
     return session.get(Job, claimed, populate_existing=True) if claimed is not None else None
+
+
+def held_job(session: Session, job_id: int, worker: str, lease_s: float) -> Job:
+    """The job row, locked, if this process still holds it (its lease renewed on the way);
+    LeaseLost when another process took it over: its writes would undo that process's."""
+    job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
+    if job is None or job.status != "running" or job.worker != worker:
+        raise LeaseLost(f"job {job_id} is no longer held by {worker}")
+    job.lease_expires_at = utcnow() + timedelta(seconds=lease_s)
+    return job
+
+
+def renew_jobs(session: Session, worker: str, job_ids: list[int], lease_s: float) -> set[int]:
+    """The heartbeat: extend this process's leases on these jobs; returns the ids it still holds."""
+    if not job_ids:
+        return set()
+    renewed = session.execute(
+        update(Job)
+        .where(Job.id.in_(job_ids), Job.worker == worker, Job.status == "running")
+        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+        .returning(Job.id)
+    ).scalars()
+    return set(renewed)
 
 
 def advance_job(session: Session, job: Job, step: str) -> None:
@@ -189,12 +212,13 @@ def finish_job(session: Session, job: Job, *, review_id: int | None = None, erro
     if error is not None:
         job.error, job.error_kind = str(error), type(error).__name__
     job.finished_at = job.updated_at = utcnow()
-    job.worker = None
+    job.worker, job.lease_expires_at = None, None
 
 
 def resumable_jobs(session: Session) -> list[Job]:
     jobs = session.scalars(select(Job).where(Job.status.in_(ACTIVE)).order_by(Job.created_at)).all()
-    return [j for j in jobs if j.status == "pending" or not worker_alive(j.worker)]
+    now = utcnow()
+    return [j for j in jobs if j.status == "pending" or is_free(j.worker, j.lease_expires_at, now)]
 
 
 def recent_jobs(session: Session, limit: int = 20) -> list[Job]:

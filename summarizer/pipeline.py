@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from paperdigest import repo
 from paperdigest.db import Database
 from paperdigest.errors import JobError, PaperdigestError, PaperWithdrawn
-from paperdigest.models import Job, Review
+from paperdigest.leases import LeaseLost, is_free
+from paperdigest.models import Job, Review, utcnow
 from paperdigest.records import PaperMeta, Section
 from paperdigest.settings import Settings
 from summarizer import tokens
@@ -73,6 +74,8 @@ class Pipeline:
         self.worker = repo.this_worker()
         self.on_stored: list[OnStored] = []
         self._running: dict[int, asyncio.Task[Review]] = {}
+        self._held: set[int] = set()  # jobs this process claimed: their leases are renewed
+        self._heartbeat: asyncio.Task[None] | None = None
         self._prefetched: dict[str, PaperMeta] = {}
         # Extraction has a thread of its own: the worker takes one PDF at a time anyway, and
         # 100 papers' extractions waiting in the shared pool held up the budget step of the
@@ -90,6 +93,10 @@ class Pipeline:
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            self._heartbeat = None
         if self._pdf_thread is not None:
             self._pdf_thread.shutdown(wait=False, cancel_futures=True)
             self._pdf_thread = None
@@ -164,13 +171,26 @@ class Pipeline:
 
     async def _run(self, job_id: int, on_step: OnStep | None) -> Review:
         with self.db.session() as session, session.begin():
-            claimed = repo.claim_job(session, job_id, self.worker)
+            claimed = repo.claim_job(session, job_id, self.worker, self.settings.LEASE_S)
         if not claimed:
             return await self._wait_for_other(job_id)
+        self._held.add(job_id)
+        self._keep_leases()
+        try:
+            return await self._run_claimed(job_id, on_step)
+        except LeaseLost as err:  # another process took it over: its result is the one
+            log.warning("job %d: %s; waiting for the process that took it over", job_id, err)
+            return await self._wait_for_other(job_id)
+        finally:
+            self._held.discard(job_id)
+
+    async def _run_claimed(self, job_id: int, on_step: OnStep | None) -> Review:
         job = self._load_job(job_id)
         arxiv_id = ArxivId(job.arxiv_id, job.version)
         try:
             return await self._steps(job, arxiv_id, on_step)
+        except LeaseLost:
+            raise
         except PaperdigestError as err:
             self._fail(job_id, err)
             raise
@@ -178,6 +198,28 @@ class Pipeline:
             log.exception("job %d (%s) crashed", job_id, arxiv_id)
             self._fail(job_id, JobError(f"internal error while reviewing {arxiv_id}: {type(err).__name__}: {err}"))
             raise
+
+    def _keep_leases(self) -> None:
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.create_task(self._renew_leases(), name="job leases")
+
+    async def _renew_leases(self) -> None:
+        """The heartbeat: while this process holds jobs, their leases are renewed every third
+        of LEASE_S; a job another process took over is written for no more (`_held_job`)."""
+        while self._held:
+            await asyncio.sleep(self.settings.LEASE_S / 3)
+            held = sorted(self._held)
+            try:
+                with self.db.session() as session, session.begin():
+                    renewed = repo.renew_jobs(session, self.worker, held, self.settings.LEASE_S)
+            except Exception as err:  # noqa: BLE001 - a missed beat is retried; the lease has slack
+                log.warning("renewing job leases failed (retrying): %r", err)
+                continue
+            for job_id in (set(held) - renewed) & self._held:
+                log.warning("job %d was taken over by another process", job_id)
+
+    def _held_job(self, session: Session, job_id: int) -> Job:
+        return repo.held_job(session, job_id, self.worker, self.settings.LEASE_S)
 
     async def _steps(self, job: Job, arxiv_id: ArxivId, on_step: OnStep | None) -> Review:
         def enter(step: str) -> None:
@@ -204,7 +246,7 @@ class Pipeline:
         with self.db.session() as session, session.begin():
             repo.upsert_paper(session, meta)
             if meta.pdf_url is not None:
-                row = session.get(Job, job.id)
+                row = self._held_job(session, job.id)
                 row.version = row.version or meta.version
                 repo.advance_job(session, row, "pdf")
         if meta.pdf_url is None:  # the paper row says withdrawn; the job fails for good
@@ -222,7 +264,7 @@ class Pipeline:
         pdf = await self.pdfs.fetch(arxiv_id, meta.version)
         with self.db.session() as session, session.begin():
             repo.upsert_version(session, meta.arxiv_id, meta.version, pdf_sha256=pdf.sha256, pdf_bytes=pdf.size)
-            repo.advance_job(session, session.get(Job, job.id), "text")
+            repo.advance_job(session, self._held_job(session, job.id), "text")
 
     async def _step_text(self, job: Job, arxiv_id: ArxivId, meta: PaperMeta) -> None:
         path = self.pdfs.cache_path(arxiv_id, meta.version)
@@ -245,7 +287,7 @@ class Pipeline:
             )
             if code_url:
                 session.get(repo.Paper, meta.arxiv_id).code_url = code_url
-            repo.advance_job(session, session.get(Job, job.id), "review")
+            repo.advance_job(session, self._held_job(session, job.id), "review")
 
     def _extract_sections(self, path: Path) -> ExtractedPaper:
         extracted = self.extractor.extract(path)
@@ -317,9 +359,10 @@ class Pipeline:
             moderation="waiting" if written.validation == "failed" else None,
         )
         with self.db.session() as session, session.begin():
+            held = self._held_job(session, job.id)  # first: a job taken over stores no second review
             session.add(review)
             session.flush()
-            repo.finish_job(session, session.get(Job, job.id), review_id=review.id)
+            repo.finish_job(session, held, review_id=review.id)
             for hook in self.on_stored:
                 hook(session, review)
         log.info("%s: review %d stored (%s, %s)", meta.versioned_id, review.id, written.reviewer, written.validation)
@@ -350,9 +393,12 @@ class Pipeline:
 
     def _fail(self, job_id: int, err: PaperdigestError) -> None:
         with self.db.session() as session, session.begin():
-            job = session.get(Job, job_id)
+            job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
+            if job is None or job.worker != self.worker:  # taken over meanwhile: its new holder decides
+                return
             if err.retryable:  # keep the request: a later run retries it
-                job.status, job.worker, job.error, job.error_kind = "pending", None, str(err), type(err).__name__
+                job.status, job.worker, job.lease_expires_at = "pending", None, None
+                job.error, job.error_kind = str(err), type(err).__name__
             else:
                 repo.finish_job(session, job, error=err)
 
@@ -365,7 +411,7 @@ class Pipeline:
                     return session.get(Review, job.review_id)
             if job.status == "failed":
                 raise JobError(f"{job.arxiv_id}: {job.error}")
-            if job.status == "pending" or not repo.worker_alive(job.worker):
+            if job.status == "pending" or is_free(job.worker, job.lease_expires_at, utcnow()):
                 return await self._run(job_id, None)
             await asyncio.sleep(POLL_S)
 

@@ -12,8 +12,8 @@ Every step writes what it decided before the next one starts: the cursor moves i
 transaction that stores the candidates it covered, a candidate is `chosen` before its
 review starts and `posted` in the transaction that queues its post. A restart at any point
 therefore repeats nothing and misses nothing: the next round reads where the last stopped.
-A lease row keeps two processes (the bot and a cron `watch --once`) from running rounds
-at the same time. The decisions themselves are pure functions in schedule.py and
+A lease (paperdigest/leases.py, renewed while the round runs) keeps two processes (the bot
+and a cron `watch --once`, or two hosts) from running rounds at the same time. The decisions themselves are pure functions in schedule.py and
 choosing.py; this module only moves data between them, arXiv and the database.
 """
 
@@ -26,7 +26,8 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from paperdigest import outbox, repo
+from paperdigest import leases, outbox, repo
+from paperdigest.db import Database
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import Review, WatchCandidate, utcnow
 from paperdigest.quiet_hours import quiet_until
@@ -44,7 +45,6 @@ from watcher.report import RoundReport
 from watcher.schedule import announcement_day, last_announcement, submission_window
 
 log = logging.getLogger(__name__)
-LEASE_S = 3600.0  # a round holding the lease longer than this is presumed dead
 MAX_REVIEW_PASSES = 4  # a failed review frees its slot for the next candidate, a few times per round
 Clock = Callable[[], datetime]
 
@@ -72,15 +72,17 @@ class Watcher:
     async def round(self) -> RoundReport:
         now = self.clock()
         report = RoundReport(announcement_day(now))
+        holder, lease_s = self.pipeline.worker, self.settings.LEASE_S
         with self.db.session() as session, session.begin():
-            if not store.take_lease(session, self.pipeline.worker, LEASE_S):
+            if not leases.take(session, leases.WATCH_ROUND, holder, lease_s):
                 report.skipped = True
                 return report
+        steps = asyncio.create_task(self._steps(now, report), name="watcher round steps")
         try:
-            await self._steps(now, report)
+            await _renewing(self.db, holder, lease_s, steps)
         finally:
             with self.db.session() as session, session.begin():
-                store.drop_lease(session, self.pipeline.worker)
+                leases.release(session, leases.WATCH_ROUND, holder)
         if report.queued and self.on_queued:
             self.on_queued()
         log.info("watcher round %s", report.summary())
@@ -300,3 +302,21 @@ class Watcher:
         for admin_id in self.settings.ADMIN_IDS:
             outbox.enqueue(session, kind="notice", chat_id=str(admin_id), arxiv_id=row.arxiv_id, text=text)
         report.held.append(row.arxiv_id)
+
+
+async def _renewing(db: Database, holder: str, lease_s: float, steps: asyncio.Task[None]) -> None:
+    """Wait for the round's steps, renewing its lease every third of LEASE_S; a round whose
+    lease another process took (this one stalled past the expiry) is cancelled, not finished
+    twice. What it already wrote stays: every step records its decisions as it goes."""
+    try:
+        while True:
+            done, _ = await asyncio.wait({steps}, timeout=lease_s / 3)
+            if done:
+                return steps.result()
+            with db.session() as session, session.begin():
+                if not leases.renew(session, leases.WATCH_ROUND, holder, lease_s):
+                    raise leases.LeaseLost("the watcher round's lease was taken by another process")
+    finally:
+        if not steps.done():
+            steps.cancel()
+            await asyncio.gather(steps, return_exceptions=True)

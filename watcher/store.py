@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from paperdigest import repo
 from paperdigest.models import Review, Usage, WatchCandidate, WatchCursor, WatchMark, utcnow
 from summarizer.grounding import may_post_automatically
 
@@ -102,7 +101,7 @@ def category_counts(session: Session, since: date) -> dict[date, Counter[str]]:
     return counts
 
 
-# --- marks and the lease --------------------------------------------------------------------
+# --- marks -----------------------------------------------------------------------------
 
 
 def has_mark(session: Session, key: str) -> bool:
@@ -123,28 +122,6 @@ def _insert_once(session: Session, row: WatchMark) -> bool:
 def set_mark(session: Session, key: str, value: str = "") -> None:
     if session.get(WatchMark, key) is None:
         _insert_once(session, WatchMark(key=key, value=value))
-
-
-def take_lease(session: Session, worker: str, ttl_s: float) -> bool:
-    """One watcher round at a time across processes; a dead or expired holder loses it.
-
-    The lease row is read FOR UPDATE: on PostgreSQL two processes deciding at once queue on
-    it (SQLite's writers do so anyway), so only one of them takes an expired lease."""
-    now = utcnow()
-    row = session.get(WatchMark, "lease", with_for_update=True, populate_existing=True)
-    if row is not None and row.value != worker:
-        expires = as_utc(row.expires_at)
-        expired = expires is None or expires <= now
-        if not expired and repo.worker_alive(row.value):
-            return False
-    if row is None:
-        return _insert_once(session, WatchMark(key="lease", value=worker, expires_at=now + timedelta(seconds=ttl_s)))
-    row.value, row.expires_at = worker, now + timedelta(seconds=ttl_s)
-    return True
-
-
-def drop_lease(session: Session, worker: str) -> None:
-    session.execute(delete(WatchMark).where(WatchMark.key == "lease", WatchMark.value == worker))
 
 
 # --- tokens ---------------------------------------------------------------------------------

@@ -170,14 +170,16 @@ async def test_a_bot_conversation_on_each_backend(
         await eventually(lambda: fake_telegram.messages_in(CHANNEL), timeout=20)
         fake_telegram.push_message(ADMIN, ADMIN, f"/post {PAPER_ID}")
         await eventually(lambda: any("уже опубликована" in t for t in texts_in(fake_telegram, ADMIN)))
-    assert len([r for r in fake_llm.requests if r.path.endswith("/chat/completions")]) == 1
+    assert len(chat_calls(fake_llm)) == 1
     assert len(review_messages(fake_telegram, ALICE)) == 1 and len(review_messages(fake_telegram, BOB)) == 1
     assert len(fake_telegram.messages_in(CHANNEL)) == 1
 
     fake_llm.fail_next("hang")
     async with running(settings):
         fake_telegram.push_message(ALICE, ALICE, "/review 2405.14838")
-        await eventually(lambda: len(fake_llm.requests) > 1, timeout=20)  # stopped while the LLM works
+        # stopped while the LLM works: once the hanging call arrived (counting every request, the
+        # stop could come before it, leaving the hang armed for the restarted bot's call)
+        await eventually(lambda: len(chat_calls(fake_llm)) == 2, timeout=20)
     async with running(settings):
         await eventually(lambda: len(review_messages(fake_telegram, ALICE)) == 2, timeout=20)
         await asyncio.sleep(0.5)
@@ -213,3 +215,7 @@ async def test_a_watcher_round_on_each_backend(
     channel = [row for row in rows(settings, OutboxMessage) if row.kind == "channel"]
     assert len(channel) == 3 and {row.status for row in channel} == {"sent"}
     assert "lease" not in {mark.key for mark in rows(settings, WatchMark)}
+
+
+def chat_calls(fake_llm: FakeLLM) -> list:
+    return [r for r in fake_llm.requests if r.path.endswith("/chat/completions")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,9 +11,9 @@ from sqlalchemy import select
 from bot import relay as relay_module
 from bot import store
 from bot.relay import OutboxRelay
-from paperdigest import outbox
+from paperdigest import leases, outbox
 from paperdigest.db import Database
-from paperdigest.models import OutboxMessage, Paper, Review
+from paperdigest.models import Lease, OutboxMessage, Paper, Review, utcnow
 from paperdigest.settings import Settings
 from tests.fakes.telegram import FakeTelegram
 
@@ -231,3 +232,55 @@ async def test_an_approved_failed_review_is_posted(db, settings, fake_telegram, 
     set_review(db, validation="failed", moderation="approved")
     await OutboxRelay(telegram_bot, db, settings).send_due()
     assert row(db, post).status == "sent" and len(fake_telegram.messages_in(int(channel))) == 1
+
+
+# --- several relays on one database (one webhook instance each, or a cron `watch --once`) -------
+
+
+def other_relay(telegram_bot, db: Database, settings: Settings, holder: str) -> OutboxRelay:
+    relay = OutboxRelay(telegram_bot, db, settings)
+    relay.holder = holder  # as a process on another host would be
+    return relay
+
+
+async def test_one_relay_sends_while_another_stands_by_and_takes_over_when_it_stops(
+    db, settings, fake_telegram, telegram_bot
+) -> None:
+    fake_telegram.add_chat(CHAT, type="private")
+    first = other_relay(telegram_bot, db, settings, "host-a:1")
+    second = other_relay(telegram_bot, db, settings, "host-b:2")
+    assert first.recover() == 0 and first.holding
+    assert second.recover() == 0 and not second.holding  # host-a holds the relay lease
+    queue(db)
+    assert await second.send_due() == 0 and fake_telegram.requests == []
+    assert await first.send_due() == 1 and len(fake_telegram.messages_in(CHAT)) == 1
+
+    stop = asyncio.Event()
+    stop.set()
+    await first.run(stop)  # a clean stop hands the lease back at once
+    late = queue(db)
+    assert await second.send_due() == 1 and second.holding
+    assert row(db, late).status == "sent" and len(fake_telegram.messages_in(CHAT)) == 2
+
+
+async def test_a_relay_whose_lease_was_taken_over_sends_nothing_more(db, settings, fake_telegram, telegram_bot) -> None:
+    """host-a stalled past its lease (a frozen VM); host-b took over and recovered host-a's
+    claimed row. When host-a wakes up it neither claims nor sends: every row goes out once."""
+    fake_telegram.add_chat(CHAT, type="private")
+    stalled = other_relay(telegram_bot, db, settings, "host-a:1")
+    assert stalled.hold()
+    row_id = queue(db)
+    with db.session() as session, session.begin():
+        session.get(OutboxMessage, row_id).status = "sending"  # host-a had claimed it, then froze
+        session.get(Lease, leases.RELAY).expires_at = utcnow() - timedelta(seconds=1)
+    taker = other_relay(telegram_bot, db, settings, "host-b:2")
+    assert taker.recover() == 0 and row(db, row_id).status == "pending"  # the claim is undone, not lost
+    with db.session() as session, session.begin():
+        session.get(OutboxMessage, row_id).status = "sending"  # host-b claims it: its request is about to leave
+    with pytest.raises(leases.LeaseLost):
+        stalled._mark_sending(row_id)  # host-a, waking up inside its send: the row is not its to send
+    assert await stalled.send_due() == 0 and not stalled.holding
+    assert fake_telegram.requests == []
+    with db.session() as session, session.begin():
+        session.get(OutboxMessage, row_id).status = "pending"
+    assert await taker.send_due() == 1 and len(fake_telegram.messages_in(CHAT)) == 1

@@ -347,9 +347,11 @@ class FakeLLM(FakeServer):
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
             message = "We could not parse the JSON body of your request, or 'messages' is missing."
             return self._json(error_body(message, "invalid_request_error"), 400)
+        # The fault is this request's as soon as it arrived: taken after the latency, a client
+        # that hung up meanwhile left it armed for the next request (a restarted bot's call hung).
+        fault = self.take("fail")
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
-        fault = self.take("fail")
         if fault is not None and fault.kind == "hang":
             await asyncio.sleep(3600)  # cancelled when the client gives up or on stop()
         model = body.get("model", "")

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot import store as bot_store
-from paperdigest import outbox, repo
+from paperdigest import leases, outbox, repo
 from paperdigest.db import Database, display_url, make_engine, normalize_url, upgrade
 from paperdigest.models import Base, InboxUpdate, Job, OutboxMessage, Paper, Review, utcnow
 from paperdigest.records import PaperMeta
@@ -38,7 +38,9 @@ TABLES = {
     "watch_candidates",
     "watch_notes",
     "watch_marks",
+    "leases",
 }
+LEASE_S = 60.0
 
 
 @pytest.fixture
@@ -100,7 +102,7 @@ def test_upgrade_creates_every_table_and_matches_the_models(database_url: str) -
     engine = make_engine(database_url)
     assert set(inspect(engine).get_table_names()) >= TABLES
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == [], f"models and migrations disagree (write a new revision): {diff}"
     indexes = {
@@ -248,18 +250,51 @@ def test_the_inbox_stores_an_update_once(db: Database) -> None:
         assert bot_store.unprocessed_updates(session) == []
 
 
-def test_the_watcher_lease_is_held_by_one_process_until_it_expires(db: Database) -> None:
+def test_a_named_lease_is_held_by_one_process_until_it_expires_or_its_holder_dies(db: Database) -> None:
     with db.session() as session, session.begin():
-        assert watch_store.take_lease(session, "host-a:1", ttl_s=60)
+        assert leases.take(session, leases.RELAY, "host-a:1", ttl_s=60)
     with db.session() as session, session.begin():
-        assert not watch_store.take_lease(session, "host-b:2", ttl_s=60)  # another host's: trusted until it expires
-        watch_store.set_mark(session, "digest:2026-12-01")
-        watch_store.set_mark(session, "digest:2026-12-01")
+        assert not leases.take(session, leases.RELAY, "host-b:2", ttl_s=60)  # another host's: trusted until it expires
+        assert leases.current_holder(session, leases.RELAY) == "host-a:1"
+        assert not leases.renew(session, leases.RELAY, "host-b:2", ttl_s=60)
     with db.session() as session, session.begin():
-        assert watch_store.take_lease(session, "host-a:1", ttl_s=-1)  # renewed, already expired
+        assert leases.take(session, leases.RELAY, "host-a:1", ttl_s=-1)  # renewed, already expired
     with db.session() as session, session.begin():
-        assert watch_store.take_lease(session, "host-b:2", ttl_s=60)
-        assert watch_store.has_mark(session, "digest:2026-12-01")
+        assert leases.current_holder(session, leases.RELAY) is None
+        assert leases.take(session, leases.RELAY, "host-b:2", ttl_s=60)
+        assert not leases.renew(session, leases.RELAY, "host-a:1", ttl_s=60)  # the old holder learns it lost it
+    with db.session() as session, session.begin():
+        leases.release(session, leases.RELAY, "host-a:1")  # not its lease any more: nothing happens
+        assert leases.current_holder(session, leases.RELAY) == "host-b:2"
+        leases.release(session, leases.RELAY, "host-b:2")
+        assert leases.current_holder(session, leases.RELAY) is None
+    dead_here = f"{socket.gethostname()}:999999"  # a PID of no process, on this host
+    with db.session() as session, session.begin():
+        assert leases.take(session, leases.WATCH_ROUND, dead_here, ttl_s=3600)
+    with db.session() as session, session.begin():
+        assert leases.take(session, leases.WATCH_ROUND, "host-c:3", ttl_s=60)  # no need to wait out its hour
+
+
+def test_many_processes_taking_a_free_lease_at_once_only_one_gets_it(db: Database) -> None:
+    with db.session() as session, session.begin():
+        assert leases.take(session, leases.RELAY, "old-host:1", ttl_s=-1)  # expired: free to take
+    winners: list[str] = []
+    start = threading.Barrier(6)
+
+    def take(holder: str) -> None:
+        start.wait()
+        with db.session() as session, session.begin():
+            if leases.take(session, leases.RELAY, holder, 60):
+                winners.append(holder)
+
+    threads = [threading.Thread(target=take, args=(f"other-host:{n}",)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1
+    with db.read() as session:
+        assert leases.current_holder(session, leases.RELAY) == winners[0]
 
 
 # --- jobs -----------------------------------------------------------------------------------
@@ -307,15 +342,15 @@ def test_a_job_held_by_a_live_process_is_not_taken_but_a_dead_ones_is(db: Databa
     with db.session() as session, session.begin():
         job_id = repo.open_job(session, "2412.06769", None, force=False, requested_by="a").id
     with db.session() as session, session.begin():
-        assert repo.claim_job(session, job_id, repo.this_worker())
+        assert repo.claim_job(session, job_id, repo.this_worker(), LEASE_S)
     with db.session() as session, session.begin():
-        assert not repo.claim_job(session, job_id, "other-process:1")
+        assert not repo.claim_job(session, job_id, "other-process:1", LEASE_S)
     with db.session() as session, session.begin():
         session.get(Job, job_id).worker = f"{socket.gethostname()}:999999"  # pid of no process
     with db.read() as session:
         assert [j.id for j in repo.resumable_jobs(session)] == [job_id]
     with db.session() as session, session.begin():
-        assert repo.claim_job(session, job_id, repo.this_worker())
+        assert repo.claim_job(session, job_id, repo.this_worker(), LEASE_S)
     with db.read() as session:
         assert session.get(Job, job_id).attempts == 2
 
@@ -329,7 +364,7 @@ def test_many_processes_claiming_one_job_at_once_only_one_gets_it(db: Database) 
     def claim(worker: str) -> None:
         start.wait()
         with db.session() as session, session.begin():
-            if repo.claim_job(session, job_id, worker):
+            if repo.claim_job(session, job_id, worker, LEASE_S):
                 winners.append(worker)
 
     threads = [threading.Thread(target=claim, args=(f"other-host:{n}",)) for n in range(6)]
@@ -343,18 +378,38 @@ def test_many_processes_claiming_one_job_at_once_only_one_gets_it(db: Database) 
         assert (job.status, job.worker, job.attempts) == ("running", winners[0], 1)
 
 
+def test_a_job_whose_lease_ran_out_is_taken_over_and_its_old_holder_stops(db: Database) -> None:
+    with db.session() as session, session.begin():
+        job_id = repo.open_job(session, "2412.06769", None, force=False, requested_by="a").id
+    with db.session() as session, session.begin():
+        assert repo.claim_next_job(session, "host-a:1", -1.0).id == job_id  # its lease already ran out
+    with db.session() as session, session.begin():
+        assert repo.renew_jobs(session, "host-a:1", [job_id], LEASE_S) == {job_id}  # renewed in time …
+    with db.session() as session, session.begin():
+        assert repo.claim_next_job(session, "host-b:2", LEASE_S) is None  # … so nobody takes it
+        session.get(Job, job_id).lease_expires_at = utcnow() - timedelta(seconds=1)  # host-a went silent
+    with db.session() as session, session.begin():
+        assert repo.claim_next_job(session, "host-b:2", LEASE_S).id == job_id
+    with db.session() as session, session.begin():
+        assert repo.renew_jobs(session, "host-a:1", [job_id], LEASE_S) == set()
+        with pytest.raises(leases.LeaseLost):
+            repo.held_job(session, job_id, "host-a:1", LEASE_S)
+        job = repo.held_job(session, job_id, "host-b:2", LEASE_S)
+        assert (job.worker, job.attempts) == ("host-b:2", 2)
+
+
 def test_claim_next_job_takes_the_oldest_pending_one(db: Database) -> None:
     with db.session() as session, session.begin():
         first = repo.open_job(session, "2412.00001", None, force=False, requested_by="a").id
         second = repo.open_job(session, "2412.00002", None, force=False, requested_by="a").id
         session.add(Job(arxiv_id="2412.00003", status="done"))
     with db.session() as session, session.begin():
-        job = repo.claim_next_job(session, "w1")
+        job = repo.claim_next_job(session, "w1", LEASE_S)
         assert job is not None and (job.id, job.status, job.worker, job.attempts) == (first, "running", "w1", 1)
     with db.session() as session, session.begin():
-        assert repo.claim_next_job(session, "w2").id == second
+        assert repo.claim_next_job(session, "w2", LEASE_S).id == second
     with db.session() as session, session.begin():
-        assert repo.claim_next_job(session, "w3") is None
+        assert repo.claim_next_job(session, "w3", LEASE_S) is None
 
 
 # --- the outbox -----------------------------------------------------------------------------
@@ -447,7 +502,7 @@ def _jobs_and_posts(db: Database, count: int) -> tuple[list[int], list[int]]:
 def test_workers_claiming_at_once_never_take_the_same_row(db: Database) -> None:
     jobs, posts = _jobs_and_posts(db, 60)
     for ids, claim in (
-        (jobs, lambda s, w: (j := repo.claim_next_job(s, w)) and j.id),
+        (jobs, lambda s, w: (j := repo.claim_next_job(s, w, LEASE_S)) and j.id),
         (posts, lambda s, w: (m := outbox.claim_next(s, utcnow(), set())) and m.id),
     ):
         taken = _claim_all(db, 4, claim, hold_together=False)
@@ -464,7 +519,7 @@ def test_postgres_workers_skip_rows_another_holds_instead_of_waiting(postgres_da
     # FOR UPDATE SKIP LOCKED lets them (a plain lock would leave three waiting on the first row).
     db = Database(postgres_database)
     jobs, posts = _jobs_and_posts(db, 40)
-    job_takers = _claim_all(db, 4, lambda s, w: (j := repo.claim_next_job(s, w)) and j.id, hold_together=True)
+    job_takers = _claim_all(db, 4, lambda s, w: (j := repo.claim_next_job(s, w, LEASE_S)) and j.id, hold_together=True)
     post_takers = _claim_all(
         db, 4, lambda s, w: (m := outbox.claim_next(s, utcnow(), set())) and m.id, hold_together=True
     )

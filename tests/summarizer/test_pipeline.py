@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from paperdigest import repo
+from paperdigest.db import Database
 from paperdigest.errors import LlmQuotaExceeded, PaperNotFound, PaperWithdrawn, PdfDownloadError
-from paperdigest.models import Job, Paper, Usage
+from paperdigest.models import Job, Paper, Review, Usage, utcnow
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
 from summarizer.grounding import Grounding
@@ -324,3 +329,100 @@ def test_papers_waiting_for_extraction_leave_the_shared_threads_free(llm_setting
 
     results = asyncio.run(go())
     assert [results[ArxivId(i)].validation for i in ids] == ["passed"] * 3
+
+
+# --- leases: jobs held by other processes, on this host or another -------------------------------
+
+
+def _job_held_elsewhere(settings: Settings, holder: str, lease_s: float) -> int:
+    db = Database(settings.DATABASE_URL)
+    with db.session() as session, session.begin():
+        job_id = repo.open_job(session, PAPER_ID, None, force=False, requested_by="other")
+        session.flush()
+        assert repo.claim_job(session, job_id.id, holder, lease_s)
+        job_id = job_id.id
+    db.close()
+    return job_id
+
+
+def test_a_job_another_host_holds_is_waited_for_until_its_lease_runs_out(llm_settings, fake_arxiv, fake_llm) -> None:
+    """A process on another machine took the job and stopped renewing (its host died): nobody
+    here can see its PID, so the job is left alone until its lease expires, then taken over."""
+    add_paper(fake_arxiv)
+    job_id = _job_held_elsewhere(llm_settings, "otherhost:42", lease_s=1.5)
+    started = time.monotonic()
+    [review] = run(llm_settings, PAPER_ID)
+    assert time.monotonic() - started >= 1.4  # not before the lease ran out
+    [job] = rows(llm_settings, Job)
+    assert (job.id, job.status, job.review_id, job.attempts) == (job_id, "done", review.id, 2)
+    assert job.worker is None and job.lease_expires_at is None
+    assert len(llm_user_prompts(fake_llm)) == 1
+
+
+def test_a_running_job_renews_its_lease_so_no_other_process_takes_it(llm_settings, fake_arxiv, fake_llm) -> None:
+    settings = llm_settings.replace(LEASE_S=0.6)
+    add_paper(fake_arxiv)
+    fake_llm.latency_s = 2.0  # the review outlives its lease three times over
+    db = Database(settings.DATABASE_URL)
+    expiries: set[object] = set()
+    refused: list[bool] = []
+
+    async def review_while_another_process_tries() -> None:
+        async with open_pipeline(settings) as pipeline:
+            task = asyncio.create_task(pipeline.review(ArxivId(PAPER_ID)))
+            while not task.done():
+                await asyncio.sleep(0.2)
+                with db.session() as session, session.begin():
+                    job = session.scalar(select(Job))
+                    if job is not None and job.status == "running":
+                        expiries.add(job.lease_expires_at)
+                        refused.append(not repo.claim_job(session, job.id, "otherhost:9", settings.LEASE_S))
+            await task
+
+    asyncio.run(review_while_another_process_tries())
+    db.close()
+    assert len(expiries) >= 3 and refused and all(refused)
+    [job] = rows(settings, Job)
+    assert (job.status, job.attempts) == ("done", 1) and len(llm_user_prompts(fake_llm)) == 1
+
+
+def test_a_job_taken_over_mid_review_stores_no_second_review(llm_settings, fake_arxiv, fake_llm) -> None:
+    """This process stalled past its lease and another took the job over: the review it then
+    finishes is dropped, and its caller gets the other process's review."""
+    add_paper(fake_arxiv)
+    fake_llm.latency_s = 1.0
+    db = Database(llm_settings.DATABASE_URL)
+
+    async def lose_the_job_mid_review():
+        async with open_pipeline(llm_settings) as pipeline:
+            reached = asyncio.Event()
+            task = asyncio.create_task(
+                pipeline.review(ArxivId(PAPER_ID), on_step=lambda _i, step: step == "review" and reached.set())
+            )
+            await reached.wait()
+            with db.session() as session, session.begin():  # another host takes it over
+                job = session.scalar(select(Job))
+                job.worker, job.lease_expires_at = "otherhost:5", utcnow() + timedelta(seconds=60)
+            await asyncio.sleep(1.5)  # our LLM answered meanwhile; its review was not stored
+            assert rows(llm_settings, Review) == []
+            with db.session() as session, session.begin():  # the other process stores its review
+                theirs = Review(
+                    arxiv_id=PAPER_ID,
+                    version=2,
+                    markdown="# их рецензия",
+                    body="",
+                    tldr="",
+                    reviewer="llm",
+                    validation="passed",
+                    model="gpt-4o-mini",
+                    prompt_version="v1",
+                )
+                session.add(theirs)
+                session.flush()
+                repo.finish_job(session, session.scalar(select(Job)), review_id=theirs.id)
+            return await task
+
+    got = asyncio.run(lose_the_job_mid_review())
+    db.close()
+    [stored] = rows(llm_settings, Review)
+    assert got.id == stored.id and stored.markdown == "# их рецензия"

@@ -16,9 +16,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from paperdigest import leases
 from paperdigest.commands.watch import run_watch
 from paperdigest.db import Database
-from paperdigest.models import OutboxMessage, Paper, PaperVersion, Review, WatchCandidate, WatchMark
+from paperdigest.models import Lease, OutboxMessage, Paper, PaperVersion, Review, WatchCandidate
 from paperdigest.quiet_hours import MOSCOW
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
@@ -164,10 +165,13 @@ async def test_a_restart_mid_ranking_ranks_only_the_rest(watch_settings, fake_ar
 
     first = asyncio.create_task(round_at(watch_settings, moment))
     deadline = asyncio.get_running_loop().time() + 20
+    while ranking_calls() < 1:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.02)
+    fake_llm.fail_next("hang")  # taken by the second call as it arrives: it never answers
     while ranking_calls() < 2:
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.02)
-    fake_llm.fail_next("hang")  # taken by the second call after its 0.5 s: it never answers
     await asyncio.sleep(0.7)
     first.cancel()  # as if the process were killed while it waits
     with pytest.raises(asyncio.CancelledError):
@@ -304,16 +308,57 @@ async def test_one_round_at_a_time_across_processes(watch_settings, fake_arxiv) 
     db = Database(watch_settings.DATABASE_URL)
     with db.session() as session, session.begin():  # a live watcher on another machine
         session.add(
-            WatchMark(key="lease", value="otherhost:1", expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
+            Lease(
+                name=leases.WATCH_ROUND,
+                holder="otherhost:1",
+                expires_at=datetime.now(timezone.utc) + timedelta(hours=1),
+            )
         )
     report = await round_at(watch_settings, announcement_at(THU) + timedelta(hours=1))
     assert report.skipped and fake_arxiv.requests == []
-    with db.session() as session, session.begin():  # its lease ran out: it is presumed dead
-        session.get(WatchMark, "lease").expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    with db.session() as session, session.begin():  # it stopped renewing its lease: presumed dead
+        session.get(Lease, leases.WATCH_ROUND).expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
     db.close()
     report = await round_at(watch_settings, announcement_at(THU) + timedelta(hours=1))
     assert not report.skipped and len(fake_arxiv.requests) == 3
-    assert rows(watch_settings, WatchMark, WatchMark.key == "lease") == []  # released after the round
+    assert rows(watch_settings, Lease) == []  # released after the round
+
+
+async def test_a_long_round_renews_its_lease_and_stops_when_another_process_takes_it(
+    watch_settings, fake_arxiv
+) -> None:
+    """A round outliving LEASE_S keeps its lease by renewing it; when another process takes
+    the lease anyway (this one stalled past the expiry), the round stops instead of running on
+    beside the other's."""
+    settings = watch_settings.replace(LEASE_S=0.6)
+    fake_arxiv.delay_next("api", 0.5, times=6)  # each listing takes longer than a third of the lease
+    db = Database(settings.DATABASE_URL)
+    expiries: list[datetime] = []
+
+    async def watch_lease() -> None:
+        while True:
+            with db.read() as session:
+                lease = session.get(Lease, leases.WATCH_ROUND)
+                if lease is not None:
+                    expiries.append(lease.expires_at)
+            await asyncio.sleep(0.1)
+
+    watching = asyncio.create_task(watch_lease())
+    report = await round_at(settings, announcement_at(THU) + timedelta(hours=1))
+    watching.cancel()
+    assert not report.skipped and len(fake_arxiv.requests) == 3
+    assert len(set(expiries)) >= 3  # renewed while it ran (1.5 s against a 0.6 s lease)
+
+    fake_arxiv.clear_requests()
+    round_task = asyncio.create_task(round_at(settings, announcement_at(THU) + timedelta(hours=2)))
+    await asyncio.sleep(0.3)
+    with db.session() as session, session.begin():  # another host took it over
+        session.get(Lease, leases.WATCH_ROUND).holder = "otherhost:7"
+    with pytest.raises(leases.LeaseLost):
+        await round_task
+    db.close()
+    assert len(fake_arxiv.requests) < 3
+    assert [lease.holder for lease in rows(settings, Lease)] == ["otherhost:7"]  # its lease is left alone
 
 
 async def test_run_loop_rounds_until_stopped(watch_settings, fake_arxiv, fake_llm) -> None:
