@@ -58,17 +58,18 @@ QUICK = CoconutConfig(
 )
 
 
-def new_model(config: CoconutConfig, vocab_size: int, layout: coconut.Layout) -> TinyGPT:
+def new_model(config: CoconutConfig, vocab, layout: coconut.Layout) -> TinyGPT:
     torch.manual_seed(config.seed)
-    return TinyGPT(
-        ModelConfig(vocab_size, layout.prefix + layout.suffix, config.n_layers, config.d_model, config.n_heads)
+    model_config = ModelConfig(
+        len(vocab), layout.prefix + layout.suffix, config.n_layers, config.d_model, config.n_heads
     )
+    return coconut.make_model(model_config, vocab, config.graphs.edge_tokens)
 
 
 def run_coconut(config: CoconutConfig, out_dir: Path) -> dict:
     started, total = datetime.now(timezone.utc), Stopwatch()
     K = config.curriculum.max_thoughts
-    vocab = coconut.make_vocab(config.graphs.label_pool)
+    vocab = coconut.make_vocab(config.graphs.label_pool, config.graphs.edge_tokens)
     layout = coconut.Layout.for_task(config.graphs, K)
     pool_rng, test_rng = random.Random(f"{config.seed}-pool"), random.Random(f"{config.seed}-test")
     pool = [prosqa.make_problem(pool_rng, config.graphs) for _ in range(config.pool_size)]
@@ -107,7 +108,7 @@ def _train_all(config: CoconutConfig, pool: list, test: list, vocab, layout) -> 
     methods, models, losses = {}, {}, {}
     for method in config.methods:
         watch = Stopwatch()
-        model = new_model(config, len(vocab), layout)
+        model = new_model(config, vocab, layout)
         trained = coconut.train_method(
             model,
             method,

@@ -6,6 +6,7 @@ Skipped, with the reason, where the optional `demos` extra (torch, matplotlib) i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -136,23 +137,56 @@ def test_cot_and_no_cot_batches_score_exactly_the_written_part(small_problems: l
             assert vocab.decode(tokens[row, layout.prefix - len(prefix) : layout.prefix].tolist()) == prefix
 
 
-@pytest.mark.parametrize(("method", "k"), [("cot", 0), ("coconut", 3)])
-def test_a_handful_of_graphs_is_fitted_perfectly(small_problems: list[prosqa.Problem], method: str, k: int) -> None:
+@pytest.mark.parametrize(("method", "k", "edge_tokens"), [("cot", 0, False), ("coconut", 3, False), ("cot", 0, True)])
+def test_a_handful_of_graphs_is_fitted_perfectly(
+    small_problems: list[prosqa.Problem], method: str, k: int, edge_tokens: bool
+) -> None:
     """Eight graphs with fixed labels, 300 steps of a 2-layer d=64 model: a correct pipeline
     (targets, loss mask, decoding, latent feedback) must write every chain and answer exactly.
     This passes while the full-size models stay at chance, so their failure is learning, not
     labels or masks."""
-    vocab, layout = coconut.make_vocab(10), coconut.Layout.for_task(GRAPHS, 3)
+    graphs = dataclasses.replace(GRAPHS, edge_tokens=edge_tokens)
+    vocab, layout = coconut.make_vocab(10, edge_tokens), coconut.Layout.for_task(graphs, 3)
     torch.manual_seed(0)
-    model = TinyGPT(ModelConfig(len(vocab), layout.prefix + layout.suffix, n_layers=2, d_model=64, n_heads=4))
+    config = ModelConfig(len(vocab), layout.prefix + layout.suffix, n_layers=2, d_model=64, n_heads=4)
+    model = coconut.make_model(config, vocab, edge_tokens)
     problems = small_problems[:8]
-    batch = coconut.make_batch(vocab, layout, [coconut.encode(p, method, k) for p in problems])
+    batch = coconut.make_batch(vocab, layout, [coconut.encode(p, method, k, edge_tokens) for p in problems])
     optimizer = make_optimizer(model, 3e-3, 0.0)
     for step in range(300):
         set_lr(optimizer, 3e-3, step, 20)
         train_step(optimizer, coconut.batch_loss(model, *batch), model.parameters(), 1.0)
     outputs = coconut.generate(model, vocab, layout, problems, method, k)
     assert outputs == [prosqa.language_tokens(p, k)[:-1] for p in problems]
+
+
+def test_an_edge_token_is_one_position_embedded_as_source_role_plus_child(
+    small_problems: list[prosqa.Problem],
+) -> None:
+    """`u>v` reads src(u) + tok(v); node and special tokens read tok alone; the question
+    names exactly the problem's edges, one position each, and fits the layout."""
+    graphs = dataclasses.replace(GRAPHS, edge_tokens=True)
+    vocab, layout = coconut.make_vocab(10, True), coconut.Layout.for_task(graphs, 3)
+    torch.manual_seed(0)
+    model = coconut.make_model(ModelConfig(len(vocab), layout.prefix + layout.suffix, 2, 32, 2), vocab, True)
+    problem = small_problems[0]
+    question = prosqa.question_tokens(problem, edge_tokens=True)
+    assert len(question) == len(problem.edges) + 4 == prosqa.question_length(len(problem.edges), True)
+    labels = {prosqa.label(problem, v): v for v in range(problem.n)}
+    split = [prosqa.split_edge_token(t) for t in question[: len(problem.edges)]]
+    written = [(labels[e[0]], labels[e[1]]) for e in split if e]
+    assert written == list(problem.edges) and question[len(problem.edges)] == "?"
+    ids = torch.tensor([vocab.encode(question)])
+    embeds = model.embed(ids)[0]
+    for i, symbol in enumerate(question):
+        if edge := prosqa.split_edge_token(symbol):
+            a, b = edge
+            expected = model.src.weight[vocab.ids[a]] + model.tok.weight[vocab.ids[b]]
+        else:
+            expected = model.tok.weight[vocab.ids[symbol]]
+            assert torch.equal(embeds[i], expected)
+    tokens, _, _ = coconut.make_batch(vocab, layout, [coconut.encode(problem, "coconut", 2, True)])
+    assert vocab.decode(tokens[0, layout.question - len(question) : layout.question].tolist()) == question
 
 
 def test_latent_feedback_feeds_the_previous_hidden_state(small_problems: list[prosqa.Problem]) -> None:
@@ -412,3 +446,16 @@ def test_diagnostics_run_and_report_every_curve(capsys: pytest.CaptureFixture[st
     assert [r["step"] for r in rows] == [0, 2]
     assert {"train_tf_loss", "val_tf_loss", "train_acc", "val_acc", "val_by_hops", "val_slots"} <= set(rows[-1])
     assert sum(rows[-1]["val_first_error"].values()) == 6
+
+
+def test_latent_diagnostics_train_as_the_demo_does_and_sweep_k(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--method coconut` runs coconut.train_method (its curriculum and resets) and scores
+    after K thoughts, with the k sweep beside it; edge tokens go through the same path."""
+    from demos.diagnose import main
+
+    small = ["--min-nodes", "6", "--max-nodes", "8", "--min-hops", "1", "--max-hops", "3", "--max-edges", "12"]
+    args = ["coconut", "--method", "coconut", "--steps", "4", "--every", "2", "--stage-steps", "1", "--pool", "10"]
+    main(args + ["--eval-size", "6", "--label-pool", "10", "--d-model", "32", "--edge-tokens"] + small)
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["step"] for r in rows] == [0, 2, 4]
+    assert all(len(r["val_acc_by_k"]) == 3 and "train_batch_loss" not in r for r in rows)
