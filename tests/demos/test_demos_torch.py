@@ -287,7 +287,7 @@ TINY_ICOT = icot_run.IcotConfig(
     quick=True,
 )
 TINY_COCONUT = coconut_run.CoconutConfig(
-    graphs=GRAPHS,
+    graphs=dataclasses.replace(GRAPHS, edge_tokens=True),  # the format the full and quick runs use
     n_layers=1,
     d_model=32,
     n_heads=2,
@@ -336,6 +336,7 @@ def test_coconut_command_end_to_end_and_reproducible(tmp_path: Path, tiny_quick:
     assert set(first["methods"]) == set(coconut.METHODS)
     assert [row["k"] for row in first["analysis"]["k_sweep"]] == [0, 1, 2, 3]
     assert first["methods"]["coconut"]["optimizer_resets"] == 3
+    assert first["config"]["graphs"]["edge_tokens"] is True
     second = _run(tmp_path / "b", "coconut")
     for method in coconut.METHODS:
         assert first["methods"][method]["accuracy"] == second["methods"][method]["accuracy"]
