@@ -17,7 +17,7 @@ steps after every reset would test the lr, not the method. `reset_warmup=0` turn
 
 from __future__ import annotations
 
-import math
+import logging
 import random
 import time
 from collections.abc import Sequence
@@ -26,11 +26,20 @@ import torch
 
 from demos import multiplication as mult
 from demos.model import TinyGPT
-from demos.removal import Removal, kept_positions, removal_count, remove_cot, sample_offsets, smoothing_distribution
+from demos.removal import (
+    Removal,
+    kept_positions,
+    removal_count,
+    remove_cot,
+    sample_offsets,
+    smoothing_distribution,
+    steps_to_remove,
+)
 from demos.training import Optim, greedy_decode, make_optimizer, masked_lm_loss, pad_right, set_lr, train_step
 from demos.vocab import Vocab
 
 VOCAB = Vocab(mult.SYMBOLS)
+log = logging.getLogger(__name__)
 
 
 def make_batch(
@@ -130,7 +139,7 @@ def internalize(
     """Stepwise Internalization from a trained CoT model. Evaluates on the validation pairs
     each time the removal count is about to grow, giving accuracy vs tokens removed."""
     cot_len = mult.cot_length(digits)
-    steps_to_empty = math.ceil(cot_len * removal.steps_per_epoch / removal.delta)
+    steps_to_empty = steps_to_remove(removal, cot_len)
     probs = smoothing_distribution(removal.smoothing_lambda)
     optimizer = make_optimizer(model, optim.lr, optim.weight_decay)
     since_reset, current, resets, curve, losses = 0, 0, 0, [], []
@@ -144,6 +153,7 @@ def internalize(
                     **evaluate(model, val_pairs, digits, current, keep_position=removal.keep_position),
                 }
             )
+            log.info("SI: %s", curve[-1])
             current = scheduled
             if removal.reset_optimizer:
                 optimizer, since_reset, resets = make_optimizer(model, optim.lr, optim.weight_decay), 0, resets + 1

@@ -6,6 +6,7 @@ Skipped, with the reason, where the optional `demos` extra (torch, matplotlib) i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -221,6 +222,25 @@ def test_internalize_removes_everything_and_resets_per_step() -> None:
         model, optim, Removal(delta=8, steps_per_epoch=16, reset_optimizer=False), random.Random(0), 2, set(val), 0, val
     )
     assert frozen["optimizer_resets"] == 0
+
+
+def test_internalize_follows_segments() -> None:
+    torch.manual_seed(0)
+    model = TinyGPT(ModelConfig(len(icot.VOCAB), 20, n_layers=1, d_model=32, n_heads=2))
+    val = mult.sample_pairs(random.Random(1), 2, 10)
+    removal = Removal(segments=((2, 5), (6, 1)), keep_position=True)
+    run = icot.internalize(model, Optim(batch_size=8, warmup=2), removal, random.Random(0), 2, set(val), 2, val)
+    assert [p["step"] for p in run["curve"]] == [5, 10, 11, 12, 13, 14, 15, 16, 18]
+    assert run["optimizer_resets"] == 8 and run["steps"] == 16 + 2
+
+
+def test_the_si_phase_trains_at_its_own_lr(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = []
+    monkeypatch.setattr(icot, "internalize", lambda model, optim, *rest: seen.append(optim.lr) or {})
+    config = dataclasses.replace(TINY_ICOT, si_lr=5e-4)
+    icot_run._internalize(None, config, config.removal, set(), [])
+    icot_run._internalize(None, TINY_ICOT, TINY_ICOT.removal, set(), [])
+    assert seen == [5e-4, TINY_ICOT.optim.lr]
 
 
 def test_micro_training_beats_chance() -> None:
