@@ -59,7 +59,7 @@ def make_batch(
 
 
 def training_examples(
-    rng: random.Random, digits: int, count: int, held_out: set[tuple[int, int]]
+    rng: random.Random, digits: mult.Digits, count: int, held_out: set[tuple[int, int]]
 ) -> list[mult.Example]:
     return [mult.make_example(a, b, digits) for a, b in mult.sample_pairs(rng, digits, count, held_out)]
 
@@ -68,7 +68,7 @@ def training_examples(
 def evaluate(
     model: TinyGPT,
     pairs: Sequence[tuple[int, int]],
-    digits: int,
+    digits: mult.Digits,
     removed: int,
     batch_size: int = 250,
     keep_position: bool = False,
@@ -78,7 +78,7 @@ def evaluate(
     `multiplication.majority_digit_baseline`, not with 0.1)."""
     model.eval()
     cot_len = mult.cot_length(digits)
-    max_new = max(cot_len - removed, 0) + 2 * digits + 2
+    max_new = max(cot_len - removed, 0) + mult.answer_width(digits) + 2
     correct = digit_hits = digit_total = 0
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start : start + batch_size]
@@ -106,7 +106,7 @@ def train_fixed(
     model: TinyGPT,
     optim: Optim,
     rng: random.Random,
-    digits: int,
+    digits: mult.Digits,
     held_out: set[tuple[int, int]],
     steps: int,
     removed: int,
@@ -131,7 +131,7 @@ def internalize(
     optim: Optim,
     removal: Removal,
     rng: random.Random,
-    digits: int,
+    digits: mult.Digits,
     held_out: set[tuple[int, int]],
     final_steps: int,
     val_pairs: Sequence[tuple[int, int]],
@@ -180,12 +180,12 @@ def internalize(
 
 @torch.no_grad()
 def inference_speed(
-    model: TinyGPT, pairs: Sequence[tuple[int, int]], digits: int, removed: int, keep_position: bool = False
+    model: TinyGPT, pairs: Sequence[tuple[int, int]], digits: mult.Digits, removed: int, keep_position: bool = False
 ) -> dict[str, float]:
     """Examples per second at batch size 1 (as the paper measures), greedy with a KV cache,
     and the mean number of tokens generated."""
     model.eval()
-    max_new = max(mult.cot_length(digits) - removed, 0) + 2 * digits + 2
+    max_new = max(mult.cot_length(digits) - removed, 0) + mult.answer_width(digits) + 2
     prompt = torch.tensor([VOCAB.encode(mult.make_example(*pairs[0], digits).prompt)])
     skip = removed if keep_position else 0
     greedy_decode(model, prompt, max_new, VOCAB.ids["<eos>"], skip=skip)  # untimed: first calls allocate

@@ -40,6 +40,7 @@ ABLATIONS = {
 @dataclass(frozen=True)
 class IcotConfig:
     digits: int = 3
+    b_digits: int | None = None  # the second factor's digits (None: digits, n×n); 2 with 3: 3×2
     n_layers: int = 4
     d_model: int = 128
     n_heads: int = 4
@@ -77,32 +78,37 @@ QUICK = IcotConfig(
 FULL_4X4 = IcotConfig(digits=4, cot_steps=6000, final_steps=2000, ablations=("no_reset", "no_smoothing"))
 
 
+def shape(config: IcotConfig) -> tuple[int, int]:
+    """(a digits, b digits) of the task."""
+    return config.digits, config.b_digits or config.digits
+
+
 def new_model(config: IcotConfig) -> TinyGPT:
     torch.manual_seed(config.seed)
-    cot_len = mult.cot_length(config.digits)
-    max_len = 2 * config.digits + 2 + cot_len + 2 * config.digits + 2
+    cot_len = mult.cot_length(shape(config))
+    width = mult.answer_width(shape(config))
+    max_len = width + 2 + cot_len + width + 2
     return TinyGPT(ModelConfig(len(icot.VOCAB), max_len, config.n_layers, config.d_model, config.n_heads))
 
 
 def splits(config: IcotConfig) -> tuple[list, list, set]:
     """Test and validation pairs from their own seeds; both are held out of training."""
-    test = mult.sample_pairs(random.Random(f"{config.seed}-test"), config.digits, config.test_size)
-    val = mult.sample_pairs(random.Random(f"{config.seed}-val"), config.digits, config.val_size, set(test))
+    test = mult.sample_pairs(random.Random(f"{config.seed}-test"), shape(config), config.test_size)
+    val = mult.sample_pairs(random.Random(f"{config.seed}-val"), shape(config), config.val_size, set(test))
     return test, val, set(test) | set(val)
 
 
 def run_icot(config: IcotConfig, out_dir: Path) -> dict:
     started, total = datetime.now(timezone.utc), Stopwatch()
     test, val, held_out = splits(config)
-    cot_len = mult.cot_length(config.digits)
+    digits = shape(config)
+    cot_len = mult.cot_length(digits)
     model = new_model(config)
-    log.info(
-        "iCoT %dx%d: %d parameters, CoT of %d tokens", config.digits, config.digits, count_parameters(model), cot_len
-    )
+    log.info("iCoT %dx%d: %d parameters, CoT of %d tokens", *digits, count_parameters(model), cot_len)
 
     watch = Stopwatch()
     cot_losses = icot.train_fixed(
-        model, config.optim, random.Random(f"{config.seed}-cot"), config.digits, held_out, config.cot_steps, removed=0
+        model, config.optim, random.Random(f"{config.seed}-cot"), digits, held_out, config.cot_steps, removed=0
     )
     cot_state = {k: v.clone() for k, v in model.state_dict().items()}
     explicit = _method(model, test, config, removed=0, steps=config.cot_steps, times=watch.read("train_"))
@@ -126,7 +132,7 @@ def run_icot(config: IcotConfig, out_dir: Path) -> dict:
         baseline,
         config.optim,
         random.Random(f"{config.seed}-nocot"),
-        config.digits,
+        digits,
         held_out,
         no_cot_steps,
         removed=cot_len,
@@ -140,7 +146,7 @@ def run_icot(config: IcotConfig, out_dir: Path) -> dict:
         change = ABLATIONS[name](config.removal)
         removal = dataclasses.replace(config.removal, **change)
         run = _internalize(model, config, removal, held_out, val)
-        final = icot.evaluate(model, test, config.digits, cot_len, keep_position=removal.keep_position)
+        final = icot.evaluate(model, test, digits, cot_len, keep_position=removal.keep_position)
         ablations[name] = {
             "change": change,
             **_rounded(final),
@@ -158,14 +164,12 @@ def run_icot(config: IcotConfig, out_dir: Path) -> dict:
         "config": dataclasses.asdict(config),
         "machine": machine_info(),
         "started_at": started.isoformat(),
-        "task": f"{config.digits}x{config.digits} multiplication",
+        "task": f"{digits[0]}x{digits[1]} multiplication",
         "cot_tokens": cot_len,
         "parameters": count_parameters(model),
         "chance": {
             "accuracy": 0.0,
-            "digit_accuracy": rounded(
-                mult.majority_digit_baseline(random.Random(f"{config.seed}-chance"), config.digits)
-            ),
+            "digit_accuracy": rounded(mult.majority_digit_baseline(random.Random(f"{config.seed}-chance"), digits)),
         },
         "methods": methods,
         "curve": si["curve"],
@@ -185,14 +189,14 @@ def _internalize(model: TinyGPT, config: IcotConfig, removal: Removal, held_out:
     # Every SI run (main and ablations) sees the same data stream, so only the change differs.
     rng = random.Random(f"{config.seed}-si")
     optim = config.optim if config.si_lr is None else dataclasses.replace(config.optim, lr=config.si_lr)
-    return icot.internalize(model, optim, removal, rng, config.digits, held_out, config.final_steps, val)
+    return icot.internalize(model, optim, removal, rng, shape(config), held_out, config.final_steps, val)
 
 
 def _method(
     model: TinyGPT, test: list, config: IcotConfig, removed: int, steps: int, times: dict, keep_position: bool = False
 ) -> dict:
-    scores = icot.evaluate(model, test, config.digits, removed, keep_position=keep_position)
-    speed = icot.inference_speed(model, test[: config.speed_examples], config.digits, removed, keep_position)
+    scores = icot.evaluate(model, test, shape(config), removed, keep_position=keep_position)
+    speed = icot.inference_speed(model, test[: config.speed_examples], shape(config), removed, keep_position)
     return {**_rounded(scores), **_rounded(speed), "train_steps": steps, **times}
 
 

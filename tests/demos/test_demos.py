@@ -74,6 +74,17 @@ def test_sample_pairs_distinct_in_range_and_held_out() -> None:
     assert all(10 <= a <= 99 and 10 <= b <= 99 for a, b in pairs)
 
 
+def test_a_3_by_2_task_has_the_same_format_and_a_10_token_cot() -> None:
+    example = mult.make_example(123, 45, (3, 2))
+    assert example == mult.parse_record(mult.multiplication_record(123, 45, 3, 2))
+    assert " ".join(example.cot) == "5 1 6 0 + 0 2 9 4 0"  # 123·5 = 615, 123·40 = 4920, reversed
+    assert mult.answer_value(example.answer) == 123 * 45 and len(example.answer) == 5 + 2
+    assert mult.cot_length((3, 2)) == 10 and mult.cot_length(3) == mult.cot_length((3, 3)) == 24
+    pairs = mult.sample_pairs(random.Random(0), (3, 2), 500)
+    assert all(100 <= a <= 999 and 10 <= b <= 99 for a, b in pairs)
+    assert 0.1 < mult.majority_digit_baseline(random.Random(0), (3, 2), samples=3000) < 0.3
+
+
 def test_majority_baseline_is_above_uniform_chance() -> None:
     assert 0.1 < mult.majority_digit_baseline(random.Random(0), 3, samples=3000) < 0.3
 

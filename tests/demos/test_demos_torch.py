@@ -243,6 +243,17 @@ def test_the_si_phase_trains_at_its_own_lr(monkeypatch: pytest.MonkeyPatch) -> N
     assert seen == [5e-4, TINY_ICOT.optim.lr]
 
 
+def test_icot_diagnose_parses_segments_and_sizes_a_3_by_2_model() -> None:
+    from demos import icot_diagnose
+
+    assert icot_diagnose.parse_segments("4x500,20X150") == ((4, 500), (20, 150))
+    config = icot_run.IcotConfig(digits=3, b_digits=2)
+    assert icot_run.shape(config) == (3, 2)
+    example = mult.make_example(999, 99, (3, 2))
+    tokens = len(example.prompt) + len(example.cot) + len(example.answer)
+    assert icot_run.new_model(config).config.max_len == tokens
+
+
 def test_micro_training_beats_chance() -> None:
     """2×2 multiplication with explicit CoT, 150 steps of a 2-layer d=32 model: the answer
     digits beat always writing each position's most common digit."""
