@@ -168,6 +168,15 @@ def internalize(
         since_reset += 1
         if step % 50 == 0:
             losses.append(loss)
+    if current < cot_len:  # final_steps=0: the last token is due at the very end, no training after it
+        curve.append(
+            {
+                "removed": current,
+                "step": steps_to_empty,
+                **evaluate(model, val_pairs, digits, current, keep_position=removal.keep_position),
+            }
+        )
+        current = cot_len
     curve.append(
         {
             "removed": current,

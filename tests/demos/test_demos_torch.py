@@ -232,6 +232,8 @@ def test_internalize_follows_segments() -> None:
     run = icot.internalize(model, Optim(batch_size=8, warmup=2), removal, random.Random(0), 2, set(val), 2, val)
     assert [p["step"] for p in run["curve"]] == [5, 10, 11, 12, 13, 14, 15, 16, 18]
     assert run["optimizer_resets"] == 8 and run["steps"] == 16 + 2
+    no_final = icot.internalize(model, Optim(batch_size=8, warmup=2), removal, random.Random(0), 2, set(val), 0, val)
+    assert [p["removed"] for p in no_final["curve"]][-2:] == [7, 8]  # the last point has all 8 removed
 
 
 def test_the_si_phase_trains_at_its_own_lr(monkeypatch: pytest.MonkeyPatch) -> None:
