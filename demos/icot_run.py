@@ -59,15 +59,42 @@ class IcotConfig:
     quick: bool = False
 
 
-FULL = IcotConfig()
+# The full run: 3×2 (a CoT of 10 tokens), 2 layers d=64, and a removal schedule that gives
+# each token the steps it needed on validation (docs/demos.md, "iCoT, second round", #11):
+# the carry digits (tokens 2, 3, 7, 8, 9) 2,000–3,000 steps, the others 500–1,000. 3×3
+# with 24 tokens and 4 layers collapsed (0.008) and needs ≥25,000 SI steps per SI run.
+CARRY_SCHEDULE = (
+    (1, 500),
+    (1, 1000),
+    (1, 2500),
+    (1, 2000),
+    (1, 1000),
+    (1, 500),
+    (1, 500),
+    (1, 2000),
+    (1, 3000),
+    (1, 2000),
+)
+FULL = IcotConfig(
+    b_digits=2,
+    n_layers=2,
+    d_model=64,
+    si_lr=1e-3,
+    removal=Removal(keep_position=True, segments=CARRY_SCHEDULE),
+    cot_steps=2000,
+    final_steps=3000,
+    test_size=1000,
+)
 # --quick: the same pipeline at a scale that finishes in a few minutes on 2 cores. It
 # checks the machinery and that digits beat chance; exact match at this scale is ~0.
 QUICK = IcotConfig(
+    b_digits=2,
     n_layers=2,
     d_model=64,
-    cot_steps=500,
+    si_lr=1e-3,
+    cot_steps=600,
     final_steps=150,
-    removal=Removal(steps_per_epoch=80, keep_position=True),
+    removal=Removal(keep_position=True, segments=((1, 50), (9, 60))),
     ablations=("no_reset", "right_side"),
     val_size=100,
     test_size=200,
@@ -75,7 +102,13 @@ QUICK = IcotConfig(
     quick=True,
 )
 # 4×4 (the paper's smallest case), if time allows: 46 CoT tokens, so fewer ablations.
-FULL_4X4 = IcotConfig(digits=4, cot_steps=6000, final_steps=2000, ablations=("no_reset", "no_smoothing"))
+FULL_4X4 = IcotConfig(
+    digits=4,
+    removal=Removal(steps_per_epoch=900, keep_position=True),
+    cot_steps=6000,
+    final_steps=2000,
+    ablations=("no_reset", "no_smoothing"),
+)
 
 
 def shape(config: IcotConfig) -> tuple[int, int]:
