@@ -257,6 +257,38 @@ def test_internalize_removes_everything_and_resets_per_step() -> None:
     assert frozen["optimizer_resets"] == 0
 
 
+def test_internalize_follows_segments() -> None:
+    torch.manual_seed(0)
+    model = TinyGPT(ModelConfig(len(icot.VOCAB), 20, n_layers=1, d_model=32, n_heads=2))
+    val = mult.sample_pairs(random.Random(1), 2, 10)
+    removal = Removal(segments=((2, 5), (6, 1)), keep_position=True)
+    run = icot.internalize(model, Optim(batch_size=8, warmup=2), removal, random.Random(0), 2, set(val), 2, val)
+    assert [p["step"] for p in run["curve"]] == [5, 10, 11, 12, 13, 14, 15, 16, 18]
+    assert run["optimizer_resets"] == 8 and run["steps"] == 16 + 2
+    no_final = icot.internalize(model, Optim(batch_size=8, warmup=2), removal, random.Random(0), 2, set(val), 0, val)
+    assert [p["removed"] for p in no_final["curve"]][-2:] == [7, 8]  # the last point has all 8 removed
+
+
+def test_the_si_phase_trains_at_its_own_lr(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = []
+    monkeypatch.setattr(icot, "internalize", lambda model, optim, *rest: seen.append(optim.lr) or {})
+    config = dataclasses.replace(TINY_ICOT, si_lr=5e-4)
+    icot_run._internalize(None, config, config.removal, set(), [])
+    icot_run._internalize(None, TINY_ICOT, TINY_ICOT.removal, set(), [])
+    assert seen == [5e-4, TINY_ICOT.optim.lr]
+
+
+def test_icot_diagnose_parses_segments_and_sizes_a_3_by_2_model() -> None:
+    from demos import icot_diagnose
+
+    assert icot_diagnose.parse_segments("4x500,20X150") == ((4, 500), (20, 150))
+    config = icot_run.IcotConfig(digits=3, b_digits=2)
+    assert icot_run.shape(config) == (3, 2)
+    example = mult.make_example(999, 99, (3, 2))
+    tokens = len(example.prompt) + len(example.cot) + len(example.answer)
+    assert icot_run.new_model(config).config.max_len == tokens
+
+
 def test_micro_training_beats_chance() -> None:
     """2×2 multiplication with explicit CoT, 150 steps of a 2-layer d=32 model: the answer
     digits beat always writing each position's most common digit."""
