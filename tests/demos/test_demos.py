@@ -448,7 +448,9 @@ def test_icot_findings_and_a_foreign_results_file() -> None:
     }
     found = [(f.claim, f.verdict) for f in findings_for(results)]
     assert [v for _, v in found] == [REPRODUCED, REPRODUCED, REPRODUCED, REPRODUCED, UNCLEAR]
-    results["methods"]["icot"]["accuracy"] = 0.5
+    results["methods"]["icot"]["accuracy"] = 0.88  # 0.907 of explicit CoT: "almost as accurate" (≥ 0.9)
+    assert findings_for(results)[0].verdict == REPRODUCED and "0.91 от явного CoT" in findings_for(results)[0].ours
+    results["methods"]["icot"]["accuracy"] = 0.85  # 0.876 of it: not
     assert findings_for(results)[0].verdict == NOT_REPRODUCED
     assert paper_values(results)["icot"] == "1.00 (4×4)"
     assert findings_for({"demo": "icot", "methods": {"icot": {}}}) == []  # older or partial file: no verdicts
