@@ -30,13 +30,14 @@ Pads are ordinary tokens the model learns to ignore, no attention mask.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from demos import prosqa
-from demos.model import Past, TinyGPT
+from demos.model import ModelConfig, Past, TinyGPT
 from demos.training import Optim, greedy_continue, make_optimizer, masked_lm_loss, set_lr, train_step
 from demos.vocab import Vocab
 
@@ -45,14 +46,46 @@ LATENT_METHODS = ("coconut", "no_curriculum")
 SPECIALS = [prosqa.EDGE_END, "?", "####", "<bot>", "<eot>", "<thought>", "<pause>", "<eos>", "<pad>"]
 
 
-def make_vocab(label_pool: int) -> Vocab:
-    return Vocab([f"n{i}" for i in range(label_pool)] + SPECIALS)
+def make_vocab(label_pool: int, edge_tokens: bool = False) -> Vocab:
+    nodes = [f"n{i}" for i in range(label_pool)]
+    edges = [prosqa.edge_token(a, b) for a in nodes for b in nodes if a != b] if edge_tokens else []
+    return Vocab(nodes + SPECIALS + edges)
 
 
-def encode(problem: prosqa.Problem, method: str, k: int) -> tuple[list[str], list[str]]:
+class EdgeTokenGPT(TinyGPT):
+    """TinyGPT whose edge tokens `u>v` are embedded as src(u) + tok(v): a source-role
+    embedding of u (its own table) plus v's ordinary token embedding. One position then
+    holds the whole edge, and "which edges leave u" is a single attention lookup (query u,
+    key src(u)), where the `u v |` format needs a previous-token head and an induction head
+    to line the two up. A toy architecture choice (docs/demos.md), not the paper's."""
+
+    def __init__(self, config: ModelConfig, vocab: Vocab) -> None:
+        super().__init__(config)
+        nodes = [s for s in vocab.symbols if s.startswith("n") and prosqa.split_edge_token(s) is None]
+        self.src = nn.Embedding(len(nodes), config.d_model)
+        nn.init.normal_(self.src.weight, mean=0.0, std=0.02)
+        source, child = [-1] * len(vocab), list(range(len(vocab)))
+        for symbol, i in vocab.ids.items():
+            if edge := prosqa.split_edge_token(symbol):
+                source[i], child[i] = vocab.ids[edge[0]], vocab.ids[edge[1]]
+        # Node tokens come first in the vocabulary, so a node's id is its row in `src`.
+        self.register_buffer("source_of", torch.tensor(source), persistent=False)
+        self.register_buffer("child_of", torch.tensor(child), persistent=False)
+
+    def embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        source = self.source_of[tokens]
+        is_edge = (source >= 0).unsqueeze(-1)
+        return self.tok(self.child_of[tokens]) + self.src(source.clamp(min=0)) * is_edge
+
+
+def make_model(config: ModelConfig, vocab: Vocab, edge_tokens: bool = False) -> TinyGPT:
+    return EdgeTokenGPT(config, vocab) if edge_tokens else TinyGPT(config)
+
+
+def encode(problem: prosqa.Problem, method: str, k: int, edge_tokens: bool = False) -> tuple[list[str], list[str]]:
     """(prefix, suffix): the prefix ends where the language part begins and is never a
     target; the suffix is what the loss covers. `k` counts thoughts (latent methods)."""
-    question = prosqa.question_tokens(problem)
+    question = prosqa.question_tokens(problem, edge_tokens)
     if method == "no_cot":
         return question, ["####", prosqa.label(problem, problem.target), "<eos>"]
     if method == "cot":
@@ -68,11 +101,12 @@ class Layout:
     prefix: int  # question + <bot> + K thoughts + <eot>, at most
     suffix: int  # steps + #### + answer + <eos>, at most
     question: int | None = None  # the column every question with a `<bot>` ends at
+    edge_tokens: bool = False  # the question's format (prosqa.GraphConfig.edge_tokens)
 
     @classmethod
     def for_task(cls, graphs: prosqa.GraphConfig, max_thoughts: int) -> "Layout":
-        question = prosqa.question_length(graphs.max_edges)
-        return cls(prefix=question + max_thoughts + 2, suffix=2 * graphs.max_hops + 3, question=question)
+        question = prosqa.question_length(graphs.max_edges, graphs.edge_tokens)
+        return cls(question + max_thoughts + 2, 2 * graphs.max_hops + 3, question, graphs.edge_tokens)
 
 
 def _pad_prefix(layout: Layout, prefix: list[str]) -> list[str]:
@@ -169,25 +203,33 @@ def train_method(
     vocab: Vocab,
     layout: Layout,
     label_pool: int,
+    on_step: Callable[[int], None] | None = None,
 ) -> dict:
     """Train one method for `steps` steps on relabelled problems from `pool`; the
     optimizer is reset whenever the curriculum stage changes. Returns losses (every 50
-    steps) and the number of resets."""
+    steps) and the number of resets. `on_step(step)`, if given, is called before each step
+    and once after the last (`demos.diagnose` evaluates there; it draws no random numbers)."""
     optimizer = make_optimizer(model, optim.lr, optim.weight_decay)
     current, since_reset, resets, losses = stage_at(0, method, curriculum), 0, 0, []
     for step in range(steps):
+        if on_step is not None:
+            on_step(step)
         stage = stage_at(step, method, curriculum)
         if stage != current and method in ("coconut", "pause_as_thought"):
             optimizer, since_reset, resets = make_optimizer(model, optim.lr, optim.weight_decay), 0, resets + 1
         current = stage
         set_lr(optimizer, optim.lr, since_reset, optim.reset_warmup if resets else optim.warmup)
         problems = [prosqa.relabel(rng, rng.choice(pool), label_pool) for _ in range(optim.batch_size)]
-        pairs = [encode(p, method, sample_thoughts(rng, method, stage, curriculum)) for p in problems]
+        pairs = [
+            encode(p, method, sample_thoughts(rng, method, stage, curriculum), layout.edge_tokens) for p in problems
+        ]
         loss = batch_loss(model, *make_batch(vocab, layout, pairs))
         value = train_step(optimizer, loss, model.parameters(), optim.clip)
         if step % 50 == 0:
             losses.append(value)
         since_reset += 1
+    if on_step is not None:
+        on_step(steps)
     return {"losses": losses, "optimizer_resets": resets, "steps": steps}
 
 
@@ -195,7 +237,9 @@ def prompts(
     vocab: Vocab, layout: Layout, problems: Sequence[prosqa.Problem], method: str, k: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Left-padded prefixes (ending at `<eot>` for latent methods) and their thought mask."""
-    tokens, _, thought = make_batch(vocab, layout, [(encode(p, method, k)[0], []) for p in problems])
+    tokens, _, thought = make_batch(
+        vocab, layout, [(encode(p, method, k, layout.edge_tokens)[0], []) for p in problems]
+    )
     return tokens[:, : layout.prefix], thought[:, : layout.prefix]
 
 

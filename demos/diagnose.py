@@ -69,7 +69,7 @@ def first_error(problem: prosqa.Problem, output: Sequence[str]) -> str:
 @torch.no_grad()
 def slot_accuracy(model: TinyGPT, vocab, layout: coconut.Layout, problems: Sequence[prosqa.Problem]) -> dict:
     """Teacher-forced argmax accuracy of a CoT model at each child slot and at the answer."""
-    pairs = [coconut.encode(p, "cot", 0) for p in problems]
+    pairs = [coconut.encode(p, "cot", 0, layout.edge_tokens) for p in problems]
     tokens, _, thought = coconut.make_batch(vocab, layout, pairs)
     hidden, _, _ = coconut.latent_forward(model, tokens, thought)
     predicted = model.logits(hidden).argmax(-1)
@@ -86,13 +86,13 @@ def slot_accuracy(model: TinyGPT, vocab, layout: coconut.Layout, problems: Seque
 
 
 @torch.no_grad()
-def teacher_forced_loss(model: TinyGPT, vocab, layout, problems, method: str) -> float:
-    pairs = [coconut.encode(p, method, 0) for p in problems]
+def teacher_forced_loss(model: TinyGPT, vocab, layout, problems, method: str, k: int = 0) -> float:
+    pairs = [coconut.encode(p, method, k, layout.edge_tokens) for p in problems]
     return float(coconut.batch_loss(model, *coconut.make_batch(vocab, layout, pairs)))
 
 
-def evaluate_chains(model: TinyGPT, vocab, layout, problems: Sequence[prosqa.Problem], method: str) -> dict:
-    outputs = coconut.generate(model, vocab, layout, problems, method, 0)
+def evaluate_chains(model: TinyGPT, vocab, layout, problems: Sequence[prosqa.Problem], method: str, k: int = 0) -> dict:
+    outputs = coconut.generate(model, vocab, layout, problems, method, k)
     right: Counter = Counter()
     count: Counter = Counter()
     errors: Counter = Counter()
@@ -117,8 +117,10 @@ def coconut_diagnostics(args: argparse.Namespace) -> list[dict]:
         max_hops=args.max_hops,
         max_edges=args.max_edges,
         label_pool=args.label_pool,
+        edge_tokens=args.edge_tokens,
     )
-    vocab, layout = coconut.make_vocab(graphs.label_pool), coconut.Layout.for_task(graphs, graphs.max_hops)
+    vocab = coconut.make_vocab(graphs.label_pool, graphs.edge_tokens)
+    layout = coconut.Layout.for_task(graphs, graphs.max_hops)
     rng = random.Random(f"{args.seed}-train")
     pool = [prosqa.make_problem(rng, graphs) for _ in range(args.pool)]
     val = [prosqa.make_problem(random.Random(f"{args.seed}-val-{i}"), graphs) for i in range(args.eval_size)]
@@ -128,30 +130,52 @@ def coconut_diagnostics(args: argparse.Namespace) -> list[dict]:
         else [prosqa.make_problem(rng, graphs) for _ in range(args.eval_size)]
     )
     torch.manual_seed(args.seed)
-    model = TinyGPT(ModelConfig(len(vocab), layout.prefix + layout.suffix, args.layers, args.d_model, 4))
+    config = ModelConfig(len(vocab), layout.prefix + layout.suffix, args.layers, args.d_model, 4)
+    model = coconut.make_model(config, vocab, graphs.edge_tokens)
     optim = Optim(lr=args.lr)
     optimizer = make_optimizer(model, optim.lr, optim.weight_decay)
-    curriculum = coconut.Curriculum(max_thoughts=graphs.max_hops, stage_steps=args.stage_steps)
+    curriculum = coconut.Curriculum(max_thoughts=graphs.max_hops, stage_steps=args.stage_steps, mixing=args.mixing)
     rows, started, losses = [], time.time(), []  # type: list[dict], float, list[float]
+    # Latent methods are scored as the demo scores them: after K thoughts (pause tokens).
+    K = curriculum.max_thoughts if args.method in coconut.LATENT_METHODS + ("pause_as_thought",) else 0
+
+    def report(step: int) -> None:
+        if step % args.every and step != args.steps:
+            return
+        on_val, on_seen = (evaluate_chains(model, vocab, layout, qs, args.method, K) for qs in (val, seen))
+        row = {
+            "step": step,
+            "train_batch_loss": round(sum(losses) / max(len(losses), 1), 4),
+            "train_tf_loss": round(teacher_forced_loss(model, vocab, layout, seen, args.method, K), 4),
+            "val_tf_loss": round(teacher_forced_loss(model, vocab, layout, val, args.method, K), 4),
+            "train_acc": on_seen["accuracy"],
+            "val_acc": on_val["accuracy"],
+            "val_by_hops": on_val["by_hops"],
+            "val_first_error": on_val["first_error"],
+            "wall_s": round(time.time() - started),
+        }
+        if args.method == "cot":
+            row["val_slots"] = slot_accuracy(model, vocab, layout, val)
+        if K:  # train_method keeps its own losses; the k sweep: <eot> after k thoughts, the rest in language
+            del row["train_batch_loss"]
+            row["val_acc_by_k"] = [
+                evaluate_chains(model, vocab, layout, val, args.method, k)["accuracy"] for k in range(K)
+            ]
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+        losses.clear()
+
+    if args.method not in ("cot", "no_cot"):
+        # Exactly the demo's training loop (curriculum, resets, mixing); it needs a pool.
+        pool = pool or [prosqa.make_problem(rng, graphs) for _ in range(1000)]
+        coconut.train_method(
+            model, args.method, optim, curriculum, args.steps, rng, pool, vocab, layout, graphs.label_pool, report
+        )
+        if args.save:
+            torch.save(model.state_dict(), args.save)
+        return rows
     for step in range(args.steps + 1):
-        if step % args.every == 0 or step == args.steps:
-            on_val, on_seen = (evaluate_chains(model, vocab, layout, qs, args.method) for qs in (val, seen))
-            row = {
-                "step": step,
-                "train_batch_loss": round(sum(losses) / max(len(losses), 1), 4),
-                "train_tf_loss": round(teacher_forced_loss(model, vocab, layout, seen, args.method), 4),
-                "val_tf_loss": round(teacher_forced_loss(model, vocab, layout, val, args.method), 4),
-                "train_acc": on_seen["accuracy"],
-                "val_acc": on_val["accuracy"],
-                "val_by_hops": on_val["by_hops"],
-                "val_first_error": on_val["first_error"],
-                "wall_s": round(time.time() - started),
-            }
-            if args.method == "cot":
-                row["val_slots"] = slot_accuracy(model, vocab, layout, val)
-            print(json.dumps(row), flush=True)
-            rows.append(row)
-            losses = []
+        report(step)
         if step == args.steps:
             break
         set_lr(optimizer, optim.lr, step, optim.warmup)
@@ -162,7 +186,9 @@ def coconut_diagnostics(args: argparse.Namespace) -> list[dict]:
         )
         stage = coconut.stage_at(step, args.method, curriculum)
         pairs = [
-            coconut.encode(p, args.method, coconut.sample_thoughts(rng, args.method, stage, curriculum))
+            coconut.encode(
+                p, args.method, coconut.sample_thoughts(rng, args.method, stage, curriculum), graphs.edge_tokens
+            )
             for p in problems
         ]
         losses.append(
@@ -255,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     coconut_group.add_argument("--pool", type=int, default=0, help="graph structures to relabel; 0: fresh graphs")
     coconut_group.add_argument("--eval-size", type=int, default=300)
     coconut_group.add_argument("--stage-steps", type=int, default=600)
+    coconut_group.add_argument("--mixing", type=float, default=0.3)
     for name, default in (
         ("min-nodes", 8),
         ("max-nodes", 12),
@@ -264,6 +291,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ("label-pool", 24),
     ):
         coconut_group.add_argument(f"--{name}", type=int, default=default)
+    coconut_group.add_argument("--edge-tokens", action="store_true", help="one token per edge (EdgeTokenGPT)")
     icot_group = parser.add_argument_group("icot")
     icot_group.add_argument("--removed", type=int, default=1)
     icot_group.add_argument("--per", type=int, default=500)

@@ -59,6 +59,19 @@ def _level(claim: str, paper: str, names: tuple[str, str], a: float, b: float, n
     return Finding(claim, paper, ours, REPRODUCED if compare(a, b, n) >= 0 else NOT_REPRODUCED)
 
 
+NEAR = 0.9  # "almost as accurate": at least this share of explicit CoT's accuracy (issue 13's rule)
+
+
+def _near(claim: str, paper: str, a: float, b: float, n: int, *, floor: float) -> Finding:
+    """iCoT is almost as accurate as explicit CoT: at least NEAR of it (the paper's 9×9 keeps
+    0.988 of 0.99); not when explicit CoT itself learnt nothing."""
+    ratio = a / b if b > 0 else 0.0
+    ours = f"iCoT {a:.3f} vs явный CoT {b:.3f} (n={n}): {ratio:.2f} от явного CoT"
+    if compare(b, floor, n) <= 0:
+        return Finding(claim, paper, ours + f"; явный CoT не выше {floor:g}", UNCLEAR)
+    return Finding(claim, paper, ours, REPRODUCED if ratio >= NEAR else NOT_REPRODUCED)
+
+
 def coconut_findings(results: dict) -> list[Finding]:
     acc = {name: m["accuracy"] for name, m in results["methods"].items()}
     n = int(results["test_stats"]["questions"])
@@ -182,10 +195,9 @@ def icot_findings(results: dict) -> list[Finding]:
     found = []
     if {"icot", "explicit_cot"} <= methods.keys():
         found.append(
-            _level(
+            _near(
                 "Без единого CoT-токена iCoT почти так же точна, как явный CoT",
                 "4×4: 1.00; 9×9: 0.988 при 11× скорости",
-                ("iCoT", "явный CoT"),
                 methods["icot"]["accuracy"],
                 methods["explicit_cot"]["accuracy"],
                 n,
@@ -235,7 +247,7 @@ ABLATION_CLAIMS = {
     "no_reset": "Без сброса оптимизатора на каждом шаге удаления обучение разваливается",
     "no_smoothing": "Без сглаживания удаления (λ=4) обучение разваливается",
     "right_side": "Удаление CoT-токенов справа, а не слева, разваливает обучение",
-    "large_delta": "С Δ=16 (удаление вдвое быстрее) обучение разваливается",
+    "large_delta": "При удалении вдвое быстрее (большое Δ) обучение разваливается",
 }
 
 

@@ -17,7 +17,7 @@ steps after every reset would test the lr, not the method. `reset_warmup=0` turn
 
 from __future__ import annotations
 
-import math
+import logging
 import random
 import time
 from collections.abc import Sequence
@@ -26,11 +26,20 @@ import torch
 
 from demos import multiplication as mult
 from demos.model import TinyGPT
-from demos.removal import Removal, kept_positions, removal_count, remove_cot, sample_offsets, smoothing_distribution
+from demos.removal import (
+    Removal,
+    kept_positions,
+    removal_count,
+    remove_cot,
+    sample_offsets,
+    smoothing_distribution,
+    steps_to_remove,
+)
 from demos.training import Optim, greedy_decode, make_optimizer, masked_lm_loss, pad_right, set_lr, train_step
 from demos.vocab import Vocab
 
 VOCAB = Vocab(mult.SYMBOLS)
+log = logging.getLogger(__name__)
 
 
 def make_batch(
@@ -50,7 +59,7 @@ def make_batch(
 
 
 def training_examples(
-    rng: random.Random, digits: int, count: int, held_out: set[tuple[int, int]]
+    rng: random.Random, digits: mult.Digits, count: int, held_out: set[tuple[int, int]]
 ) -> list[mult.Example]:
     return [mult.make_example(a, b, digits) for a, b in mult.sample_pairs(rng, digits, count, held_out)]
 
@@ -59,7 +68,7 @@ def training_examples(
 def evaluate(
     model: TinyGPT,
     pairs: Sequence[tuple[int, int]],
-    digits: int,
+    digits: mult.Digits,
     removed: int,
     batch_size: int = 250,
     keep_position: bool = False,
@@ -69,7 +78,7 @@ def evaluate(
     `multiplication.majority_digit_baseline`, not with 0.1)."""
     model.eval()
     cot_len = mult.cot_length(digits)
-    max_new = max(cot_len - removed, 0) + 2 * digits + 2
+    max_new = max(cot_len - removed, 0) + mult.answer_width(digits) + 2
     correct = digit_hits = digit_total = 0
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start : start + batch_size]
@@ -97,7 +106,7 @@ def train_fixed(
     model: TinyGPT,
     optim: Optim,
     rng: random.Random,
-    digits: int,
+    digits: mult.Digits,
     held_out: set[tuple[int, int]],
     steps: int,
     removed: int,
@@ -122,7 +131,7 @@ def internalize(
     optim: Optim,
     removal: Removal,
     rng: random.Random,
-    digits: int,
+    digits: mult.Digits,
     held_out: set[tuple[int, int]],
     final_steps: int,
     val_pairs: Sequence[tuple[int, int]],
@@ -130,7 +139,7 @@ def internalize(
     """Stepwise Internalization from a trained CoT model. Evaluates on the validation pairs
     each time the removal count is about to grow, giving accuracy vs tokens removed."""
     cot_len = mult.cot_length(digits)
-    steps_to_empty = math.ceil(cot_len * removal.steps_per_epoch / removal.delta)
+    steps_to_empty = steps_to_remove(removal, cot_len)
     probs = smoothing_distribution(removal.smoothing_lambda)
     optimizer = make_optimizer(model, optim.lr, optim.weight_decay)
     since_reset, current, resets, curve, losses = 0, 0, 0, [], []
@@ -144,6 +153,7 @@ def internalize(
                     **evaluate(model, val_pairs, digits, current, keep_position=removal.keep_position),
                 }
             )
+            log.info("SI: %s", curve[-1])
             current = scheduled
             if removal.reset_optimizer:
                 optimizer, since_reset, resets = make_optimizer(model, optim.lr, optim.weight_decay), 0, resets + 1
@@ -158,6 +168,15 @@ def internalize(
         since_reset += 1
         if step % 50 == 0:
             losses.append(loss)
+    if current < cot_len:  # final_steps=0: the last token is due at the very end, no training after it
+        curve.append(
+            {
+                "removed": current,
+                "step": steps_to_empty,
+                **evaluate(model, val_pairs, digits, current, keep_position=removal.keep_position),
+            }
+        )
+        current = cot_len
     curve.append(
         {
             "removed": current,
@@ -170,12 +189,12 @@ def internalize(
 
 @torch.no_grad()
 def inference_speed(
-    model: TinyGPT, pairs: Sequence[tuple[int, int]], digits: int, removed: int, keep_position: bool = False
+    model: TinyGPT, pairs: Sequence[tuple[int, int]], digits: mult.Digits, removed: int, keep_position: bool = False
 ) -> dict[str, float]:
     """Examples per second at batch size 1 (as the paper measures), greedy with a KV cache,
     and the mean number of tokens generated."""
     model.eval()
-    max_new = max(mult.cot_length(digits) - removed, 0) + 2 * digits + 2
+    max_new = max(mult.cot_length(digits) - removed, 0) + mult.answer_width(digits) + 2
     prompt = torch.tensor([VOCAB.encode(mult.make_example(*pairs[0], digits).prompt)])
     skip = removed if keep_position else 0
     greedy_decode(model, prompt, max_new, VOCAB.ids["<eos>"], skip=skip)  # untimed: first calls allocate

@@ -21,29 +21,32 @@ from demos import icot, paper
 from demos import multiplication as mult
 from demos.model import ModelConfig, TinyGPT, count_parameters
 from demos.plots import bar_plot, line_plot
-from demos.removal import Removal
+from demos.removal import Removal, faster
 from demos.results import rounded, write_results
 from demos.training import Optim, Stopwatch, machine_info
 
 log = logging.getLogger(__name__)
 
-# Each ablation changes one field of the main schedule (the paper's 7×7 ablations).
+# Each ablation changes one thing of the main schedule (the paper's 7×7 ablations); the
+# changes depend on the schedule only for "large Δ" (twice as fast, Δ or segments).
 ABLATIONS = {
-    "no_reset": {"reset_optimizer": False},
-    "no_smoothing": {"smoothing_lambda": float("inf")},
-    "right_side": {"side": "right", "keep_position": False},  # keep_position needs the left side
-    "large_delta": {"delta": 16},
+    "no_reset": lambda removal: {"reset_optimizer": False},
+    "no_smoothing": lambda removal: {"smoothing_lambda": float("inf")},
+    "right_side": lambda removal: {"side": "right", "keep_position": False},  # keep_position: left side only
+    "large_delta": lambda removal: faster(removal, 2),
 }
 
 
 @dataclass(frozen=True)
 class IcotConfig:
     digits: int = 3
+    b_digits: int | None = None  # the second factor's digits (None: digits, n×n); 2 with 3: 3×2
     n_layers: int = 4
     d_model: int = 128
     n_heads: int = 4
     seed: int = 0
     optim: Optim = Optim()
+    si_lr: float | None = None  # the SI phase's lr (None: optim.lr); lower recovers better (docs/demos.md)
     # Δ=8: one more token every ~112 steps. keep_position: the first full run without it
     # collapsed at the first removed token (0.97 -> 0.00: every later token moved one place).
     removal: Removal = Removal(steps_per_epoch=900, keep_position=True)
@@ -56,15 +59,42 @@ class IcotConfig:
     quick: bool = False
 
 
-FULL = IcotConfig()
+# The full run: 3×2 (a CoT of 10 tokens), 2 layers d=64, and a removal schedule that gives
+# each token the steps it needed on validation (docs/demos.md, "iCoT, second round", #11):
+# the carry digits (tokens 2, 3, 7, 8, 9) 2,000–3,000 steps, the others 500–1,000. 3×3
+# with 24 tokens and 4 layers collapsed (0.008) and needs ≥25,000 SI steps per SI run.
+CARRY_SCHEDULE = (
+    (1, 500),
+    (1, 1000),
+    (1, 2500),
+    (1, 2000),
+    (1, 1000),
+    (1, 500),
+    (1, 500),
+    (1, 2000),
+    (1, 3000),
+    (1, 2000),
+)
+FULL = IcotConfig(
+    b_digits=2,
+    n_layers=2,
+    d_model=64,
+    si_lr=1e-3,
+    removal=Removal(keep_position=True, segments=CARRY_SCHEDULE),
+    cot_steps=2000,
+    final_steps=3000,
+    test_size=1000,
+)
 # --quick: the same pipeline at a scale that finishes in a few minutes on 2 cores. It
 # checks the machinery and that digits beat chance; exact match at this scale is ~0.
 QUICK = IcotConfig(
+    b_digits=2,
     n_layers=2,
     d_model=64,
-    cot_steps=500,
+    si_lr=1e-3,
+    cot_steps=600,
     final_steps=150,
-    removal=Removal(steps_per_epoch=80, keep_position=True),
+    removal=Removal(keep_position=True, segments=((1, 50), (9, 60))),
     ablations=("no_reset", "right_side"),
     val_size=100,
     test_size=200,
@@ -72,35 +102,46 @@ QUICK = IcotConfig(
     quick=True,
 )
 # 4×4 (the paper's smallest case), if time allows: 46 CoT tokens, so fewer ablations.
-FULL_4X4 = IcotConfig(digits=4, cot_steps=6000, final_steps=2000, ablations=("no_reset", "no_smoothing"))
+FULL_4X4 = IcotConfig(
+    digits=4,
+    removal=Removal(steps_per_epoch=900, keep_position=True),
+    cot_steps=6000,
+    final_steps=2000,
+    ablations=("no_reset", "no_smoothing"),
+)
+
+
+def shape(config: IcotConfig) -> tuple[int, int]:
+    """(a digits, b digits) of the task."""
+    return config.digits, config.b_digits or config.digits
 
 
 def new_model(config: IcotConfig) -> TinyGPT:
     torch.manual_seed(config.seed)
-    cot_len = mult.cot_length(config.digits)
-    max_len = 2 * config.digits + 2 + cot_len + 2 * config.digits + 2
+    cot_len = mult.cot_length(shape(config))
+    width = mult.answer_width(shape(config))
+    max_len = width + 2 + cot_len + width + 2
     return TinyGPT(ModelConfig(len(icot.VOCAB), max_len, config.n_layers, config.d_model, config.n_heads))
 
 
 def splits(config: IcotConfig) -> tuple[list, list, set]:
     """Test and validation pairs from their own seeds; both are held out of training."""
-    test = mult.sample_pairs(random.Random(f"{config.seed}-test"), config.digits, config.test_size)
-    val = mult.sample_pairs(random.Random(f"{config.seed}-val"), config.digits, config.val_size, set(test))
+    test = mult.sample_pairs(random.Random(f"{config.seed}-test"), shape(config), config.test_size)
+    val = mult.sample_pairs(random.Random(f"{config.seed}-val"), shape(config), config.val_size, set(test))
     return test, val, set(test) | set(val)
 
 
 def run_icot(config: IcotConfig, out_dir: Path) -> dict:
     started, total = datetime.now(timezone.utc), Stopwatch()
     test, val, held_out = splits(config)
-    cot_len = mult.cot_length(config.digits)
+    digits = shape(config)
+    cot_len = mult.cot_length(digits)
     model = new_model(config)
-    log.info(
-        "iCoT %dx%d: %d parameters, CoT of %d tokens", config.digits, config.digits, count_parameters(model), cot_len
-    )
+    log.info("iCoT %dx%d: %d parameters, CoT of %d tokens", *digits, count_parameters(model), cot_len)
 
     watch = Stopwatch()
     cot_losses = icot.train_fixed(
-        model, config.optim, random.Random(f"{config.seed}-cot"), config.digits, held_out, config.cot_steps, removed=0
+        model, config.optim, random.Random(f"{config.seed}-cot"), digits, held_out, config.cot_steps, removed=0
     )
     cot_state = {k: v.clone() for k, v in model.state_dict().items()}
     explicit = _method(model, test, config, removed=0, steps=config.cot_steps, times=watch.read("train_"))
@@ -124,7 +165,7 @@ def run_icot(config: IcotConfig, out_dir: Path) -> dict:
         baseline,
         config.optim,
         random.Random(f"{config.seed}-nocot"),
-        config.digits,
+        digits,
         held_out,
         no_cot_steps,
         removed=cot_len,
@@ -135,11 +176,12 @@ def run_icot(config: IcotConfig, out_dir: Path) -> dict:
     for name in config.ablations:
         model.load_state_dict(cot_state)
         watch = Stopwatch()
-        removal = dataclasses.replace(config.removal, **ABLATIONS[name])
+        change = ABLATIONS[name](config.removal)
+        removal = dataclasses.replace(config.removal, **change)
         run = _internalize(model, config, removal, held_out, val)
-        final = icot.evaluate(model, test, config.digits, cot_len, keep_position=removal.keep_position)
+        final = icot.evaluate(model, test, digits, cot_len, keep_position=removal.keep_position)
         ablations[name] = {
-            "change": ABLATIONS[name],
+            "change": change,
             **_rounded(final),
             "curve": run["curve"],
             "train_steps": run["steps"],
@@ -155,14 +197,12 @@ def run_icot(config: IcotConfig, out_dir: Path) -> dict:
         "config": dataclasses.asdict(config),
         "machine": machine_info(),
         "started_at": started.isoformat(),
-        "task": f"{config.digits}x{config.digits} multiplication",
+        "task": f"{digits[0]}x{digits[1]} multiplication",
         "cot_tokens": cot_len,
         "parameters": count_parameters(model),
         "chance": {
             "accuracy": 0.0,
-            "digit_accuracy": rounded(
-                mult.majority_digit_baseline(random.Random(f"{config.seed}-chance"), config.digits)
-            ),
+            "digit_accuracy": rounded(mult.majority_digit_baseline(random.Random(f"{config.seed}-chance"), digits)),
         },
         "methods": methods,
         "curve": si["curve"],
@@ -181,14 +221,15 @@ def run_icot(config: IcotConfig, out_dir: Path) -> dict:
 def _internalize(model: TinyGPT, config: IcotConfig, removal: Removal, held_out: set, val: list) -> dict:
     # Every SI run (main and ablations) sees the same data stream, so only the change differs.
     rng = random.Random(f"{config.seed}-si")
-    return icot.internalize(model, config.optim, removal, rng, config.digits, held_out, config.final_steps, val)
+    optim = config.optim if config.si_lr is None else dataclasses.replace(config.optim, lr=config.si_lr)
+    return icot.internalize(model, optim, removal, rng, shape(config), held_out, config.final_steps, val)
 
 
 def _method(
     model: TinyGPT, test: list, config: IcotConfig, removed: int, steps: int, times: dict, keep_position: bool = False
 ) -> dict:
-    scores = icot.evaluate(model, test, config.digits, removed, keep_position=keep_position)
-    speed = icot.inference_speed(model, test[: config.speed_examples], config.digits, removed, keep_position)
+    scores = icot.evaluate(model, test, shape(config), removed, keep_position=keep_position)
+    speed = icot.inference_speed(model, test[: config.speed_examples], shape(config), removed, keep_position)
     return {**_rounded(scores), **_rounded(speed), "train_steps": steps, **times}
 
 

@@ -20,6 +20,18 @@ from dataclasses import dataclass
 
 SYMBOLS = [str(d) for d in range(10)] + ["*", "+", "(", ")", "||", "####", "<eos>", "<pad>"]
 
+# Digits of the two factors: n for n×n, or (a, b) for an a-digit times a b-digit number
+# (3×2: a CoT of 10 tokens instead of 3×3's 24, the same format).
+Digits = int | tuple[int, int]
+
+
+def factor_digits(digits: Digits) -> tuple[int, int]:
+    return (digits, digits) if isinstance(digits, int) else (int(digits[0]), int(digits[1]))
+
+
+def answer_width(digits: Digits) -> int:
+    return sum(factor_digits(digits))
+
 
 def reversed_digits(value: int, width: int) -> list[str]:
     """`value` zero-padded to `width` digits, least significant first."""
@@ -70,8 +82,8 @@ def parse_record(line: str) -> Example:
     return Example(prompt=source.split() + ["||"], cot=cot.split(), answer=["####"] + answer.split() + ["<eos>"])
 
 
-def make_example(a: int, b: int, digits: int) -> Example:
-    return parse_record(multiplication_record(a, b, digits))
+def make_example(a: int, b: int, digits: Digits) -> Example:
+    return parse_record(multiplication_record(a, b, *factor_digits(digits)))
 
 
 def answer_value(tokens: list[str]) -> int | None:
@@ -89,32 +101,38 @@ def answer_value(tokens: list[str]) -> int | None:
 
 
 def sample_pairs(
-    rng: random.Random, digits: int, count: int, exclude: set[tuple[int, int]] = frozenset()
+    rng: random.Random, digits: Digits, count: int, exclude: set[tuple[int, int]] = frozenset()
 ) -> list[tuple[int, int]]:
     """`count` distinct pairs of `digits`-digit numbers (no leading zero) not in `exclude`."""
-    low, high = 10 ** (digits - 1), 10**digits - 1
-    if count > (high - low + 1) ** 2 - len(exclude):
+    (a_low, a_high), (b_low, b_high) = (_range(n) for n in factor_digits(digits))
+    if count > (a_high - a_low + 1) * (b_high - b_low + 1) - len(exclude):
         raise ValueError(f"cannot draw {count} distinct {digits}-digit pairs")
     pairs: dict[tuple[int, int], None] = {}
     while len(pairs) < count:
-        pair = (rng.randint(low, high), rng.randint(low, high))
+        pair = (rng.randint(a_low, a_high), rng.randint(b_low, b_high))
         if pair not in exclude:
             pairs[pair] = None
     return list(pairs)
 
 
-def cot_length(digits: int) -> int:
-    return len(make_example(10 ** (digits - 1), 10 ** (digits - 1), digits).cot)
+def _range(digits: int) -> tuple[int, int]:
+    return 10 ** (digits - 1), 10**digits - 1
 
 
-def majority_digit_baseline(rng: random.Random, digits: int, samples: int = 20000) -> float:
+def cot_length(digits: Digits) -> int:
+    a_digits, b_digits = factor_digits(digits)
+    return len(make_example(10 ** (a_digits - 1), 10 ** (b_digits - 1), digits).cot)
+
+
+def majority_digit_baseline(rng: random.Random, digits: Digits, samples: int = 20000) -> float:
     """Answer-digit accuracy of always writing each position's most common digit: the
     "chance" a trained model's digit accuracy must beat (not 0.1: padding zeros and the
     last digit's skew make some positions easy)."""
-    low, high = 10 ** (digits - 1), 10**digits - 1
-    width = 2 * digits
+    (a_low, a_high), (b_low, b_high) = (_range(n) for n in factor_digits(digits))
+    width = answer_width(digits)
     counts = [[0] * 10 for _ in range(width)]
     for _ in range(samples):
-        for position, digit in enumerate(reversed_digits(rng.randint(low, high) * rng.randint(low, high), width)):
+        product = rng.randint(a_low, a_high) * rng.randint(b_low, b_high)
+        for position, digit in enumerate(reversed_digits(product, width)):
             counts[position][int(digit)] += 1
     return sum(max(c) for c in counts) / (samples * width)

@@ -36,6 +36,8 @@ class GraphConfig:
     mean_parents: float = 1.5
     min_root_children: int = 2  # so the first step is a choice, not a forced move
     label_pool: int = 24  # node tokens to relabel from; must be ≥ max_nodes
+    # Write each edge as one token `nU>nV` (see `question_tokens`) instead of `nU nV |`.
+    edge_tokens: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,8 +200,11 @@ def label(problem: Problem, node: int) -> str:
 EDGE_END = "|"
 
 
-def question_tokens(problem: Problem) -> list[str]:
-    """`u v |` for every edge (shuffled), then `? root option option`.
+def question_tokens(problem: Problem, edge_tokens: bool = False) -> list[str]:
+    """`u v |` for every edge (shuffled), then `? root option option`; with `edge_tokens`,
+    one token `u>v` per edge instead (the model embeds it as a source-role vector of u plus
+    the ordinary embedding of v, `demos.coconut.EdgeTokenGPT`), so "the children of u" is
+    a lookup by one attention head rather than an induction circuit over two positions.
 
     The `|` after each edge is there so that two node tokens in a row are always an edge:
     without it (`u v w x …`) the token after a node is either its child or the parent of
@@ -207,12 +212,27 @@ def question_tokens(problem: Problem) -> list[str]:
     parity of the position. A 2-layer CoT model trained without it wrote exactly that
     non-edge as the next node in a share of its first errors (docs/demos.md, "Why the
     models did not learn"); Ber666/reasoning-by-superposition separates edges the same way."""
-    tokens = [t for u, v in problem.edges for t in (label(problem, u), label(problem, v), EDGE_END)]
+    if edge_tokens:
+        tokens = [edge_token(label(problem, u), label(problem, v)) for u, v in problem.edges]
+    else:
+        tokens = [t for u, v in problem.edges for t in (label(problem, u), label(problem, v), EDGE_END)]
     return tokens + ["?", label(problem, problem.root)] + [label(problem, v) for v in problem.options]
 
 
-def question_length(edges: int) -> int:
-    return 3 * edges + 4
+def edge_token(source: str, child: str) -> str:
+    return f"{source}>{child}"
+
+
+def split_edge_token(symbol: str) -> tuple[str, str] | None:
+    """(source, child) of an edge token `nU>nV`; None for anything else (`<eot>` has a `>` too)."""
+    if not symbol.startswith("n") or ">" not in symbol:
+        return None
+    source, child = symbol.split(">")
+    return source, child
+
+
+def question_length(edges: int, edge_tokens: bool = False) -> int:
+    return (1 if edge_tokens else 3) * edges + 4
 
 
 def language_tokens(problem: Problem, skip: int) -> list[str]:

@@ -13,7 +13,15 @@ import pytest
 
 from demos import multiplication as mult
 from demos import prosqa, registry
-from demos.removal import Removal, removal_count, remove_cot, sample_offsets, smoothing_distribution
+from demos.removal import (
+    Removal,
+    faster,
+    removal_count,
+    remove_cot,
+    sample_offsets,
+    smoothing_distribution,
+    steps_to_remove,
+)
 
 # --- multiplication in Deng et al.'s format --------------------------------------------
 
@@ -66,6 +74,17 @@ def test_sample_pairs_distinct_in_range_and_held_out() -> None:
     assert all(10 <= a <= 99 and 10 <= b <= 99 for a, b in pairs)
 
 
+def test_a_3_by_2_task_has_the_same_format_and_a_10_token_cot() -> None:
+    example = mult.make_example(123, 45, (3, 2))
+    assert example == mult.parse_record(mult.multiplication_record(123, 45, 3, 2))
+    assert " ".join(example.cot) == "5 1 6 0 + 0 2 9 4 0"  # 123·5 = 615, 123·40 = 4920, reversed
+    assert mult.answer_value(example.answer) == 123 * 45 and len(example.answer) == 5 + 2
+    assert mult.cot_length((3, 2)) == 10 and mult.cot_length(3) == mult.cot_length((3, 3)) == 24
+    pairs = mult.sample_pairs(random.Random(0), (3, 2), 500)
+    assert all(100 <= a <= 999 and 10 <= b <= 99 for a, b in pairs)
+    assert 0.1 < mult.majority_digit_baseline(random.Random(0), (3, 2), samples=3000) < 0.3
+
+
 def test_majority_baseline_is_above_uniform_chance() -> None:
     assert 0.1 < mult.majority_digit_baseline(random.Random(0), 3, samples=3000) < 0.3
 
@@ -76,6 +95,30 @@ def test_majority_baseline_is_above_uniform_chance() -> None:
 @pytest.mark.parametrize(("step", "removed"), [(0, 0), (74, 0), (75, 1), (599, 7), (600, 8), (1800, 24)])
 def test_removal_count_is_floor_delta_t_over_T(step: int, removed: int) -> None:
     assert removal_count(step, Removal(delta=8, steps_per_epoch=600)) == removed
+
+
+SEGMENTS = Removal(segments=((2, 100), (3, 10)))
+
+
+@pytest.mark.parametrize(
+    ("step", "removed"), [(0, 0), (99, 0), (100, 1), (199, 1), (200, 2), (209, 2), (210, 3), (230, 5), (260, 8)]
+)
+def test_segments_remove_n_tokens_k_steps_apart_then_keep_the_last_rate(step: int, removed: int) -> None:
+    assert removal_count(step, SEGMENTS) == removed
+
+
+def test_steps_to_remove_is_the_first_step_with_that_many_removed() -> None:
+    for removal in (SEGMENTS, Removal(delta=8, steps_per_epoch=600), Removal(delta=3, steps_per_epoch=100)):
+        for count in range(1, 30):
+            first = steps_to_remove(removal, count)
+            assert removal_count(first, removal) >= count > removal_count(first - 1, removal), (removal, count)
+
+
+def test_large_delta_is_twice_as_fast_for_both_kinds_of_schedule() -> None:
+    assert faster(Removal(delta=8), 2) == {"delta": 16}
+    assert faster(SEGMENTS, 2) == {"segments": ((2, 50), (3, 5))}
+    with pytest.raises(ValueError, match="segments"):
+        Removal(segments=((2, 0),))
 
 
 def test_smoothing_distribution_lambda_4() -> None:
@@ -405,7 +448,9 @@ def test_icot_findings_and_a_foreign_results_file() -> None:
     }
     found = [(f.claim, f.verdict) for f in findings_for(results)]
     assert [v for _, v in found] == [REPRODUCED, REPRODUCED, REPRODUCED, REPRODUCED, UNCLEAR]
-    results["methods"]["icot"]["accuracy"] = 0.5
+    results["methods"]["icot"]["accuracy"] = 0.88  # 0.907 of explicit CoT: "almost as accurate" (≥ 0.9)
+    assert findings_for(results)[0].verdict == REPRODUCED and "0.91 от явного CoT" in findings_for(results)[0].ours
+    results["methods"]["icot"]["accuracy"] = 0.85  # 0.876 of it: not
     assert findings_for(results)[0].verdict == NOT_REPRODUCED
     assert paper_values(results)["icot"] == "1.00 (4×4)"
     assert findings_for({"demo": "icot", "methods": {"icot": {}}}) == []  # older or partial file: no verdicts

@@ -6,6 +6,7 @@ Skipped, with the reason, where the optional `demos` extra (torch, matplotlib) i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from pathlib import Path
@@ -136,23 +137,56 @@ def test_cot_and_no_cot_batches_score_exactly_the_written_part(small_problems: l
             assert vocab.decode(tokens[row, layout.prefix - len(prefix) : layout.prefix].tolist()) == prefix
 
 
-@pytest.mark.parametrize(("method", "k"), [("cot", 0), ("coconut", 3)])
-def test_a_handful_of_graphs_is_fitted_perfectly(small_problems: list[prosqa.Problem], method: str, k: int) -> None:
+@pytest.mark.parametrize(("method", "k", "edge_tokens"), [("cot", 0, False), ("coconut", 3, False), ("cot", 0, True)])
+def test_a_handful_of_graphs_is_fitted_perfectly(
+    small_problems: list[prosqa.Problem], method: str, k: int, edge_tokens: bool
+) -> None:
     """Eight graphs with fixed labels, 300 steps of a 2-layer d=64 model: a correct pipeline
     (targets, loss mask, decoding, latent feedback) must write every chain and answer exactly.
     This passes while the full-size models stay at chance, so their failure is learning, not
     labels or masks."""
-    vocab, layout = coconut.make_vocab(10), coconut.Layout.for_task(GRAPHS, 3)
+    graphs = dataclasses.replace(GRAPHS, edge_tokens=edge_tokens)
+    vocab, layout = coconut.make_vocab(10, edge_tokens), coconut.Layout.for_task(graphs, 3)
     torch.manual_seed(0)
-    model = TinyGPT(ModelConfig(len(vocab), layout.prefix + layout.suffix, n_layers=2, d_model=64, n_heads=4))
+    config = ModelConfig(len(vocab), layout.prefix + layout.suffix, n_layers=2, d_model=64, n_heads=4)
+    model = coconut.make_model(config, vocab, edge_tokens)
     problems = small_problems[:8]
-    batch = coconut.make_batch(vocab, layout, [coconut.encode(p, method, k) for p in problems])
+    batch = coconut.make_batch(vocab, layout, [coconut.encode(p, method, k, edge_tokens) for p in problems])
     optimizer = make_optimizer(model, 3e-3, 0.0)
     for step in range(300):
         set_lr(optimizer, 3e-3, step, 20)
         train_step(optimizer, coconut.batch_loss(model, *batch), model.parameters(), 1.0)
     outputs = coconut.generate(model, vocab, layout, problems, method, k)
     assert outputs == [prosqa.language_tokens(p, k)[:-1] for p in problems]
+
+
+def test_an_edge_token_is_one_position_embedded_as_source_role_plus_child(
+    small_problems: list[prosqa.Problem],
+) -> None:
+    """`u>v` reads src(u) + tok(v); node and special tokens read tok alone; the question
+    names exactly the problem's edges, one position each, and fits the layout."""
+    graphs = dataclasses.replace(GRAPHS, edge_tokens=True)
+    vocab, layout = coconut.make_vocab(10, True), coconut.Layout.for_task(graphs, 3)
+    torch.manual_seed(0)
+    model = coconut.make_model(ModelConfig(len(vocab), layout.prefix + layout.suffix, 2, 32, 2), vocab, True)
+    problem = small_problems[0]
+    question = prosqa.question_tokens(problem, edge_tokens=True)
+    assert len(question) == len(problem.edges) + 4 == prosqa.question_length(len(problem.edges), True)
+    labels = {prosqa.label(problem, v): v for v in range(problem.n)}
+    split = [prosqa.split_edge_token(t) for t in question[: len(problem.edges)]]
+    written = [(labels[e[0]], labels[e[1]]) for e in split if e]
+    assert written == list(problem.edges) and question[len(problem.edges)] == "?"
+    ids = torch.tensor([vocab.encode(question)])
+    embeds = model.embed(ids)[0]
+    for i, symbol in enumerate(question):
+        if edge := prosqa.split_edge_token(symbol):
+            a, b = edge
+            expected = model.src.weight[vocab.ids[a]] + model.tok.weight[vocab.ids[b]]
+        else:
+            expected = model.tok.weight[vocab.ids[symbol]]
+            assert torch.equal(embeds[i], expected)
+    tokens, _, _ = coconut.make_batch(vocab, layout, [coconut.encode(problem, "coconut", 2, True)])
+    assert vocab.decode(tokens[0, layout.question - len(question) : layout.question].tolist()) == question
 
 
 def test_latent_feedback_feeds_the_previous_hidden_state(small_problems: list[prosqa.Problem]) -> None:
@@ -223,6 +257,38 @@ def test_internalize_removes_everything_and_resets_per_step() -> None:
     assert frozen["optimizer_resets"] == 0
 
 
+def test_internalize_follows_segments() -> None:
+    torch.manual_seed(0)
+    model = TinyGPT(ModelConfig(len(icot.VOCAB), 20, n_layers=1, d_model=32, n_heads=2))
+    val = mult.sample_pairs(random.Random(1), 2, 10)
+    removal = Removal(segments=((2, 5), (6, 1)), keep_position=True)
+    run = icot.internalize(model, Optim(batch_size=8, warmup=2), removal, random.Random(0), 2, set(val), 2, val)
+    assert [p["step"] for p in run["curve"]] == [5, 10, 11, 12, 13, 14, 15, 16, 18]
+    assert run["optimizer_resets"] == 8 and run["steps"] == 16 + 2
+    no_final = icot.internalize(model, Optim(batch_size=8, warmup=2), removal, random.Random(0), 2, set(val), 0, val)
+    assert [p["removed"] for p in no_final["curve"]][-2:] == [7, 8]  # the last point has all 8 removed
+
+
+def test_the_si_phase_trains_at_its_own_lr(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = []
+    monkeypatch.setattr(icot, "internalize", lambda model, optim, *rest: seen.append(optim.lr) or {})
+    config = dataclasses.replace(TINY_ICOT, si_lr=5e-4)
+    icot_run._internalize(None, config, config.removal, set(), [])
+    icot_run._internalize(None, TINY_ICOT, TINY_ICOT.removal, set(), [])
+    assert seen == [5e-4, TINY_ICOT.optim.lr]
+
+
+def test_icot_diagnose_parses_segments_and_sizes_a_3_by_2_model() -> None:
+    from demos import icot_diagnose
+
+    assert icot_diagnose.parse_segments("4x500,20X150") == ((4, 500), (20, 150))
+    config = icot_run.IcotConfig(digits=3, b_digits=2)
+    assert icot_run.shape(config) == (3, 2)
+    example = mult.make_example(999, 99, (3, 2))
+    tokens = len(example.prompt) + len(example.cot) + len(example.answer)
+    assert icot_run.new_model(config).config.max_len == tokens
+
+
 def test_micro_training_beats_chance() -> None:
     """2×2 multiplication with explicit CoT, 150 steps of a 2-layer d=32 model: the answer
     digits beat always writing each position's most common digit."""
@@ -253,7 +319,7 @@ TINY_ICOT = icot_run.IcotConfig(
     quick=True,
 )
 TINY_COCONUT = coconut_run.CoconutConfig(
-    graphs=GRAPHS,
+    graphs=dataclasses.replace(GRAPHS, edge_tokens=True),  # the format the full and quick runs use
     n_layers=1,
     d_model=32,
     n_heads=2,
@@ -302,6 +368,7 @@ def test_coconut_command_end_to_end_and_reproducible(tmp_path: Path, tiny_quick:
     assert set(first["methods"]) == set(coconut.METHODS)
     assert [row["k"] for row in first["analysis"]["k_sweep"]] == [0, 1, 2, 3]
     assert first["methods"]["coconut"]["optimizer_resets"] == 3
+    assert first["config"]["graphs"]["edge_tokens"] is True
     second = _run(tmp_path / "b", "coconut")
     for method in coconut.METHODS:
         assert first["methods"][method]["accuracy"] == second["methods"][method]["accuracy"]
@@ -412,3 +479,16 @@ def test_diagnostics_run_and_report_every_curve(capsys: pytest.CaptureFixture[st
     assert [r["step"] for r in rows] == [0, 2]
     assert {"train_tf_loss", "val_tf_loss", "train_acc", "val_acc", "val_by_hops", "val_slots"} <= set(rows[-1])
     assert sum(rows[-1]["val_first_error"].values()) == 6
+
+
+def test_latent_diagnostics_train_as_the_demo_does_and_sweep_k(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--method coconut` runs coconut.train_method (its curriculum and resets) and scores
+    after K thoughts, with the k sweep beside it; edge tokens go through the same path."""
+    from demos.diagnose import main
+
+    small = ["--min-nodes", "6", "--max-nodes", "8", "--min-hops", "1", "--max-hops", "3", "--max-edges", "12"]
+    args = ["coconut", "--method", "coconut", "--steps", "4", "--every", "2", "--stage-steps", "1", "--pool", "10"]
+    main(args + ["--eval-size", "6", "--label-pool", "10", "--d-model", "32", "--edge-tokens"] + small)
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["step"] for r in rows] == [0, 2, 4]
+    assert all(len(r["val_acc_by_k"]) == 3 and "train_batch_loss" not in r for r in rows)
