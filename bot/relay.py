@@ -145,10 +145,26 @@ class OutboxRelay:
         try:
             await self._run(stop)
         finally:
-            if self.holding:  # another instance takes over at once, not after the expiry
-                with self.db.session() as session, session.begin():
-                    leases.release(session, leases.RELAY, self.holder)
-                self.holding = False
+            self.release()
+
+    def release(self) -> None:
+        """Hand the relay lease back: another instance takes over at once, not after the expiry."""
+        if self.holding:
+            with self.db.session() as session, session.begin():
+                leases.release(session, leases.RELAY, self.holder)
+            self.holding = False
+
+    async def deliver_due(self) -> int:
+        """Send every row due now and return how many were handled (`watch --once`: a process
+        that queued posts and exits). Rows due later (quiet hours, a back-off) stay queued."""
+        handled = 0
+        while self.hold():
+            handled += await self.send_due()
+            with self.db.read() as session:
+                if outbox.due_count(session, utcnow()) == 0:
+                    break
+            await self._sleep(0.1)  # pacing or a 429 pause holds the rest back for a moment
+        return handled
 
     async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -210,12 +210,15 @@ def bot() -> None:
 @app.command()
 def watch(once: Annotated[bool, typer.Option("--once", help="Do one round and exit (for cron).")] = False) -> None:
     """Watch WATCH_CATEGORIES on arXiv: rank new papers, review the best, queue their channel posts."""
-    from paperdigest.commands.watch import run_watch
+    from paperdigest.commands.watch import run_deliver, run_watch
 
     with errors_as_one_line():
         report = run_watch(state.settings, once=once)
     if report is not None:
         typer.echo(f"watch round {report.summary()}")
+    if once:  # cron: what the round queued goes out now, unless a running bot sends it
+        with errors_as_one_line():
+            typer.echo(f"outbox: {run_deliver(state.settings)}")
 
 
 @app.command()

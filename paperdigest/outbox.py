@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from paperdigest.models import OutboxMessage
@@ -68,6 +68,13 @@ def sent_channel_posts(session: Session, chat_id: str, since: datetime) -> list[
     for row in rows:
         first.setdefault(row.arxiv_id or "", row)
     return list(first.values())
+
+
+def due_count(session: Session, now: datetime, *, due: bool = True) -> int:
+    """Pending rows due by `now` (or, with due=False, those waiting for a later time)."""
+    when = (OutboxMessage.not_before.is_(None)) | (OutboxMessage.not_before <= now)
+    query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+    return session.scalar(query.where(when if due else ~when)) or 0
 
 
 def claim_next(session: Session, now: datetime, busy_chats: set[str]) -> OutboxMessage | None:

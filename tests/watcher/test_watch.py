@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from paperdigest import leases
-from paperdigest.commands.watch import run_watch
+from paperdigest.commands.watch import deliver, run_watch
 from paperdigest.db import Database
 from paperdigest.models import Lease, OutboxMessage, Paper, PaperVersion, Review, WatchCandidate
 from paperdigest.quiet_hours import MOSCOW
@@ -387,3 +387,31 @@ async def test_an_unavailable_listing_skips_that_category_only(watch_settings, f
     assert 0 < first.found < 30
     second = await round_at(settings, moment)
     assert first.found + second.found == 30
+
+
+async def test_watch_once_delivers_what_it_queued_unless_a_running_bot_sends_it(
+    watch_settings, fake_arxiv, fake_llm, fake_telegram
+) -> None:
+    """Cron's `watch --once` used to leave its posts queued: with no bot running they were
+    never sent. Now it sends what is due, or says that the bot holding the relay will."""
+    relevant(fake_arxiv, THU, 500, "Latent Reasoning A")
+    fake_llm.responder = llm_judge({"Latent Reasoning A": 9})
+    report = await round_at(watch_settings, announcement_at(THU) + timedelta(hours=1))
+    assert report.queued
+    db = Database(watch_settings.DATABASE_URL)
+    with db.session() as session, session.begin():  # a bot on another host runs the relay
+        session.add(
+            Lease(name=leases.RELAY, holder="otherhost:1", expires_at=datetime.now(timezone.utc) + timedelta(hours=1))
+        )
+    line = await deliver(watch_settings)
+    assert "the running bot (otherhost:1) holds the relay" in line and fake_telegram.messages_in(CHANNEL) == []
+    with db.session() as session, session.begin():  # that bot stopped
+        session.delete(session.get(Lease, leases.RELAY))
+    db.close()
+    assert "BOT_TOKEN is not set" in await deliver(watch_settings)  # says why, sends nothing
+    settings = watch_settings.replace(BOT_TOKEN=fake_telegram.token, TELEGRAM_API_URL=fake_telegram.url)
+    line = await deliver(settings)
+    assert channel_titles(fake_telegram) == ["Latent Reasoning A"] and "sent in all" in line
+    assert rows(settings, Lease) == []  # the relay lease is handed back on exit
+    assert await deliver(settings) == "nothing to send"
+    assert channel_titles(fake_telegram) == ["Latent Reasoning A"]  # sent once
