@@ -69,6 +69,8 @@ class EdgeTokenGPT(TinyGPT):
             if edge := prosqa.split_edge_token(symbol):
                 source[i], child[i] = vocab.ids[edge[0]], vocab.ids[edge[1]]
         # Node tokens come first in the vocabulary, so a node's id is its row in `src`.
+        self.source_of: torch.Tensor
+        self.child_of: torch.Tensor
         self.register_buffer("source_of", torch.tensor(source), persistent=False)
         self.register_buffer("child_of", torch.tensor(child), persistent=False)
 
