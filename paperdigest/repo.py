@@ -130,17 +130,22 @@ def claim_job(session: Session, job_id: int, worker: str, lease_s: float) -> boo
             Job.status.in_(ACTIVE),
             Job.worker.is_(None) if job.worker is None else Job.worker == job.worker,
         )
-        .values(
-            status="running",
-            worker=worker,
-            lease_expires_at=now + timedelta(seconds=lease_s),
-            attempts=Job.attempts + 1,
-            updated_at=now,
-        )
+        .values(_taken_by(worker, lease_s, now))
         .returning(Job.id)
     ).first()
     session.expire(job)
     return claimed is not None
+
+
+def _taken_by(worker: str, lease_s: float, now: datetime) -> dict:
+    """What a claim writes: running, held by `worker` under a fresh lease, one more attempt."""
+    return {
+        "status": "running",
+        "worker": worker,
+        "lease_expires_at": now + timedelta(seconds=lease_s),
+        "attempts": Job.attempts + 1,
+        "updated_at": now,
+    }
 
 
 def claim_next_job(session: Session, worker: str, lease_s: float) -> Job | None:
@@ -162,16 +167,7 @@ def claim_next_job(session: Session, worker: str, lease_s: float) -> Job | None:
         .scalar_subquery()
     )
     claimed = session.execute(
-        update(Job)
-        .where(Job.id == oldest, takeable)
-        .values(
-            status="running",
-            worker=worker,
-            lease_expires_at=now + timedelta(seconds=lease_s),
-            attempts=Job.attempts + 1,
-            updated_at=now,
-        )
-        .returning(Job.id)
+        update(Job).where(Job.id == oldest, takeable).values(_taken_by(worker, lease_s, now)).returning(Job.id)
     ).scalar()
     return session.get(Job, claimed, populate_existing=True) if claimed is not None else None
 

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     LLM_TIMEOUT_S: float = 180.0
     # A job, the relay or the watcher's round whose holder has not renewed its lease for this
     # long is taken over by another process (paperdigest/leases.py); holders renew every third of it.
-    LEASE_S: float = 60.0
+    LEASE_S: Annotated[float, Field(gt=0)] = 60.0
     LLM_RETRIES: int = 4
     LLM_TEMPERATURE: float = 0.3
     LLM_PRICES: dict[str, tuple[float, float]] = Field(default_factory=dict)

@@ -278,20 +278,7 @@ def test_a_named_lease_is_held_by_one_process_until_it_expires_or_its_holder_die
 def test_many_processes_taking_a_free_lease_at_once_only_one_gets_it(db: Database) -> None:
     with db.session() as session, session.begin():
         assert leases.take(session, leases.RELAY, "old-host:1", ttl_s=-1)  # expired: free to take
-    winners: list[str] = []
-    start = threading.Barrier(6)
-
-    def take(holder: str) -> None:
-        start.wait()
-        with db.session() as session, session.begin():
-            if leases.take(session, leases.RELAY, holder, 60):
-                winners.append(holder)
-
-    threads = [threading.Thread(target=take, args=(f"other-host:{n}",)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    winners = _race(db, 6, lambda session, holder: leases.take(session, leases.RELAY, holder, 60))
     assert len(winners) == 1
     with db.read() as session:
         assert leases.current_holder(session, leases.RELAY) == winners[0]
@@ -358,20 +345,7 @@ def test_a_job_held_by_a_live_process_is_not_taken_but_a_dead_ones_is(db: Databa
 def test_many_processes_claiming_one_job_at_once_only_one_gets_it(db: Database) -> None:
     with db.session() as session, session.begin():
         job_id = repo.open_job(session, "2412.06769", None, force=False, requested_by="a").id
-    winners: list[str] = []
-    start = threading.Barrier(6)
-
-    def claim(worker: str) -> None:
-        start.wait()
-        with db.session() as session, session.begin():
-            if repo.claim_job(session, job_id, worker, LEASE_S):
-                winners.append(worker)
-
-    threads = [threading.Thread(target=claim, args=(f"other-host:{n}",)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    winners = _race(db, 6, lambda session, worker: repo.claim_job(session, job_id, worker, LEASE_S))
     assert len(winners) == 1
     with db.read() as session:
         job = session.get(Job, job_id)
@@ -455,6 +429,25 @@ def test_the_relay_claims_the_oldest_due_row_of_a_free_chat(db: Database) -> Non
 
 
 # --- several workers at once ---------------------------------------------------------------
+
+
+def _race(db: Database, processes: int, attempt) -> list[str]:
+    """`processes` threads (each its own connection, named like hosts) attempt at once; returns who succeeded."""
+    winners: list[str] = []
+    start = threading.Barrier(processes)
+
+    def run(name: str) -> None:
+        start.wait()
+        with db.session() as session, session.begin():
+            if attempt(session, name):
+                winners.append(name)
+
+    threads = [threading.Thread(target=run, args=(f"other-host:{n}",)) for n in range(processes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return winners
 
 
 def _claim_all(db: Database, workers: int, claim, hold_together: bool) -> dict[str, list[int]]:

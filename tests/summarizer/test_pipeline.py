@@ -337,10 +337,8 @@ def test_papers_waiting_for_extraction_leave_the_shared_threads_free(llm_setting
 def _job_held_elsewhere(settings: Settings, holder: str, lease_s: float) -> int:
     db = Database(settings.DATABASE_URL)
     with db.session() as session, session.begin():
-        job_id = repo.open_job(session, PAPER_ID, None, force=False, requested_by="other")
-        session.flush()
-        assert repo.claim_job(session, job_id.id, holder, lease_s)
-        job_id = job_id.id
+        job_id = repo.open_job(session, PAPER_ID, None, force=False, requested_by="other").id
+        assert repo.claim_job(session, job_id, holder, lease_s)
     db.close()
     return job_id
 
