@@ -198,6 +198,23 @@ def db_upgrade() -> None:
     typer.echo(f"database at {database.display_url(state.settings.DATABASE_URL)} is up to date")
 
 
+@db_app.command("copy")
+def db_copy(
+    src_url: Annotated[str, typer.Argument(help="The database to copy, e.g. sqlite:///./data/paperdigest.db.")],
+    dst_url: Annotated[
+        str, typer.Argument(help="An empty database, e.g. postgresql+psycopg://user:password@host:5432/name.")
+    ],
+    batch: Annotated[int, typer.Option(min=1, help="Rows read and written at a time.")] = 1000,
+) -> None:
+    """Copy a paperdigest database into an empty one (e.g. SQLite to PostgreSQL): DST is migrated
+    first, every table is copied in one transaction, ids are kept; refuses a DST that holds rows."""
+    from paperdigest.commands.db_copy import copy_database
+
+    with errors_as_one_line():
+        report = copy_database(src_url, dst_url, batch=batch)
+    typer.echo(report.summary())
+
+
 @app.command()
 def bot() -> None:
     """Run the Telegram bot (long polling): /review in chat, replies and channel posts through the outbox."""

@@ -20,7 +20,8 @@
     │   ├── LlmContextTooLong       the input exceeded the model's context (the pipeline shrinks once)
     │   └── ReviewInvalid           the review failed validation twice
     ├── JobError                    a job cannot run (e.g. nothing to resume)
-    └── SiteError                   the digest site cannot be built (search indexing failed, ...)
+    ├── SiteError                   the digest site cannot be built (search indexing failed, ...)
+    └── DatabaseCopyError           `db copy` refused or failed; nothing was written to the target
 
 Every message says what failed, the offending value, and what to do next.
 `user_message` is the same thing in one short Russian sentence, for Telegram.
@@ -126,4 +127,8 @@ class JobError(PaperdigestError):
 
 
 class SiteError(PaperdigestError):
+    pass
+
+
+class DatabaseCopyError(PaperdigestError):
     pass
