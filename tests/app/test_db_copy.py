@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import JSON, create_engine, func, null, select, update
+from sqlalchemy import JSON, Engine, create_engine, event, func, inspect, null, select, update
 from typer.testing import CliRunner, Result
 
 from bot import store as bot_store
@@ -328,3 +328,41 @@ def test_a_password_in_a_url_never_appears_in_output(
     assert "already holds" in refused.stderr and "cannot open the source" in broken.stderr
     for result in (done, refused, broken):
         assert PASSWORD not in result.output
+
+
+def test_a_copy_that_fails_midway_leaves_the_target_empty(source: str, postgres_database: str) -> None:
+    # SQLite does not enforce VARCHAR lengths; PostgreSQL refuses the row, and with it the copy
+    engine = create_engine(source)
+    with engine.begin() as connection:
+        connection.execute(update(Usage).values(purpose="ревью " * 20))
+    engine.dispose()
+    failed = copy(source, postgres_database, "--batch", "2")
+    assert failed.exit_code == 1 and "Traceback" not in failed.output
+    assert "copying table usage failed after 0 row(s)" in failed.stderr and "nothing was written" in failed.stderr
+    assert not any(dump(postgres_database).values())  # papers, reviews, … copied before it were rolled back
+
+
+def test_rows_go_in_batches(source: str, tmp_path: Path) -> None:
+    inserts: list[int] = []
+
+    def count(_conn, _cursor, statement: str, parameters, _context, executemany: bool) -> None:
+        if statement.startswith("INSERT INTO reviews"):
+            inserts.append(len(parameters) if executemany else 1)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        assert copy(source, sqlite_url(tmp_path / "batched.db"), "--batch", "2").exit_code == 0
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert inserts == [2, 1]  # three reviews, two at a time
+
+
+def test_a_target_with_tables_of_another_application_is_refused(source: str, tmp_path: Path) -> None:
+    target = tmp_path / "other.db"
+    engine = create_engine(sqlite_url(target))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE customers (id INTEGER PRIMARY KEY)")
+    engine.dispose()
+    result = copy(source, sqlite_url(target))
+    assert result.exit_code == 1 and "not paperdigest's (customers)" in result.stderr
+    assert inspect(create_engine(sqlite_url(target))).get_table_names() == ["customers"]  # not migrated
