@@ -185,17 +185,17 @@ def _batches(source: Connection, table: Table, batch: int) -> Iterator[list[dict
     flags = [table.c[name].is_(None).label(f"{name}__is_sql_null") for name in json_columns]
     query = select(table, *flags).order_by(*table.primary_key.columns).execution_options(yield_per=batch)
     for part in source.execute(query).partitions():
-        rows = []
-        for record in part:
-            row = dict(record._mapping)
-            for name in json_columns:
-                if not row.pop(f"{name}__is_sql_null") and row[name] is None:
-                    row[name] = JSON.NULL
-            for name in times:
-                if row[name] is not None:
-                    row[name] = _as_utc(row[name])
-            rows.append(row)
-        yield rows
+        yield [_as_written(dict(record._mapping), json_columns, times) for record in part]
+
+
+def _as_written(row: dict[str, Any], json_columns: list[str], times: list[str]) -> dict[str, Any]:
+    for name in json_columns:
+        if not row.pop(f"{name}__is_sql_null") and row[name] is None:
+            row[name] = JSON.NULL  # the JSON value null, not SQL NULL
+    for name in times:
+        if row[name] is not None:
+            row[name] = _as_utc(row[name])
+    return row
 
 
 def _reset_sequences(target: Connection) -> None:
