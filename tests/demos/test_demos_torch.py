@@ -492,3 +492,17 @@ def test_latent_diagnostics_train_as_the_demo_does_and_sweep_k(capsys: pytest.Ca
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["step"] for r in rows] == [0, 2, 4]
     assert all(len(r["val_acc_by_k"]) == 3 and "train_batch_loss" not in r for r in rows)
+
+
+@pytest.mark.parametrize("config", [icot_run.FULL, icot_run.QUICK, icot_run.FULL_4X4], ids=["full", "quick", "4x4"])
+def test_icot_methods_get_the_same_training_steps(config: icot_run.IcotConfig) -> None:
+    steps = icot_run.method_steps(config)
+    assert steps["explicit_cot"] == steps["icot"] == steps["no_cot"] > config.cot_steps
+
+
+def test_icot_run_reports_the_steps_each_method_trained(tmp_path: Path, tiny_quick: None) -> None:
+    results = _run(tmp_path / "icot", "icot")
+    methods = results["methods"]
+    assert methods["explicit_cot"]["train_steps"] == methods["icot"]["train_steps"] == methods["no_cot"]["train_steps"]
+    assert methods["explicit_cot"]["at_cot_steps"] == TINY_ICOT.cot_steps
+    assert methods["icot"]["si_steps"] == methods["icot"]["train_steps"] - TINY_ICOT.cot_steps
