@@ -131,6 +131,7 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(128))  # "host:pid" of the process running it
     lease_expires_at: Mapped[datetime | None]  # the worker renews it while it runs (paperdigest/leases.py)
+    not_before: Mapped[datetime | None]  # after a transient failure: no process takes it before then
     error: Mapped[str | None] = mapped_column(Text)
     error_kind: Mapped[str | None] = mapped_column(String(64))
     review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
@@ -179,6 +180,8 @@ class InboxUpdate(Base):
     payload: Mapped[dict] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="received")  # received/done/failed
     error: Mapped[str | None] = mapped_column(Text)
+    holder: Mapped[str | None] = mapped_column(String(128))  # the process handling it ("host:pid")
+    held_until: Mapped[datetime | None]  # its claim; past it, any instance replays the update
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
