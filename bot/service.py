@@ -21,14 +21,12 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from sqlalchemy.orm import Session
 
-from bot import store, texts
+from bot import answers, store
 from bot.relay import OutboxRelay
-from paperdigest import outbox
 from paperdigest.db import Database
 from paperdigest.errors import PaperdigestError
-from paperdigest.models import ChatRequest, Review, utcnow
+from paperdigest.models import ChatRequest, Review
 from paperdigest.settings import Settings
-from summarizer.grounding import may_post_automatically
 from summarizer.ids import ArxivId
 from summarizer.pipeline import Pipeline
 
@@ -36,7 +34,6 @@ log = logging.getLogger(__name__)
 STEPS = (("metadata", "метаданные"), ("pdf", "PDF"), ("text", "текст"), ("review", "рецензия"), ("stored", "готово"))
 RETRY_TRANSIENT_S = 120.0  # a paper whose arXiv/LLM call failed transiently is tried again after this
 STATUS_EDIT_INTERVAL_S = 1.0
-QUEUED, POSTED, HELD, NO_CHANNEL = "queued", "posted", "held", "no channel"  # what publish() did
 
 
 def status_text(arxiv_id: str, step: str) -> str:
@@ -99,66 +96,15 @@ class ReviewService:
             self.answer_waiting(session, review)
 
     def answer_waiting(self, session: Session, review: Review) -> None:
-        publish = False  # only a user's request publishes here; the watcher queues its own posts
-        asked_to_post: list[ChatRequest] = []  # an admin's /post of a paper not reviewed yet
-        for request in store.waiting_requests(session, review.arxiv_id):
-            if request.version not in (None, review.version):
-                continue
-            outbox.enqueue(
-                session,
-                kind="reply",
-                chat_id=str(request.chat_id),
-                arxiv_id=review.arxiv_id,
-                version=review.version,
-                review_id=review.id,
-                request_id=request.id,
-            )
-            request.status, request.answered_at = "answered", utcnow()
-            publish = publish or request.publish or self.settings.PUBLISH_USER_REVIEWS
-            asked_to_post += [request] if request.publish else []
-        if publish and self.publish(session, review) == HELD:
-            log.info("review %d of %s failed the check: not posted, waiting for an admin", review.id, review.arxiv_id)
-            for request in asked_to_post:
-                outbox.enqueue(
-                    session,
-                    kind="notice",
-                    chat_id=str(request.chat_id),
-                    arxiv_id=review.arxiv_id,
-                    request_id=request.id,
-                    text=texts.held(review.id, review.arxiv_id),
-                )
-        self.relay.wake()
+        if answers.answer_waiting(session, review, self.settings):
+            self.relay.wake()
 
     def publish(self, session: Session, review: Review) -> str:
-        """Queue the channel post of this review's paper version: QUEUED, or why not (POSTED: it has
-        one already; HELD: the review failed the check and no admin approved it; NO_CHANNEL).
-
-        A post of this version that the relay held back (its review failed the gate at send time)
-        is queued again with this review, not doubled: one post per paper version."""
-        channel = self.settings.CHANNEL_ID
-        if not channel:
-            return NO_CHANNEL
-        post = outbox.channel_post(session, channel, review.arxiv_id, review.version)
-        if post is not None and post.status != outbox.HELD:
-            return POSTED
-        if not may_post_automatically(review.validation, review.moderation):
-            return HELD
-        if post is not None:
-            log.info(
-                "outbox %d (channel, %s): held post queued again with review %d", post.id, review.arxiv_id, review.id
-            )
-            post.status, post.review_id, post.error, post.not_before = "pending", review.id, None, None
-        else:
-            outbox.enqueue(
-                session,
-                kind="channel",
-                chat_id=channel,
-                arxiv_id=review.arxiv_id,
-                version=review.version,
-                review_id=review.id,
-            )
-        self.relay.wake()
-        return QUEUED
+        """answers.publish, and the relay woken for what it queued."""
+        outcome = answers.publish(session, review, self.settings)
+        if outcome == answers.QUEUED:
+            self.relay.wake()
+        return outcome
 
     async def _failed(self, arxiv_id: ArxivId, err: PaperdigestError) -> None:
         if err.retryable:
@@ -167,16 +113,7 @@ class ReviewService:
             asyncio.get_running_loop().call_later(RETRY_TRANSIENT_S, self.submit, arxiv_id)
             return
         with self.db.session() as session, session.begin():
-            for request in store.waiting_requests(session, arxiv_id.base):
-                request.status, request.error, request.answered_at = "failed", str(err), utcnow()
-                outbox.enqueue(
-                    session,
-                    kind="notice",
-                    chat_id=str(request.chat_id),
-                    arxiv_id=arxiv_id.base,
-                    request_id=request.id,
-                    text=f"❌ {arxiv_id}: {err.user_message}",
-                )
+            answers.fail_waiting(session, arxiv_id.base, err)
         self.relay.wake()
 
     # --- status messages ------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,6 +59,29 @@ def waiting_requests(session: Session, arxiv_id: str | None = None) -> list[Chat
     if arxiv_id is not None:
         query = query.where(ChatRequest.arxiv_id == arxiv_id)
     return list(session.scalars(query.order_by(ChatRequest.id)))
+
+
+def take_waiting(session: Session, request_ids: list[int], status: str, **fields: object) -> set[int]:
+    """Move these requests from waiting to `status` (with `fields`); returns the ids this
+    transaction took. Conditional, so of two processes answering the same request at once
+    (PostgreSQL, READ COMMITTED) only one gets it: the other's UPDATE finds it answered."""
+    if not request_ids:
+        return set()
+    taken = session.execute(
+        update(ChatRequest)
+        .where(ChatRequest.id.in_(request_ids), ChatRequest.status == "waiting")
+        .values(status=status, answered_at=utcnow(), **fields)
+        .returning(ChatRequest.id)
+        .execution_options(synchronize_session="fetch")
+    ).scalars()
+    return set(taken)
+
+
+def lock_user(session: Session, user_id: int) -> None:
+    """Serialise one user's requests across processes, so the daily quota is counted in turn:
+    a transaction-scoped advisory lock on PostgreSQL; SQLite's writers are one at a time already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": user_id})
 
 
 def charged_today(session: Session, user_id: int) -> int:

@@ -9,9 +9,10 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message, Update
 
 from bot import store, texts
+from bot.answers import HELD, QUEUED
 from bot.handlers import moderation
 from bot.handlers.review import parse_argument, request_review
-from bot.service import HELD, QUEUED, ReviewService
+from bot.service import ReviewService
 from digest.rebuild import SiteRebuilder
 from paperdigest import repo
 from paperdigest.db import Database

@@ -17,7 +17,8 @@ from aiogram.types import Message
 from sqlalchemy.orm import Session
 
 from bot import texts
-from bot.service import NO_CHANNEL, POSTED, ReviewService
+from bot.answers import NO_CHANNEL, POSTED
+from bot.service import ReviewService
 from bot.trust import grounding_of, suspect_numbers
 from digest.rebuild import SiteRebuilder
 from paperdigest import outbox, repo

@@ -111,6 +111,7 @@ async def request_review(
             force = True
         refusal, budget_spent = None, False
         if stored is None and not is_admin:
+            store.lock_user(session, user.id if user else 0)  # another webhook instance counts this user in turn
             refusal, budget_spent = _refusal(session, settings, user.id if user else 0)
         if not refusal:
             request = ChatRequest(
