@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint format bench install clean
+.PHONY: demo test test-postgres check lint format bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The same suite with every test's database on the real PostgreSQL test server
+# (tests/conftest.py `settings`); the tests that name both backends run as in `make test`.
+test-postgres: $(STAMP)
+	PAPERDIGEST_TEST_BACKEND=postgresql $(BIN)/python -m pytest -q -m "not slow"
 
 # ruff (lint rules and import order in pyproject.toml) and mypy (pyproject.toml says which
 # modules are enforced); `make format` rewrites the code in the one style.

@@ -111,7 +111,7 @@ class BotApp:
         service = ReviewService(pipeline, db, self.settings, bot, relay)
         rebuilder = SiteRebuilder(self.settings)
         pipeline.on_stored.append(rebuilder.schedule)  # every new review, the watcher's included
-        inbox = DurableInbox(db, on_error=on_error)
+        inbox = DurableInbox(db, on_error=on_error, lease_s=self.settings.LEASE_S)
         dispatcher = Dispatcher(service=service, db=db, settings=self.settings, relay=relay, rebuilder=rebuilder)
         dispatcher.update.outer_middleware(inbox)
         dispatcher.message.middleware(UserContext(self.settings))
@@ -123,15 +123,19 @@ class BotApp:
         relay.recover()
         stop_relay = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop_relay), name="outbox relay")
-        watch_task = None
-        if self.settings.WATCH_CATEGORIES and self._run_watcher is not None:  # the watcher stops with the relay
+        watch_task = replay_task = sweep_task = None
+        reviews_here = self.settings.REVIEWS_IN_BOT  # false: worker processes review and watch
+        if self.settings.WATCH_CATEGORIES and self._run_watcher is not None and reviews_here:  # stops with the relay
             watch_task = asyncio.create_task(
                 self._run_watcher(self.settings, pipeline, stop_relay, on_queued=relay.wake), name="watcher"
             )
         try:
-            await asyncio.to_thread(pipeline.warm_up)
+            if reviews_here:
+                await asyncio.to_thread(pipeline.warm_up)
             resumed = await service.recover()
+            sweep_task = asyncio.create_task(service.keep_sweeping(stop_relay), name="request sweep")
             replayed = await inbox.replay(dispatcher, bot)
+            replay_task = asyncio.create_task(inbox.keep_replaying(dispatcher, bot, stop_relay), name="inbox replay")
             log.info(
                 "bot @%s started: %d waiting request(s) resumed, %d update(s) replayed", me.username, resumed, replayed
             )
@@ -150,8 +154,9 @@ class BotApp:
             await service.close()
             stop_relay.set()
             await relay_task
-            if watch_task is not None:
-                await watch_task
+            for task in (watch_task, replay_task, sweep_task):
+                if task is not None:
+                    await task
             await rebuilder.close()
 
     def _stop_on_signals(self) -> None:

@@ -13,6 +13,7 @@ from aiogram.types import ErrorEvent, Message, TelegramObject, Update
 from sqlalchemy.exc import OperationalError
 
 from bot import store, texts
+from paperdigest import leases
 from paperdigest.db import Database
 from paperdigest.settings import Settings
 
@@ -44,12 +45,21 @@ class DurableInbox(BaseMiddleware):
     others. After a crash, `replay()` feeds the updates that were stored but not handled.
     """
 
-    def __init__(self, db: Database, on_error: Callable[[ErrorEvent], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        on_error: Callable[[ErrorEvent], Awaitable[None]] | None = None,
+        *,
+        lease_s: float = 60.0,
+    ) -> None:
         self.db = db
         # Handling runs in a task of its own, past aiogram's errors middleware: a handler's
         # exception reaches the errors handler (log, one Russian sentence) only through here.
         self.on_error = on_error
         self._tasks: set[asyncio.Task[None]] = set()
+        self._handling: set[int] = set()  # update ids this process holds a claim on
+        self.holder = leases.this_holder()
+        self.lease_s = lease_s
         self._slow_lane = asyncio.Semaphore(SLOW_LANE_HANDLERS)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -58,6 +68,7 @@ class DurableInbox(BaseMiddleware):
             if not await self._store([event]):
                 log.info("update %d seen before: skipped", event.update_id)
                 return None
+        self._handling.add(event.update_id)
         task = asyncio.create_task(self._handle(handler, event, data), name=f"update {event.update_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -80,7 +91,9 @@ class DurableInbox(BaseMiddleware):
             try:
                 with self.db.session() as session, session.begin():
                     return [
-                        event for event, payload in payloads if store.store_update(session, event.update_id, payload)
+                        event
+                        for event, payload in payloads
+                        if store.store_update(session, event.update_id, payload, self.holder, self.lease_s)
                     ]
             except OperationalError as err:  # "database is locked" after busy_timeout
                 log.warning("%d update(s) not stored yet (%s); retrying", len(events), err.orig)
@@ -99,13 +112,33 @@ class DurableInbox(BaseMiddleware):
                 await self.on_error(ErrorEvent(update=event, exception=err))
         with self.db.session() as session, session.begin():
             store.finish_update(session, event.update_id, error)
+        self._handling.discard(event.update_id)
 
     async def replay(self, dispatcher: Dispatcher, bot: Bot) -> int:
-        with self.db.read() as session:
-            payloads = [row.payload for row in store.unprocessed_updates(session)]
+        """Handle the stored updates nobody is handling: after a crash of this process, or of
+        another webhook instance (whose claims ran out). Claims of live instances are left alone."""
+        with self.db.session() as session, session.begin():
+            payloads = [row.payload for row in store.claim_unhandled(session, self.holder, self.lease_s)]
         for payload in payloads:
             await dispatcher.feed_update(bot, Update.model_validate(payload, context={"bot": bot}), stored=True)
         return len(payloads)
+
+    async def keep_replaying(self, dispatcher: Dispatcher, bot: Bot, stop: asyncio.Event) -> None:
+        """Every third of the lease: renew the claims on the updates still being handled here,
+        then replay any another instance left behind (it died holding them)."""
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.lease_s / 3)
+                return
+            except asyncio.TimeoutError:
+                pass
+            try:
+                with self.db.session() as session, session.begin():
+                    store.renew_updates(session, sorted(self._handling), self.holder, self.lease_s)
+                if replayed := await self.replay(dispatcher, bot):
+                    log.info("%d update(s) another instance left unhandled: replayed", replayed)
+            except Exception as err:  # noqa: BLE001 - a missed round is retried; the claims have slack
+                log.warning("renewing or replaying inbox updates failed (retrying): %r", err)
 
     async def drain(self, timeout: float = 10.0) -> None:
         if self._tasks:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot import answers, store
 from bot.relay import OutboxRelay
+from paperdigest import repo
 from paperdigest.db import Database
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import ChatRequest, Review
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 STEPS = (("metadata", "метаданные"), ("pdf", "PDF"), ("text", "текст"), ("review", "рецензия"), ("stored", "готово"))
 RETRY_TRANSIENT_S = 120.0  # a paper whose arXiv/LLM call failed transiently is tried again after this
 STATUS_EDIT_INTERVAL_S = 1.0
+SWEEP_S = 10.0  # how often waiting requests are checked for a review stored elsewhere or a missing job
 
 
 def status_text(arxiv_id: str, step: str) -> str:
@@ -57,7 +59,12 @@ class ReviewService:
     # --- submitting -----------------------------------------------------------------------
 
     def submit(self, arxiv_id: ArxivId, *, force: bool = False) -> None:
-        """Make sure the paper is being reviewed; requests for it wait in the database."""
+        """Make sure the paper is being reviewed; requests for it wait in the database. With
+        REVIEWS_IN_BOT=false only its job row is opened: a worker process runs it."""
+        if not self.settings.REVIEWS_IN_BOT:
+            with self.db.session() as session, session.begin():
+                repo.open_job(session, arxiv_id.base, arxiv_id.version, force=force, requested_by="telegram")
+            return
         running = self._tasks.get(arxiv_id.base)
         if running is not None and not running.done():
             return
@@ -69,9 +76,35 @@ class ReviewService:
         The outbox's own recovery (`OutboxRelay.recover`) runs before the relay starts (bot/app.py)."""
         with self.db.read() as session:
             waiting = store.waiting_requests(session)
+        if not self.settings.REVIEWS_IN_BOT:  # the workers resume the jobs; the sweep opens missing ones
+            self.sweep()
+            return len(waiting)
         for request in waiting:
             self.submit(ArxivId(request.arxiv_id, request.version), force=request.force)
         return len(waiting)
+
+    def sweep(self) -> int:
+        """Answer the waiting requests another process stored a review for, and (re)submit those
+        that have neither a review nor a job (answers.sweep); returns how many were submitted."""
+        with self.db.session() as session, session.begin():
+            orphans = [(ArxivId(r.arxiv_id, r.version), r.force) for r in answers.sweep(session, self.settings)]
+        self.relay.wake()
+        for arxiv_id, force in orphans:
+            log.info("request for %s had no job: submitted again", arxiv_id)
+            self.submit(arxiv_id, force=force)
+        return len(orphans)
+
+    async def keep_sweeping(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=SWEEP_S)
+                return
+            except asyncio.TimeoutError:
+                pass
+            try:
+                self.sweep()
+            except Exception as err:  # noqa: BLE001 - the next sweep tries again
+                log.warning("sweeping waiting requests failed (retrying): %r", err)
 
     async def _run(self, arxiv_id: ArxivId, force: bool) -> None:
         # No limit here: LLM_CONCURRENCY is enforced by the LLM client for every caller.

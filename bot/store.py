@@ -8,6 +8,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paperdigest.leases import is_free
 from paperdigest.models import ChatRequest, InboxUpdate, Job, OutboxMessage, Paper, Review, Usage, utcnow
 from paperdigest.outbox import HELD
 
@@ -26,14 +27,20 @@ def next_reset(now: datetime | None = None) -> datetime:
 # --- inbox ---------------------------------------------------------------------------------
 
 
-def store_update(session: Session, update_id: int, payload: dict) -> bool:
-    """Record an update once; False when it was already stored (Telegram sent it again)."""
+def store_update(
+    session: Session, update_id: int, payload: dict, holder: str | None = None, lease_s: float = 0.0
+) -> bool:
+    """Record an update once, claimed by `holder` for lease_s while it handles it (no holder:
+    any instance's replay takes it); False when it was already stored (Telegram sent it again,
+    perhaps to another webhook instance)."""
     if session.get(InboxUpdate, update_id) is not None:
         return False
+    held_until = utcnow() + timedelta(seconds=lease_s) if holder else None
+    row = InboxUpdate(update_id=update_id, payload=payload, holder=holder, held_until=held_until)
     try:
         # A savepoint: on PostgreSQL another instance may store it between our read and insert.
         with session.begin_nested():
-            session.add(InboxUpdate(update_id=update_id, payload=payload))
+            session.add(row)
     except IntegrityError:
         return False
     return True
@@ -43,6 +50,42 @@ def finish_update(session: Session, update_id: int, error: str | None = None) ->
     row = session.get(InboxUpdate, update_id)
     if row is not None:
         row.status, row.error = ("failed", error[:2000]) if error else ("done", None)
+        row.holder = row.held_until = None
+
+
+def renew_updates(session: Session, update_ids: list[int], holder: str, lease_s: float) -> None:
+    """Extend this process's claims on the updates it is still handling."""
+    if update_ids:
+        session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id.in_(update_ids), InboxUpdate.holder == holder)
+            .values(held_until=utcnow() + timedelta(seconds=lease_s))
+        )
+
+
+def claim_unhandled(session: Session, holder: str, lease_s: float) -> list[InboxUpdate]:
+    """The stored updates nobody is handling (their holder crashed or let its claim run out),
+    each taken over for `holder` by a conditional UPDATE: of two instances replaying at once,
+    one gets each update."""
+    now = utcnow()
+    claimed = []
+    for row in unprocessed_updates(session):
+        if not is_free(row.holder, row.held_until, now):
+            continue
+        taken = session.execute(
+            update(InboxUpdate)
+            .where(
+                InboxUpdate.update_id == row.update_id,
+                InboxUpdate.status == "received",
+                InboxUpdate.holder.is_(None) if row.holder is None else InboxUpdate.holder == row.holder,
+            )
+            .values(holder=holder, held_until=now + timedelta(seconds=lease_s))
+            .returning(InboxUpdate.update_id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if taken is not None:
+            claimed.append(row)
+    return claimed
 
 
 def unprocessed_updates(session: Session) -> list[InboxUpdate]:

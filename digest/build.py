@@ -10,10 +10,13 @@ unchanged is not written (see files.py).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -119,7 +122,7 @@ def build_site(
     started = time.perf_counter()
     db = Database(settings.DATABASE_URL)
     try:
-        with db.read() as session:
+        with one_build_at_a_time(Path(settings.SITE_DIR)), db.read() as session:
             report = _build(
                 settings,
                 session,
@@ -132,6 +135,16 @@ def build_site(
     seconds = time.perf_counter() - started
     log.info("site built in %.2f s: %d written, %d unchanged", seconds, report.written, report.unchanged)
     return BuildReport(report.written, report.unchanged, seconds, report.written_paths, report.removed_paths)
+
+
+@contextmanager
+def one_build_at_a_time(site_dir: Path) -> Iterator[None]:
+    """An exclusive lock beside the site directory for the whole build: the writer's manifest
+    assumes one build at a time, and with several worker processes several may start one."""
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(site_dir.parent / f".{site_dir.name}.build-lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 def _build(

@@ -225,6 +225,15 @@ def bot() -> None:
 
 
 @app.command()
+def worker() -> None:
+    """Run review jobs (and the watcher) with no Telegram connection, beside bots with REVIEWS_IN_BOT=false."""
+    from paperdigest.commands.worker import run_worker
+
+    with errors_as_one_line():
+        run_worker(state.settings)
+
+
+@app.command()
 def watch(once: Annotated[bool, typer.Option("--once", help="Do one round and exit (for cron).")] = False) -> None:
     """Watch WATCH_CATEGORIES on arXiv: rank new papers, review the best, queue their channel posts."""
     from paperdigest.commands.watch import run_deliver, run_watch

@@ -144,20 +144,22 @@ def _taken_by(worker: str, lease_s: float, now: datetime) -> dict:
         "worker": worker,
         "lease_expires_at": now + timedelta(seconds=lease_s),
         "attempts": Job.attempts + 1,
+        "not_before": None,
         "updated_at": now,
     }
 
 
 def claim_next_job(session: Session, worker: str, lease_s: float) -> Job | None:
-    """Take the oldest pending job, or one whose lease expired, for this process; None when
-    there is none.
+    """Take the oldest pending job that is due, or one whose lease expired, for this process;
+    None when there is none.
 
     One statement on both backends: on PostgreSQL the inner SELECT locks the row it picks
     and skips rows other workers hold (FOR UPDATE SKIP LOCKED), so two workers at once take
     two different jobs, neither waiting; SQLite leaves the clause out, its writers being one
     at a time already."""
     now = utcnow()
-    takeable = or_(Job.status == "pending", (Job.status == "running") & (Job.lease_expires_at < now))
+    due = or_(Job.not_before.is_(None), Job.not_before <= now)  # a transient failure waits its turn
+    takeable = or_((Job.status == "pending") & due, (Job.status == "running") & (Job.lease_expires_at < now))
     oldest = (
         select(Job.id)
         .where(takeable)

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     LLM_TEMPERATURE: float = 0.3
     LLM_PRICES: dict[str, tuple[float, float]] = Field(default_factory=dict)
     LLM_CONCURRENCY: int = 4
+    # false: `paperdigest bot` only stores requests and delivers; `paperdigest worker`
+    # processes on the same database review (and watch) — docs/deployment.md
+    REVIEWS_IN_BOT: bool = True
+    WORKER_JOBS: Annotated[int, Field(ge=1)] = 4  # review jobs one worker process runs at once
 
     # --- the bot and the channel ---
     POST_FORMAT: Literal["rich", "classic"] = "rich"

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -42,7 +43,11 @@ OnStep = Callable[[ArxivId, str], None]
 # Runs inside the transaction that stores a review, so what it writes (e.g. channel posts
 # in an outbox) is committed together with the review or not at all.
 OnStored = Callable[[Session, Review], None]
+# Runs inside the transaction that fails a job for good (not for a transient failure, which
+# is retried): a worker tells the paper's requesters there, with no one awaiting the job.
+OnFailed = Callable[[Session, Job, PaperdigestError], None]
 POLL_S = 1.0  # how often to look at a job another process is running
+RETRY_AFTER_S = 120.0  # a job whose arXiv/LLM call failed transiently waits this long for any worker
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class Pipeline:
         self.writer = writer
         self.worker = repo.this_worker()
         self.on_stored: list[OnStored] = []
+        self.on_failed: list[OnFailed] = []
         self._running: dict[int, asyncio.Task[Review]] = {}
         self._held: set[int] = set()  # jobs this process claimed: their leases are renewed
         self._heartbeat: asyncio.Task[None] | None = None
@@ -159,6 +165,41 @@ class Pipeline:
                 log.warning("resumed job %d failed: %s", job_id, err)
         return job_ids
 
+    async def take_next(self) -> asyncio.Task[Review] | None:
+        """Claim the oldest job any process queued (or one whose holder's lease ran out) and
+        run it here in the background; None when there is nothing to take. For workers, which
+        serve jobs nobody in this process awaits: the hooks deliver the result."""
+        with self.db.session() as session, session.begin():
+            job = repo.claim_next_job(session, self.worker, self.settings.LEASE_S)
+            job_id = job.id if job is not None else None
+        if job_id is None:
+            return None
+        task = asyncio.create_task(self._run_taken(job_id), name=f"job {job_id}")
+        self._running[job_id] = task
+        task.add_done_callback(lambda _t: self._running.pop(job_id, None))
+        return task
+
+    async def _run_taken(self, job_id: int) -> Review:
+        try:
+            return self._already_stored(job_id) or await self._run_held(job_id, None)
+        except LeaseLost as err:  # the process that took it over delivers its result
+            log.warning("job %d: %s", job_id, err)
+            raise
+
+    def _already_stored(self, job_id: int) -> Review | None:
+        """A job opened while another process stored the paper's review (a request racing
+        its answer) ends with that review, delivered as new: no second LLM call."""
+        with self.db.session() as session, session.begin():
+            job = self._held_job(session, job_id)
+            stored = None if job.force else repo.latest_review(session, job.arxiv_id, job.version)
+            if stored is None or job.step != "metadata":
+                return None
+            repo.finish_job(session, job, review_id=stored.id)
+            for hook in self.on_stored:
+                hook(session, stored)
+        log.info("job %d: %s was reviewed meanwhile (review %d)", job_id, stored.arxiv_id, stored.id)
+        return stored
+
     # --- running one job ----------------------------------------------------------------
 
     async def _join(self, job_id: int, on_step: OnStep | None) -> Review:
@@ -174,13 +215,18 @@ class Pipeline:
             claimed = repo.claim_job(session, job_id, self.worker, self.settings.LEASE_S)
         if not claimed:
             return await self._wait_for_other(job_id)
+        try:
+            return await self._run_held(job_id, on_step)
+        except LeaseLost as err:  # another process took it over: its result is the one
+            log.warning("job %d: %s; waiting for the process that took it over", job_id, err)
+            return await self._wait_for_other(job_id)
+
+    async def _run_held(self, job_id: int, on_step: OnStep | None) -> Review:
+        """Run a job this process has claimed, renewing its lease while it runs."""
         self._held.add(job_id)
         self._keep_leases()
         try:
             return await self._run_claimed(job_id, on_step)
-        except LeaseLost as err:  # another process took it over: its result is the one
-            log.warning("job %d: %s; waiting for the process that took it over", job_id, err)
-            return await self._wait_for_other(job_id)
         finally:
             self._held.discard(job_id)
 
@@ -396,11 +442,14 @@ class Pipeline:
             job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
             if job is None or job.worker != self.worker:  # taken over meanwhile: its new holder decides
                 return
-            if err.retryable:  # keep the request: a later run retries it
+            if err.retryable:  # keep the request: a later run retries it, not at once (workers would spin)
                 job.status, job.worker, job.lease_expires_at = "pending", None, None
+                job.not_before = utcnow() + timedelta(seconds=RETRY_AFTER_S)
                 job.error, job.error_kind = str(err), type(err).__name__
             else:
                 repo.finish_job(session, job, error=err)
+                for hook in self.on_failed:
+                    hook(session, job, err)
 
     async def _wait_for_other(self, job_id: int) -> Review:
         """Another live process runs this job: wait for its result instead of doing it twice."""

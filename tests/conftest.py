@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -31,11 +32,20 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr("demos.registry.PUBLISHED_DIR", tmp_path / "no-published-demos")
 
 
+def backend_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database the `settings` of a test use: a SQLite file, or with
+    PAPERDIGEST_TEST_BACKEND=postgresql (`make test-postgres`) a fresh database on the real
+    PostgreSQL test server, so the whole suite runs on either backend."""
+    if os.environ.get("PAPERDIGEST_TEST_BACKEND", "sqlite") == "postgresql":
+        return request.getfixturevalue("postgres_database")
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
 @pytest.fixture
-def settings(tmp_path: Path, fake_arxiv) -> Settings:
+def settings(tmp_path: Path, fake_arxiv, request: pytest.FixtureRequest) -> Settings:
     return Settings(
         _env_file=None,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'test.db'}",
+        DATABASE_URL=backend_database_url(request, tmp_path),
         DATA_DIR=tmp_path / "data",
         SITE_DIR=tmp_path / "site",
         ARXIV_API_URL=fake_arxiv.api_url,

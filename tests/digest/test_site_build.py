@@ -558,3 +558,19 @@ async def test_a_failed_rebuild_is_logged_with_its_reason_and_the_bot_goes_on(
     assert rebuilder.builds == 0
     assert "site rebuild failed" in caplog.text and "FileExistsError" in caplog.text
     assert "REBUILD-SECRET" not in caplog.text
+
+
+def test_builds_on_one_host_take_turns(site_settings: Settings, site_db) -> None:
+    """Several workers rebuild the site: a build waits while another holds the lock beside SITE_DIR."""
+    import fcntl
+
+    site_dir = Path(site_settings.SITE_DIR)
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    finished = threading.Event()
+    with open(site_dir.parent / f".{site_dir.name}.build-lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process's build is running
+        builder = threading.Thread(target=lambda: (build_site(site_settings), finished.set()))
+        builder.start()
+        assert not finished.wait(1.0) and not (site_dir / "index.html").exists()
+    builder.join(60)  # the lock is free: the build runs
+    assert finished.is_set() and (site_dir / "index.html").exists()

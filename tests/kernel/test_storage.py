@@ -386,6 +386,18 @@ def test_claim_next_job_takes_the_oldest_pending_one(db: Database) -> None:
         assert repo.claim_next_job(session, "w3", LEASE_S) is None
 
 
+def test_a_job_that_failed_transiently_waits_before_anyone_takes_it(db: Database) -> None:
+    with db.session() as session, session.begin():
+        job = repo.open_job(session, "2412.00001", None, force=False, requested_by="a")
+        job.not_before = utcnow() + timedelta(seconds=60)
+    with db.session() as session, session.begin():
+        assert repo.claim_next_job(session, "w1", LEASE_S) is None
+        session.get(Job, job.id).not_before = utcnow() - timedelta(seconds=1)
+    with db.session() as session, session.begin():
+        taken = repo.claim_next_job(session, "w1", LEASE_S)
+        assert taken is not None and taken.id == job.id and taken.not_before is None
+
+
 # --- the outbox -----------------------------------------------------------------------------
 
 

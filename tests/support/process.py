@@ -143,8 +143,9 @@ def crash_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def start(env: dict[str, str], log: Path) -> subprocess.Popen:
+def start(env: dict[str, str], log: Path, role: str = "bot") -> subprocess.Popen:
+    """`paperdigest <role>` (bot or worker), its output appended to `log`."""
     command = Path(sys.executable).with_name("paperdigest")
     return subprocess.Popen(
-        [str(command), "--log-level", "INFO", "bot"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+        [str(command), "--log-level", "INFO", role], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
     )

@@ -1,0 +1,103 @@
+"""`paperdigest worker` beside a bot with REVIEWS_IN_BOT=false, on each backend: the bot only
+stores the request and opens its job; the worker reviews it and queues the answer, which the
+bot's relay sends; a final failure reaches the requester from the worker; two workers never
+run the same job; a request whose job went missing is picked up by the sweep."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from paperdigest import repo
+from paperdigest.commands.worker import work
+from paperdigest.db import Database
+from paperdigest.models import ChatRequest, Job, Review
+from paperdigest.settings import Settings
+from tests.fakes.llm import FakeLLM
+from tests.fakes.telegram import FakeTelegram
+from tests.support.bot import ALICE, BOB, eventually, review_messages, running, texts_in
+from tests.support.papers import PAPER_ID, add_paper
+
+
+def rows(settings: Settings, model: type) -> list:
+    db = Database(settings.DATABASE_URL)
+    with db.read() as session:
+        found = list(session.scalars(select(model).order_by(model.id)))
+    db.close()
+    return found
+
+
+class Workers:
+    """Worker loops in this event loop (each a `work()` as the command runs it)."""
+
+    def __init__(self, settings: Settings, count: int = 1) -> None:
+        self.settings, self.count, self.stop, self.tasks = settings, count, asyncio.Event(), []
+
+    async def __aenter__(self) -> Workers:
+        for _ in range(self.count):
+            ready = asyncio.Event()
+            self.tasks.append(asyncio.create_task(work(self.settings, self.stop, ready=ready.set)))
+            await asyncio.wait_for(ready.wait(), 30)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.stop.set()
+        await asyncio.wait_for(asyncio.gather(*self.tasks), 30)
+
+
+async def test_the_bot_leaves_reviews_to_the_worker(
+    bot_settings: Settings, database_url: str, fake_telegram: FakeTelegram, fake_llm: FakeLLM
+) -> None:
+    settings = bot_settings.replace(DATABASE_URL=database_url, REVIEWS_IN_BOT=False)
+    async with running(settings):
+        fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
+        await eventually(lambda: rows(settings, Job))
+        await asyncio.sleep(1.0)  # a bot that reviewed by itself would have called the LLM by now
+        assert fake_llm.requests == [] and review_messages(fake_telegram, ALICE) == []
+        assert [(j.arxiv_id, j.status) for j in rows(settings, Job)] == [(PAPER_ID, "pending")]
+        async with Workers(settings):
+            await eventually(lambda: review_messages(fake_telegram, ALICE), timeout=30)
+            fake_telegram.push_message(BOB, BOB, "/review 2412.99999")  # arXiv has no such paper
+            await eventually(lambda: any(t.startswith("❌ 2412.99999") for t in texts_in(fake_telegram, BOB)), 30)
+        await asyncio.sleep(0.5)
+    assert len(review_messages(fake_telegram, ALICE)) == 1
+    assert [(j.arxiv_id, j.status, j.worker) for j in rows(settings, Job)] == [
+        (PAPER_ID, "done", None),
+        ("2412.99999", "failed", None),
+    ]
+    assert [r.status for r in rows(settings, ChatRequest)] == ["answered", "failed"]
+
+
+async def test_two_workers_share_the_jobs_and_run_each_once(
+    llm_settings: Settings, database_url: str, fake_arxiv, fake_llm: FakeLLM
+) -> None:
+    settings = llm_settings.replace(DATABASE_URL=database_url, WORKER_JOBS=2)
+    papers = [f"2501.{n:05d}" for n in range(1, 7)]
+    for arxiv_id in papers:
+        add_paper(fake_arxiv, arxiv_id)
+    db = Database(database_url)
+    with db.session() as session, session.begin():
+        for arxiv_id in papers:
+            repo.open_job(session, arxiv_id, None, force=False, requested_by="telegram")
+    async with Workers(settings, count=2):
+        await eventually(lambda: all(j.status == "done" for j in rows(settings, Job)), timeout=60)
+    db.close()
+    assert sorted(r.arxiv_id for r in rows(settings, Review)) == papers  # one review each: no job ran twice
+    assert len(fake_llm.requests) == len(papers)
+
+
+async def test_a_request_with_no_job_is_swept_up_by_a_worker(
+    llm_settings: Settings, database_url: str, fake_arxiv
+) -> None:
+    """A bot that died between storing a request and opening its job: the worker's sweep opens it."""
+    settings = llm_settings.replace(DATABASE_URL=database_url)
+    add_paper(fake_arxiv)
+    db = Database(database_url)
+    with db.session() as session, session.begin():
+        session.add(ChatRequest(chat_id=ALICE, user_id=ALICE, arxiv_id=PAPER_ID))
+    async with Workers(settings):
+        await eventually(lambda: [r.status for r in rows(settings, ChatRequest)] == ["answered"], timeout=30)
+    db.close()
+    [job] = rows(settings, Job)
+    assert (job.status, job.requested_by) == ("done", "telegram")
