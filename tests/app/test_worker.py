@@ -6,14 +6,17 @@ run the same job; a request whose job went missing is picked up by the sweep."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from paperdigest import repo
 from paperdigest.commands.worker import work
 from paperdigest.db import Database
-from paperdigest.models import ChatRequest, Job, Review
+from paperdigest.leases import aware
+from paperdigest.models import ChatRequest, Job, Review, utcnow
 from paperdigest.settings import Settings
+from summarizer.pipeline import RETRY_AFTER_S
 from tests.fakes.llm import FakeLLM
 from tests.fakes.telegram import FakeTelegram
 from tests.support.bot import ALICE, BOB, eventually, review_messages, running, texts_in
@@ -101,3 +104,27 @@ async def test_a_request_with_no_job_is_swept_up_by_a_worker(
     db.close()
     [job] = rows(settings, Job)
     assert (job.status, job.requested_by) == ("done", "telegram")
+
+
+async def test_a_transient_failure_waits_before_any_worker_retries(
+    llm_settings: Settings, database_url: str, fake_arxiv, fake_llm: FakeLLM
+) -> None:
+    """The LLM down past its retries: the job goes back to pending with not_before set, so the
+    worker does not spin on it (each try would be another paid call), and the requester waits."""
+    settings = llm_settings.replace(DATABASE_URL=database_url, LLM_RETRIES=2)
+    add_paper(fake_arxiv)
+    fake_llm.fail_next("server", times=10)
+    db = Database(database_url)
+    with db.session() as session, session.begin():
+        session.add(ChatRequest(chat_id=ALICE, user_id=ALICE, arxiv_id=PAPER_ID))
+        repo.open_job(session, PAPER_ID, None, force=False, requested_by="telegram")
+    async with Workers(settings):
+        await eventually(lambda: rows(settings, Job)[0].not_before is not None, timeout=30)
+        tries = len(fake_llm.requests)
+        await asyncio.sleep(1.5)  # several of the worker's polls
+        assert len(fake_llm.requests) == tries == 2
+    db.close()
+    [job] = rows(settings, Job)
+    assert (job.status, job.worker) == ("pending", None) and job.error
+    assert aware(job.not_before) > utcnow() + timedelta(seconds=RETRY_AFTER_S - 30)
+    assert [r.status for r in rows(settings, ChatRequest)] == ["waiting"]
