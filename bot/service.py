@@ -7,7 +7,10 @@ relay then sends them. A review that failed the check is never posted by itself
 (`may_post_automatically`): its requesters get it with a warning, and it waits in /pending
 for an admin's /approve. A review that was already stored is delivered the same way by
 `_deliver`. After a crash, `recover()` resubmits every waiting request: finished jobs
-deliver at once, unfinished ones resume from their step.
+deliver at once, unfinished ones resume from their step. The database side of delivery is
+bot/answers.py, which `paperdigest worker` shares: with REVIEWS_IN_BOT=false this service only
+opens job rows, a worker runs them and answers, and `keep_sweeping` picks up what falls
+between processes.
 """
 
 from __future__ import annotations

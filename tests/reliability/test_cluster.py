@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import signal
 import subprocess
 import threading
@@ -39,6 +40,7 @@ from tests.reliability.harness import CHANNEL, add_papers, count, paper_id, repo
 from tests.support.process import crash_env, start
 
 SECRET = "cluster-Secret_1"
+STARTED = re.compile(r"(?:bot @\S+|worker \S+) started")
 SETTLE_TIMEOUT_S = 180.0
 
 
@@ -61,12 +63,26 @@ class Cluster:
     def __init__(self, envs: list[tuple[str, dict[str, str]]], log_dir: Path) -> None:
         self.envs, self.log_dir = envs, log_dir
         self.processes: list[subprocess.Popen | None] = [None] * len(envs)
+        self.offsets = [0] * len(envs)  # where each process's last start begins in its log
         self.lock = threading.Lock()
         self.kills = 0
 
+    def log(self, index: int) -> Path:
+        return self.log_dir / f"{self.envs[index][0]}-{index}.log"
+
     def start(self, index: int) -> None:
-        role, env = self.envs[index]
-        self.processes[index] = start(env, self.log_dir / f"{role}-{index}.log", role)
+        log = self.log(index)
+        self.offsets[index] = log.stat().st_size if log.exists() else 0
+        self.processes[index] = start(self.envs[index][1], log, self.envs[index][0])
+
+    def all_up(self) -> bool:
+        """Every process finished starting since its last (re)start: its "started" line is there."""
+        for index, offset in enumerate(self.offsets):
+            with self.log(index).open("rb") as log:
+                log.seek(offset)
+                if not STARTED.search(log.read().decode(errors="replace")):
+                    return False
+        return True
 
     def kill(self, index: int) -> None:
         with self.lock:
@@ -78,6 +94,7 @@ class Cluster:
             self.processes[index] = None
 
     def stop_all(self) -> list[int]:
+        """SIGTERM to each (a process still starting has no handler yet: wait for `all_up` first)."""
         codes = []
         for process in self.processes:
             if process is not None and process.poll() is None:
@@ -200,6 +217,7 @@ def run_cluster(
 
         wait_until(settled, SETTLE_TIMEOUT_S, interval=0.5)
         time.sleep(3.0)  # anything sent twice arrives by now
+        assert wait_until(cluster.all_up, 60), "a restarted process did not finish starting"
         figures = count(fake_telegram, requests, set(papers), database_url)
         db = Database(database_url, migrate=False)
         with db.read() as session:
@@ -211,7 +229,8 @@ def run_cluster(
         done.set()
         codes = cluster.stop_all()
     output = cluster.output()
-    assert all(code == 0 for code in codes), (codes, output[-4000:])
+    for index, code in enumerate(codes):
+        assert code == 0, (index, code, cluster.log(index).read_text(errors="replace")[-4000:])
     assert settings.BOT_TOKEN.get_secret_value() not in output and FAKE_LLM_KEY not in output
     return figures, stranded or 0, cluster.kills
 
