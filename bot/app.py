@@ -123,7 +123,7 @@ class BotApp:
         relay.recover()
         stop_relay = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop_relay), name="outbox relay")
-        watch_task = replay_task = sweep_task = None
+        watch_task = replay_task = sweep_task = steps_task = None
         reviews_here = self.settings.REVIEWS_IN_BOT  # false: worker processes review and watch
         if self.settings.WATCH_CATEGORIES and self._run_watcher is not None and reviews_here:  # stops with the relay
             watch_task = asyncio.create_task(
@@ -134,6 +134,8 @@ class BotApp:
                 await asyncio.to_thread(pipeline.warm_up)
             resumed = await service.recover()
             sweep_task = asyncio.create_task(service.keep_sweeping(stop_relay), name="request sweep")
+            if not reviews_here:
+                steps_task = asyncio.create_task(service.keep_showing_steps(stop_relay), name="status lines")
             replayed = await inbox.replay(dispatcher, bot)
             replay_task = asyncio.create_task(inbox.keep_replaying(dispatcher, bot, stop_relay), name="inbox replay")
             log.info(
@@ -154,7 +156,7 @@ class BotApp:
             await service.close()
             stop_relay.set()
             await relay_task
-            for task in (watch_task, replay_task, sweep_task):
+            for task in (watch_task, replay_task, sweep_task, steps_task):
                 if task is not None:
                     await task
             await rebuilder.close()

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 STEPS = (("metadata", "метаданные"), ("pdf", "PDF"), ("text", "текст"), ("review", "рецензия"), ("stored", "готово"))
 RETRY_TRANSIENT_S = 120.0  # a paper whose arXiv/LLM call failed transiently is tried again after this
 STATUS_EDIT_INTERVAL_S = 1.0
+STEP_POLL_S = 1.5  # how often, with reviews in workers, the status lines look at the jobs' steps
 SWEEP_S = 10.0  # how often waiting requests are checked for a review stored elsewhere or a missing job
 
 
@@ -159,6 +160,26 @@ class ReviewService:
         asyncio.get_running_loop().create_task(
             self._edit_waiting(arxiv_id.base, status_text(arxiv_id.base, step), throttle=not final)
         )
+
+    async def keep_showing_steps(self, stop: asyncio.Event) -> None:
+        """REVIEWS_IN_BOT=false: the steps happen in a worker; the status lines follow the job rows."""
+        shown: dict[str, str] = {}  # paper -> the step its status lines show
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=STEP_POLL_S)
+                return
+            except asyncio.TimeoutError:
+                pass
+            try:
+                with self.db.read() as session:
+                    steps = store.steps_of_waiting(session)
+                for arxiv_id, step in steps.items():
+                    if shown.get(arxiv_id, "metadata") != step:  # the status line starts at metadata
+                        shown[arxiv_id] = step
+                        await self._edit_waiting(arxiv_id, status_text(arxiv_id, step), throttle=False)
+                shown = {k: v for k, v in shown.items() if k in steps}
+            except Exception as err:  # noqa: BLE001 - a status line is a courtesy
+                log.info("status lines not updated this time: %r", err)
 
     async def _edit_waiting(self, arxiv_id: str, text: str, *, throttle: bool = True) -> None:
         with self.db.read() as session:

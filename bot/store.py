@@ -104,6 +104,13 @@ def waiting_requests(session: Session, arxiv_id: str | None = None) -> list[Chat
     return list(session.scalars(query.order_by(ChatRequest.id)))
 
 
+def steps_of_waiting(session: Session) -> dict[str, str]:
+    """The step of the active job of each paper that has waiting requests."""
+    waiting = select(ChatRequest.arxiv_id).where(ChatRequest.status == "waiting").distinct()
+    query = select(Job.arxiv_id, Job.step).where(Job.status.in_(("pending", "running")), Job.arxiv_id.in_(waiting))
+    return {arxiv_id: step for arxiv_id, step in session.execute(query)}
+
+
 def take_waiting(session: Session, request_ids: list[int], status: str, **fields: object) -> set[int]:
     """Move these requests from waiting to `status` (with `fields`); returns the ids this
     transaction took. Conditional, so of two processes answering the same request at once

@@ -59,8 +59,13 @@ async def test_the_bot_leaves_reviews_to_the_worker(
         await asyncio.sleep(1.0)  # a bot that reviewed by itself would have called the LLM by now
         assert fake_llm.requests == [] and review_messages(fake_telegram, ALICE) == []
         assert [(j.arxiv_id, j.status) for j in rows(settings, Job)] == [(PAPER_ID, "pending")]
+        fake_llm.latency_s = 3.0  # the job stays at its review step past a few of the bot's looks
         async with Workers(settings):
             await eventually(lambda: review_messages(fake_telegram, ALICE), timeout=30)
+            # the status line followed the worker's steps, read from the job row
+            edits = [c.params.get("text", "") for c in fake_telegram.calls("editMessageText")]
+            assert any("<b>рецензия</b>" in text for text in edits), edits
+            fake_llm.latency_s = 0.0
             fake_telegram.push_message(BOB, BOB, "/review 2412.99999")  # arXiv has no such paper
             await eventually(lambda: any(t.startswith("❌ 2412.99999") for t in texts_in(fake_telegram, BOB)), 30)
         await asyncio.sleep(0.5)
