@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot import store, texts
 from bot.relay import OutboxRelay
-from paperdigest import outbox
+from paperdigest import fanout, outbox
 from paperdigest.db import Database
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import ChatRequest, Review, utcnow
@@ -157,6 +157,7 @@ class ReviewService:
                 version=review.version,
                 review_id=review.id,
             )
+        fanout.queue_for_subscribers(session, review)  # readers whose subscriptions it matches, once each
         self.relay.wake()
         return QUEUED
 
