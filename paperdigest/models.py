@@ -341,12 +341,13 @@ class SubscriptionRule(Base):
     """One rule: a category, an author or a keyword phrase, normalised (paperdigest/subscriptions.py).
 
     `key` is what a new paper is looked up by (ix_subscription_rules_lookup): the category, the
-    author's normalised name, or the longest word of the phrase (the phrase is checked after)."""
+    author's normalised name, or the longest word of the phrase (the phrase is checked after,
+    once per distinct phrase: the index holds the value too)."""
 
     __tablename__ = "subscription_rules"
     __table_args__ = (
         UniqueConstraint("user_id", "kind", "value"),
-        Index("ix_subscription_rules_lookup", "kind", "key"),
+        Index("ix_subscription_rules_lookup", "kind", "key", "value"),  # covers the phrase lookup
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -86,30 +86,45 @@ def paper_words(paper: Paper) -> list[str]:
 
 
 def matching_users(session: Session, paper: Paper) -> list[Match]:
-    """Every reader (not turned off) with a rule this paper matches, once each, by user id."""
+    """Every reader (not turned off) with a rule this paper matches, once each, by user id.
+
+    Two indexed queries: the keyword phrases whose key is a word of the paper (distinct
+    phrases, read from the index alone), checked here for the whole phrase; then the rules
+    that match — by category, author, or one of those phrases — with their readers."""
     text_words = paper_words(paper)
-    text = f" {' '.join(text_words)} "
     categories = {c.lower() for c in (*paper.categories, paper.primary_category) if c}
     authors = {author_key(a) for a in paper.authors} - {""}
-    lookup = sorted(set(text_words), key=len, reverse=True)[:MAX_LOOKUP_WORDS]
+    keys, phrases = _phrases_in(session, text_words)
     rule = SubscriptionRule
     found = or_(
         and_(rule.kind == CATEGORY, rule.key.in_(sorted(categories))),
         and_(rule.kind == AUTHOR, rule.key.in_(sorted(authors))),
-        and_(rule.kind == KEYWORD, rule.key.in_(lookup)),
+        and_(rule.kind == KEYWORD, rule.key.in_(keys), rule.value.in_(phrases)),
     )
     query = (
-        select(rule.user_id, rule.kind, rule.value, rule.label, Subscriber.chat_id, Subscriber.mode)
+        select(rule.user_id, rule.label, Subscriber.chat_id, Subscriber.mode)
         .join(Subscriber, Subscriber.user_id == rule.user_id)
         .where(found, Subscriber.mode != OFF)
         .order_by(rule.user_id, rule.id)
     )
     matches: dict[int, Match] = {}
-    for user_id, kind, value, label, chat_id, mode in session.execute(query):
-        if user_id in matches or (kind == KEYWORD and f" {value} " not in text):
-            continue
-        matches[user_id] = Match(user_id, chat_id, mode, label)
+    for user_id, label, chat_id, mode in session.connection().execute(query):  # Core rows: no ORM loading
+        if user_id not in matches:
+            matches[user_id] = Match(user_id, chat_id, mode, label)
     return list(matches.values())
+
+
+def _phrases_in(session: Session, text_words: list[str]) -> tuple[list[str], list[str]]:
+    """The keys and the distinct keyword phrases of every reader that occur in these words."""
+    text = f" {' '.join(text_words)} "
+    lookup = sorted(set(text_words), key=len, reverse=True)[:MAX_LOOKUP_WORDS]
+    query = (
+        select(SubscriptionRule.key, SubscriptionRule.value)
+        .where(SubscriptionRule.kind == KEYWORD, SubscriptionRule.key.in_(lookup))
+        .distinct()
+    )
+    found = [(key, value) for key, value in session.connection().execute(query) if f" {value} " in text]
+    return sorted({key for key, _ in found}), sorted({value for _, value in found})
 
 
 # --- a reader's rules and mode --------------------------------------------------------------

@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", "kind", "value"),
     )
     with op.batch_alter_table("subscription_rules") as batch_op:
-        batch_op.create_index("ix_subscription_rules_lookup", ["kind", "key"], unique=False)
+        batch_op.create_index("ix_subscription_rules_lookup", ["kind", "key", "value"], unique=False)
     op.create_table(
         "subscription_deliveries",
         sa.Column("id", sa.Integer(), primary_key=True),
