@@ -215,7 +215,8 @@ class OutboxRelay:
                 return handled
             if not self.hold():
                 return handled
-            busy = {chat for chat, at in self._next_at.items() if at > now}
+            self._next_at = {chat: at for chat, at in self._next_at.items() if at > now}  # 10,000 readers: kept small
+            busy = set(self._next_at)
             urgent_only = outbox.NORMAL if now < self._bulk_next_at else None
             # Claimed (pending → sending, committed) before it is sent, and only while the relay
             # lease is still ours (renewed in the same transaction): a relay that stalled past

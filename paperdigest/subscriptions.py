@@ -26,6 +26,7 @@ from paperdigest.models import Paper, Subscriber, SubscriptionRule
 
 CATEGORY, AUTHOR, KEYWORD = "category", "author", "keyword"
 INSTANT, DAILY, OFF = "instant", "daily", "off"
+DEFAULT_DIGEST_MINUTE = 9 * 60  # daily digests at 09:00 Moscow time unless the reader chose another
 MAX_LOOKUP_WORDS = 800  # distinct words of a title and abstract sent in one IN (…): SQLite allows 32,766
 _WORD = re.compile(r"\w+")
 
@@ -130,11 +131,15 @@ def _phrases_in(session: Session, text_words: list[str]) -> tuple[list[str], lis
 # --- a reader's rules and mode --------------------------------------------------------------
 
 
-def subscriber(session: Session, user_id: int, chat_id: str | None = None) -> Subscriber | None:
-    """The reader's row; with a chat id, made when missing (their first /subscribe or /digest)."""
+def subscriber(session: Session, user_id: int) -> Subscriber | None:
+    return session.get(Subscriber, user_id)
+
+
+def ensure_subscriber(session: Session, user_id: int, chat_id: str) -> Subscriber:
+    """The reader's row, made on their first /subscribe or /digest (instant, 09:00 for daily)."""
     row = session.get(Subscriber, user_id)
-    if row is None and chat_id is not None:
-        row = Subscriber(user_id=user_id, chat_id=chat_id, mode=INSTANT, digest_minute=540)
+    if row is None:
+        row = Subscriber(user_id=user_id, chat_id=chat_id, mode=INSTANT, digest_minute=DEFAULT_DIGEST_MINUTE)
         session.add(row)
         session.flush()
     return row
@@ -162,7 +167,7 @@ def find_rule(session: Session, user_id: int, rule: Rule) -> SubscriptionRule | 
 
 def add_rule(session: Session, user_id: int, chat_id: str, rule: Rule) -> bool:
     """Subscribe; False when the reader has this rule already."""
-    subscriber(session, user_id, chat_id)
+    ensure_subscriber(session, user_id, chat_id)
     if find_rule(session, user_id, rule) is not None:
         return False
     session.add(SubscriptionRule(user_id=user_id, kind=rule.kind, value=rule.value, key=rule.key, label=rule.label))

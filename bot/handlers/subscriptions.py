@@ -85,7 +85,7 @@ def _listing_of(db: Database, user_id: int) -> tuple[str, InlineKeyboardMarkup |
     with db.read() as session:
         reader = subs.subscriber(session, user_id)
         rules = subs.rules_of(session, user_id)
-        mode, minute = (reader.mode, reader.digest_minute) if reader else (subs.INSTANT, 540)
+        mode, minute = (reader.mode, reader.digest_minute) if reader else (subs.INSTANT, subs.DEFAULT_DIGEST_MINUTE)
     return listing(rules, mode, minute)
 
 
@@ -159,8 +159,7 @@ async def digest(message: Message, command: CommandObject, db: Database, relay: 
         await message.answer(err.user_message)
         return
     with db.session() as session, session.begin():
-        reader = subs.subscriber(session, user_id, str(message.chat.id))
-        assert reader is not None  # made when missing
+        reader = subs.ensure_subscriber(session, user_id, str(message.chat.id))
         set_mode(session, reader, mode, minute)
         shown = texts.digest_mode(reader.mode, reader.digest_minute)
     relay.wake()  # a switch to instant may have queued what waited for the digest

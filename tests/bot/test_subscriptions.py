@@ -11,16 +11,13 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from bot import relay as relay_module
 from bot import texts
-from paperdigest.db import Database
 from paperdigest.models import OutboxMessage, Subscriber, SubscriptionRule, utcnow
-from paperdigest.settings import Settings
 from tests.fakes.llm import russian_review
 from tests.support.bot import ADMIN, ALICE, BOB, CHANNEL, answer_to, eventually, review_messages, running, texts_in
-from tests.support.papers import PAPER_ID
+from tests.support.papers import PAPER_ID, rows
 
 CAROL, DAVE = 1003, 1004
 INVENTED = "\n\nТочность выросла до 99,9 %, чего в статье нет."  # a result the paper does not have
@@ -28,14 +25,6 @@ INVENTED = "\n\nТочность выросла до 99,9 %, чего в ста�
 
 def invents(request: dict) -> str:
     return russian_review(request) + INVENTED
-
-
-def rows(settings: Settings, model: type, *where) -> list:
-    db = Database(settings.DATABASE_URL)
-    with db.read() as session:
-        found = list(session.scalars(select(model).where(*where)))
-    db.close()
-    return found
 
 
 def shown(message) -> str:
