@@ -21,6 +21,12 @@ An "edit" row (queued by the watcher) changes a post already in the channel: its
 `text` is the note put on top of the review (bot/post_edit.py). The same guarantees hold:
 `sending` before each request, `unknown` on a timeout, flood control; Telegram's "message
 is not modified" counts as done.
+
+Personal subscriptions (paperdigest/fanout.py) queue rows of priority BULK: the relay claims
+by (priority, id), so channel posts and direct answers go first, and sends BULK rows at most
+BULK_SENDS_PER_S. A 403 on one of them unsubscribes the reader (`fanout.drop_blocked`) rather
+than failing each later message. Every DIGEST_CHECK_S the lease holder queues the daily
+digests that are due (bot/subscriber_digest.py).
 """
 
 from __future__ import annotations
@@ -66,7 +72,6 @@ MAX_ATTEMPTS = 5
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 IDLE_POLL_S = 1.0
 CHANNEL_KINDS = ("channel", "edit", "digest")  # paced as channel posts
-GATED_KINDS = (*CHANNEL_KINDS, fanout.SUBSCRIPTION)  # sent only while their review may be posted
 # Subscribers' messages (priority BULK) go out at most this often, leaving room under Telegram's
 # ~30 messages/s per bot for channel posts and direct answers, which are always claimed first.
 BULK_SENDS_PER_S = 20.0
@@ -238,7 +243,10 @@ class OutboxRelay:
         with self.db.read() as session:
             message = session.get(OutboxMessage, message_id)
             review = session.get(Review, message.review_id) if message.review_id else None
-        if message.kind in GATED_KINDS and review is not None and not self._may_post(message, review):
+        if message.kind in CHANNEL_KINDS and review is not None and not self._may_post(message, review):
+            return
+        if message.kind == fanout.SUBSCRIPTION and review is not None and not fanout.may_fan_out(review):
+            self._update(message_id, status="failed", error=f"not sent: review {review.id} was dropped since")
             return
         try:
             if message.kind == "edit":

@@ -103,3 +103,13 @@ async def test_a_broadcast_interrupted_by_a_crash_reaches_nobody_twice(
     assert set(delivered.values()) == {1}  # nobody twice
     assert set(statuses) <= {"sent", "unknown"} and statuses["sent"] + statuses["unknown"] == len(READERS)
     assert statuses["sent"] <= len(delivered) <= len(READERS)  # an unknown one may have arrived: never resent
+
+
+async def test_a_review_dropped_after_its_fan_out_reaches_no_reader(db, settings, fake_telegram, telegram_bot) -> None:
+    assert fan_out(db) == len(READERS)
+    with db.session() as session, session.begin():
+        session.get(Review, 1).moderation = "dropped"  # an admin's /drop while the broadcast waited
+    await OutboxRelay(telegram_bot, db, settings.replace(CHAT_REPLY_INTERVAL_S=0.0)).deliver_due()
+    with db.read() as session:
+        statuses = Counter(session.scalars(select(OutboxMessage.status)))
+    assert to_readers(fake_telegram) == Counter() and statuses == {"failed": len(READERS)}
