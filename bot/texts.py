@@ -146,6 +146,7 @@ DIGEST_USAGE = (
     "/digest daily — раз в день одним сообщением, в 09:00 по Москве; своё время: /digest daily 20:30\n"
     "/digest off — не присылать"
 )
+NO_SUBSCRIPTIONS_MODE = "Подписок пока нет: /subscribe cs.CL"
 BAD_DIGEST_MODE = "Не понимаю «{value}». " + DIGEST_USAGE
 BAD_DIGEST_TIME = "«{value}» — не время. Напишите часы и минуты по Москве, например: /digest daily 08:30"
 DIGEST_SET = "Готово. {mode}"

@@ -153,6 +153,12 @@ async def digest(message: Message, command: CommandObject, db: Database, relay: 
     user_id = await _reader(message)
     if user_id is None:
         return
+    if not (command.args or "").strip():  # what it is now, and how to change it
+        with db.read() as session:
+            reader = subs.subscriber(session, user_id)
+            now = texts.digest_mode(reader.mode, reader.digest_minute) if reader else texts.NO_SUBSCRIPTIONS_MODE
+        await message.answer(f"{now}\n\n{texts.DIGEST_USAGE}")
+        return
     try:
         mode, minute = parse_digest(command.args or "")
     except BadRule as err:

@@ -86,7 +86,10 @@ async def test_digest_modes(bot_settings, fake_telegram) -> None:
     async with running(bot_settings):
         shown_help = await answer_to(fake_telegram, ALICE, "/help")
         assert all(command in shown_help for command in ("/subscribe", "/subscriptions", "/unsubscribe", "/digest"))
+        assert "Подписок пока нет" in await answer_to(fake_telegram, ALICE, "/digest")
         await answer_to(fake_telegram, ALICE, "/subscribe cs.CL")
+        now = await answer_to(fake_telegram, ALICE, "/digest")
+        assert "придут сразу" in now and "/digest daily 20:30" in now  # the mode now, and how to change it
         assert "раз в день, в 09:00 по Москве" in await answer_to(fake_telegram, ALICE, "/digest daily")  # by default
         assert "раз в день, в 20:30 по Москве" in await answer_to(fake_telegram, ALICE, "/digest daily 20:30")
         assert "20:30 по Москве" in await answer_to(fake_telegram, ALICE, "/subscriptions")
