@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/watch.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/grounding.py
+	$(BIN)/python bench/subscriptions.py
 
 clean:
 	rm -rf $(VENV) data/demo

@@ -14,7 +14,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from bot import store, texts
-from paperdigest import outbox, repo
+from paperdigest import fanout, outbox, repo
 from paperdigest.errors import PaperdigestError
 from paperdigest.leases import aware
 from paperdigest.models import ChatRequest, Review
@@ -91,6 +91,7 @@ def publish(session: Session, review: Review, settings: Settings) -> str:
             version=review.version,
             review_id=review.id,
         )
+    fanout.queue_for_subscribers(session, review)  # readers whose subscriptions it matches, once each
     return QUEUED
 
 

@@ -21,6 +21,12 @@ An "edit" row (queued by the watcher) changes a post already in the channel: its
 `text` is the note put on top of the review (bot/post_edit.py). The same guarantees hold:
 `sending` before each request, `unknown` on a timeout, flood control; Telegram's "message
 is not modified" counts as done.
+
+Personal subscriptions (paperdigest/fanout.py) queue rows of priority BULK: the relay claims
+by (priority, id), so channel posts and direct answers go first, and sends BULK rows at most
+BULK_SENDS_PER_S. A 403 on one of them unsubscribes the reader (`fanout.drop_blocked`) rather
+than failing each later message. Every DIGEST_CHECK_S the lease holder queues the daily
+digests that are due (bot/subscriber_digest.py).
 """
 
 from __future__ import annotations
@@ -49,9 +55,10 @@ from bot import texts
 from bot.format import classic_messages, plain_text, rich_message
 from bot.post_edit import with_note
 from bot.store import DROPPED
+from bot.subscriber_digest import queue_due_digests
 from bot.trust import PaperHeader, for_telegram, paper_header
 from bot.wire import on_wire
-from paperdigest import leases, outbox
+from paperdigest import fanout, leases, outbox
 from paperdigest.db import Database
 from paperdigest.leases import LeaseLost
 from paperdigest.links import paper_url
@@ -65,10 +72,18 @@ MAX_ATTEMPTS = 5
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 IDLE_POLL_S = 1.0
 CHANNEL_KINDS = ("channel", "edit", "digest")  # paced as channel posts
+# Subscribers' messages (priority BULK) go out at most this often, leaving room under Telegram's
+# ~30 messages/s per bot for channel posts and direct answers, which are always claimed first.
+BULK_SENDS_PER_S = 20.0
+DIGEST_CHECK_S = 30.0  # how often the readers' daily digests due are looked for
 
 
 class Unsendable(Exception):
     """Telegram refused the message for good (blocked bot, unknown chat, …)."""
+
+
+class Blocked(Unsendable):
+    """403: the bot was blocked by the user, or removed from the chat."""
 
 
 class OutboxRelay:
@@ -90,6 +105,8 @@ class OutboxRelay:
         # A 429 may be the bot's overall limit, not the chat's: every send waits it out
         # (sending to other chats meanwhile only earned more 429s: 6,105 refusals in a 1,000-update burst).
         self._paused_until = 0.0
+        self._bulk_next_at = 0.0  # earliest next send of a subscriber's message
+        self._digests_checked_at: float | None = None
         self._wakeup = asyncio.Event()
         self.holder = leases.this_holder()
         self.holding = False  # this relay holds the relay lease: it alone sends
@@ -175,6 +192,7 @@ class OutboxRelay:
                 except TimeoutError:
                     pass
                 continue
+            self._queue_digests()
             sent = await self.send_due()
             if not sent:
                 self._wakeup.clear()
@@ -183,7 +201,7 @@ class OutboxRelay:
                         IDLE_POLL_S,
                         *(
                             t - self._clock()
-                            for t in (*self._next_at.values(), self._paused_until)
+                            for t in (*self._next_at.values(), self._paused_until, self._bulk_next_at)
                             if t > self._clock()
                         ),
                     ]
@@ -202,7 +220,9 @@ class OutboxRelay:
                 return handled
             if not self.hold():
                 return handled
-            busy = {chat for chat, at in self._next_at.items() if at > now}
+            self._next_at = {chat: at for chat, at in self._next_at.items() if at > now}  # 10,000 readers: kept small
+            busy = set(self._next_at)
+            urgent_only = outbox.NORMAL if now < self._bulk_next_at else None
             # Claimed (pending → sending, committed) before it is sent, and only while the relay
             # lease is still ours (renewed in the same transaction): a relay that stalled past
             # its lease claims nothing after another took over (and ran the recovery).
@@ -211,9 +231,11 @@ class OutboxRelay:
                     self.holding = False
                     log.warning("outbox relay %s: its lease was taken over; standing by", self.holder)
                     return handled
-                message = outbox.claim_next(session, utcnow(), busy)
+                message = outbox.claim_next(session, utcnow(), busy, max_priority=urgent_only)
             if message is None:
                 return handled
+            if message.priority > outbox.NORMAL:
+                self._bulk_next_at = now + 1.0 / BULK_SENDS_PER_S
             await self.send(message.id)
             handled += 1
 
@@ -222,6 +244,9 @@ class OutboxRelay:
             message = session.get(OutboxMessage, message_id)
             review = session.get(Review, message.review_id) if message.review_id else None
         if message.kind in CHANNEL_KINDS and review is not None and not self._may_post(message, review):
+            return
+        if message.kind == fanout.SUBSCRIPTION and review is not None and not fanout.may_fan_out(review):
+            self._update(message_id, status="failed", error=f"not sent: review {review.id} was dropped since")
             return
         try:
             if message.kind == "edit":
@@ -240,6 +265,11 @@ class OutboxRelay:
             self._paused_until = max(self._paused_until, self._clock() + err.retry_after)
         except LeaseLost as err:  # the row is the new holder's now: leave it as it is
             log.warning("outbox %d not sent by %s: %s", message_id, self.holder, err)
+        except Blocked as err:
+            log.error("outbox %d to %s failed for good: %s", message_id, message.chat_id, err)
+            self._update(message_id, status="failed", error=str(err))
+            if message.kind in fanout.SUBSCRIBER_KINDS:
+                self._unsubscribe(message.chat_id)
         except Unsendable as err:
             log.error("outbox %d to %s failed for good: %s", message_id, message.chat_id, err)
             self._update(message_id, status="failed", error=str(err))
@@ -257,6 +287,22 @@ class OutboxRelay:
             self._next_at[message.chat_id] = max(
                 self._next_at.get(message.chat_id, 0.0), self._clock() + self._interval(message)
             )
+
+    def _unsubscribe(self, chat_id: str) -> None:
+        """A subscriber blocked the bot: their subscriptions end instead of every later message failing."""
+        with self.db.session() as session, session.begin():
+            removed = fanout.drop_blocked(session, chat_id)
+        log.warning("chat %s blocked the bot: %d subscription rule(s) removed", chat_id, removed)
+
+    def _queue_digests(self) -> None:
+        """Every DIGEST_CHECK_S: queue the readers' daily digests that are due (this relay alone,
+        holding the relay lease, does it)."""
+        now = self._clock()
+        if self._digests_checked_at is not None and now - self._digests_checked_at < DIGEST_CHECK_S:
+            return
+        self._digests_checked_at = now
+        with self.db.session() as session, session.begin():
+            queue_due_digests(session, utcnow())
 
     def _may_post(self, message: OutboxMessage, review: Review) -> bool:
         """The posting gate again, at send time: a row queued before the gate existed, or whose
@@ -327,7 +373,10 @@ class OutboxRelay:
         return paper_url(self.settings.SITE_URL, review.arxiv_id)
 
     def _markdown(self, message: OutboxMessage, review: Review) -> str:
-        return for_telegram(review, self._header(review), to_requester=message.kind == "reply")
+        markdown = for_telegram(review, self._header(review), to_requester=message.kind == "reply")
+        if message.kind == fanout.SUBSCRIPTION and message.text:  # which of the reader's rules it matched
+            markdown = with_note(markdown, texts.subscription_note(message.text))
+        return markdown
 
     def _header(self, review: Review) -> PaperHeader | None:
         """The header from the paper's row as it is now (title, code link, the demo page if its results exist)."""
@@ -357,7 +406,7 @@ class OutboxRelay:
                 raise _FormatRefused(err.message) from err
             raise Unsendable(f"Telegram refused: {err.message}") from err
         except TelegramForbiddenError as err:
-            raise Unsendable(f"Telegram refused: {err.message}") from err
+            raise Blocked(f"Telegram refused: {err.message}") from err
         except TelegramNetworkError as err:
             if "ClientConnectorError" in str(err):  # the request never left: safe to retry
                 raise _NotSent(str(err)) from err
@@ -414,7 +463,7 @@ class OutboxRelay:
                 return
             raise Unsendable(f"Telegram refused the edit of message {message_id}: {err.message}") from err
         except TelegramForbiddenError as err:
-            raise Unsendable(f"Telegram refused: {err.message}") from err
+            raise Blocked(f"Telegram refused: {err.message}") from err
         except TelegramNetworkError as err:
             if "ClientConnectorError" in str(err):
                 raise _NotSent(str(err)) from err

@@ -109,3 +109,76 @@ def help_text(*, is_admin: bool, quota: int | None, quota_total: int, site_url: 
         .render(is_admin=is_admin, quota=quota, quota_total=quota_total, site_url=site_url)
         .strip()
     )
+
+
+# --- personal subscriptions (bot/handlers/subscriptions.py) ---------------------------------
+
+SUBSCRIBE_USAGE = (
+    "Чтобы подписаться, напишите, на что:\n"
+    "/subscribe cs.CL — категория arXiv\n"
+    "/subscribe автор: Yuntian Deng — автор (имя и фамилия, как на arXiv)\n"
+    "/subscribe latent reasoning — слово или фраза из названия или аннотации"
+)
+SUBSCRIPTIONS_PRIVATE = "Подписки работают в личном чате с ботом: напишите ему /subscribe."
+BAD_CATEGORY = "«{value}» не похоже на категорию arXiv. Примеры: /subscribe cs.CL, /subscribe hep-th"
+AUTHOR_NEEDS_NAME = "Напишите имя и фамилию автора, как на arXiv: /subscribe автор: Yuntian Deng"
+KEYWORD_TOO_SHORT = "«{value}» слишком короткое: нужно хотя бы 3 буквы. Пример: /subscribe latent reasoning"
+KEYWORD_NO_WORDS = "В «{value}» нет ни одного слова. Пример: /subscribe latent reasoning"
+TOO_LONG = "Слишком длинно ({length} символов, можно до {limit}). Сократите фразу или оставьте главные слова."
+TOO_MANY_WORDS = "Во фразе {count} слов, можно до {limit}: длинная фраза почти никогда не встречается целиком."
+TOO_MANY_RULES = "У вас уже {limit} подписок — это предел. Уберите лишние: /subscriptions"
+SUBSCRIBED = "Подписка добавлена: {rule}.\n{mode}\nВсе подписки: /subscriptions"
+ALREADY_SUBSCRIBED = "Такая подписка уже есть: {rule}. Все подписки: /subscriptions"
+NO_SUBSCRIPTIONS = "Подписок пока нет.\n\n" + SUBSCRIBE_USAGE
+SUBSCRIPTIONS_HEAD = "<b>Ваши подписки</b> (кнопка убирает подписку):"
+UNSUBSCRIBE_USAGE = (
+    "Напишите, от чего отписаться, как при подписке: /unsubscribe cs.CL, или /unsubscribe все. "
+    "Список с кнопками: /subscriptions"
+)
+NOT_SUBSCRIBED = "Подписки «{rule}» у вас нет. Ваши подписки: /subscriptions"
+UNSUBSCRIBED = "Подписка убрана: {rule}."
+UNSUBSCRIBED_ALL = "Все подписки убраны ({count})."
+BUTTON_REMOVED = "Подписка убрана"
+BUTTON_GONE = "Этой подписки уже нет"
+DIGEST_USAGE = (
+    "Как присылать новые рецензии по подпискам:\n"
+    "/digest instant — сразу, как выходит рецензия\n"
+    "/digest daily — раз в день одним сообщением, в 09:00 по Москве; своё время: /digest daily 20:30\n"
+    "/digest off — не присылать"
+)
+NO_SUBSCRIPTIONS_MODE = "Подписок пока нет: /subscribe cs.CL"
+BAD_DIGEST_MODE = "Не понимаю «{value}». " + DIGEST_USAGE
+BAD_DIGEST_TIME = "«{value}» — не время. Напишите часы и минуты по Москве, например: /digest daily 08:30"
+DIGEST_SET = "Готово. {mode}"
+RULE_KINDS = {"category": "категория", "author": "автор", "keyword": "фраза"}
+
+
+def rule_text(kind: str, label: str) -> str:
+    return f"{RULE_KINDS.get(kind, kind)} {label}"
+
+
+def clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def digest_mode(mode: str, minute: int) -> str:
+    if mode == "daily":
+        return f"Новые рецензии по подпискам придут раз в день, в {clock(minute)} по Москве (/digest — изменить)."
+    if mode == "off":
+        return "Присылать рецензии по подпискам сейчас выключено; включить: /digest instant или /digest daily."
+    return "Новые рецензии по подпискам придут сразу, как выйдут (/digest daily — раз в день)."
+
+
+def subscription_note(reason: str) -> str:
+    """Quoted under the header of a review sent by a subscription."""
+    return f"🔔 По вашей подписке: {reason}. Настроить — /subscriptions"
+
+
+def subscriber_digest(items: list[tuple[str, str, str]], more: int) -> str:
+    """The daily message: (title, arxiv id, reason) per paper; plain text."""
+    lines = [f"🔔 Новые рецензии по вашим подпискам: {len(items) + more}", ""]
+    for title, arxiv_id, reason in items:
+        lines += [f"• {title}", f"  /paper {arxiv_id} — по подписке: {reason}"]
+    if more:
+        lines += ["", f"…и ещё {more}: /latest"]
+    return "\n".join([*lines, "", "Настроить — /subscriptions, /digest"])

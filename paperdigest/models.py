@@ -227,10 +227,13 @@ class OutboxMessage(Base):
             postgresql_where=text("kind = 'channel'"),
         ),
         Index("ix_outbox_status", "status"),
+        Index("ix_outbox_claim", "status", "priority", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # channel / reply / notice
+    kind: Mapped[str] = mapped_column(
+        String(16)
+    )  # channel / reply / notice / edit / digest / subscription / sub_digest
     chat_id: Mapped[str] = mapped_column(String(64))  # "@channel", "-100…" or a user's chat id
     arxiv_id: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int | None]
@@ -243,6 +246,9 @@ class OutboxMessage(Base):
     message_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text)
     not_before: Mapped[datetime | None]
+    # Lower goes first: channel posts, replies and notices 0 (NORMAL), subscribers' messages 10
+    # (paperdigest/outbox.py); the relay claims by (priority, id).
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 
@@ -311,4 +317,66 @@ class WatchMark(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)  # e.g. "digest:2026-12-01"
     value: Mapped[str] = mapped_column(Text, default="")
     expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- personal subscriptions (migration 0007) ------------------------------------------------
+
+
+class Subscriber(Base):
+    """A reader with personal subscriptions: how their matches reach them."""
+
+    __tablename__ = "subscribers"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[str] = mapped_column(String(64))  # their private chat with the bot
+    mode: Mapped[str] = mapped_column(String(16), default="instant")  # instant / daily / off
+    digest_minute: Mapped[int] = mapped_column(Integer, default=540)  # daily: minutes after midnight, Moscow
+    last_digest_on: Mapped[date | None]  # daily: the Moscow date of the last digest queued
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SubscriptionRule(Base):
+    """One rule: a category, an author or a keyword phrase, normalised (paperdigest/subscriptions.py).
+
+    `key` is what a new paper is looked up by (ix_subscription_rules_lookup): the category, the
+    author's normalised name, or the longest word of the phrase (the phrase is checked after,
+    once per distinct phrase: the index holds the value too)."""
+
+    __tablename__ = "subscription_rules"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "value"),
+        Index("ix_subscription_rules_lookup", "kind", "key", "value"),  # covers the phrase lookup
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("subscribers.user_id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # category / author / keyword
+    value: Mapped[str] = mapped_column(String(200))  # normalised
+    key: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200))  # as the reader wrote it
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SubscriptionDelivery(Base):
+    """A paper version a subscriber was sent, or will be in their daily digest: once each.
+
+    Kept when the reader unsubscribes (no foreign key to subscribers), so subscribing again
+    never brings an old paper back."""
+
+    __tablename__ = "subscription_deliveries"
+    __table_args__ = (
+        UniqueConstraint("user_id", "arxiv_id", "version"),
+        Index("ix_subscription_deliveries_user_status", "user_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    arxiv_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int]
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(200), default="")  # the rule it matched, as written
+    status: Mapped[str] = mapped_column(String(16))  # queued (an outbox row) / pending (daily digest) / dropped
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

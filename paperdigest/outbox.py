@@ -19,6 +19,9 @@ from paperdigest.models import OutboxMessage
 HELD = "held"  # a channel row the relay would not post: its review may not reach the channel
 FINAL_SEND = ("sent", "failed", "unknown", HELD)  # nothing more will happen to the row by itself
 MAY_HAVE_LEFT = ("sending", "in_flight", "sent", "unknown")
+# Claim order: lower first. Channel posts, edits, replies and notices are NORMAL; the messages
+# of personal subscriptions (paperdigest/fanout.py) are BULK, sent only when nothing else is due.
+NORMAL, BULK = 0, 10
 
 
 def enqueue(session: Session, **fields: object) -> OutboxMessage:
@@ -77,9 +80,13 @@ def due_count(session: Session, now: datetime, *, due: bool = True) -> int:
     return session.scalar(query.where(when if due else ~when)) or 0
 
 
-def claim_next(session: Session, now: datetime, busy_chats: set[str]) -> OutboxMessage | None:
-    """Take the oldest due pending row whose chat is not waiting out its interval: it becomes
-    'sending' in this transaction (commit it before sending), so no other relay takes it.
+def claim_next(
+    session: Session, now: datetime, busy_chats: set[str], *, max_priority: int | None = None
+) -> OutboxMessage | None:
+    """Take the most urgent (lowest priority, then oldest) due pending row whose chat is not
+    waiting out its interval: it becomes 'sending' in this transaction (commit it before
+    sending), so no other relay takes it. `max_priority` leaves less urgent rows out (the
+    relay's pace for subscribers' messages).
 
     One statement on both backends: on PostgreSQL the inner SELECT locks the row it picks and
     skips rows another relay holds (FOR UPDATE SKIP LOCKED); SQLite leaves the clause out, its
@@ -88,7 +95,14 @@ def claim_next(session: Session, now: datetime, busy_chats: set[str]) -> OutboxM
     query = query.where((OutboxMessage.not_before.is_(None)) | (OutboxMessage.not_before <= now))
     if busy_chats:
         query = query.where(OutboxMessage.chat_id.not_in(sorted(busy_chats)))
-    oldest = query.order_by(OutboxMessage.id).limit(1).with_for_update(skip_locked=True).scalar_subquery()
+    if max_priority is not None:
+        query = query.where(OutboxMessage.priority <= max_priority)
+    oldest = (
+        query.order_by(OutboxMessage.priority, OutboxMessage.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
     claimed = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == oldest, OutboxMessage.status == "pending")

@@ -26,7 +26,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from paperdigest import leases, outbox, repo
+from paperdigest import fanout, leases, outbox, repo
 from paperdigest.db import Database
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import Review, WatchCandidate, utcnow
@@ -285,6 +285,7 @@ class Watcher:
                         review_id=review.id,
                         not_before=not_before,
                     )
+                    fanout.queue_for_subscribers(session, review)  # readers whose subscriptions it matches
                     report.posted.append(row.arxiv_id)
                 row.status, row.outbox_id = "posted", post.id
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import admin, browse, review, start
+from bot.handlers import admin, browse, review, start, subscriptions
 
 
 def get_routers() -> list[Router]:
     # review.router last: it also catches any plain text (a pasted link) after the commands.
-    return [start.make_router(), admin.make_router(), browse.make_router(), review.make_router()]
+    return [
+        start.make_router(),
+        admin.make_router(),
+        browse.make_router(),
+        subscriptions.make_router(),
+        review.make_router(),
+    ]

@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Engine, create_engine, event, func, inspect, null, 
 from typer.testing import CliRunner, Result
 
 from bot import store as bot_store
-from paperdigest import leases, outbox, repo
+from paperdigest import fanout, leases, outbox, repo, subscriptions
 from paperdigest.cli import app
 from paperdigest.db import Database, alembic_config, normalize_url
 from paperdigest.models import (
@@ -155,6 +155,9 @@ def fill(url: str) -> None:
         reply = outbox.enqueue(
             session, kind="reply", chat_id=str(USER), request_id=request.id, text="Готово ✅", not_before=WHEN
         )
+        subscriptions.add_rule(session, USER, str(USER), subscriptions.author_rule("Юрий Тян"))
+        subscriptions.subscriber(session, USER).last_digest_on = date(2026, 12, 1)
+        assert fanout.queue_for_subscribers(session, passed) == 1  # a delivery and its outbox row (priority BULK)
         watch_store.move_cursor(session, "cs.CL", WHEN - timedelta(hours=5))
         session.add(
             WatchCandidate(
@@ -221,7 +224,7 @@ def test_a_database_goes_to_postgresql_and_back_unchanged(source: str, postgres_
     assert all(original.values()), [name for name, rows in original.items() if not rows]  # rows in every table
     to_postgres = copy(source, postgres_database, "--batch", "2")  # several batches per table
     assert to_postgres.exit_code == 0, to_postgres.output
-    assert re.search(r"^  reviews +3$", to_postgres.stdout, re.M) and "row(s) in 13 table(s)" in to_postgres.stdout
+    assert re.search(r"^  reviews +3$", to_postgres.stdout, re.M) and "row(s) in 16 table(s)" in to_postgres.stdout
     on_postgres = dump(postgres_database)
     assert on_postgres == original
     back = sqlite_url(tmp_path / "back" / "paperdigest.db")
@@ -255,13 +258,15 @@ def test_postgresql_hands_out_new_ids_after_the_copy(source: str, postgres_datab
         usage = Usage(arxiv_id=OTHER, model="m", purpose="review")
         candidate = WatchCandidate(arxiv_id=OTHER, day=date(2026, 12, 2), title="t")
         session.add_all([request, usage, candidate])
+        subscriptions.add_rule(session, USER + 1, str(USER + 1), subscriptions.category_rule("cs.LG"))
         session.flush()
-        ids = (new_review.id, job.id, row.id, request.id, usage.id, candidate.id)
+        [rule] = subscriptions.rules_of(session, USER + 1)
+        ids = (new_review.id, job.id, row.id, request.id, usage.id, candidate.id, rule.id)
     with db.read() as session:
         tops = [session.scalar(select(func.max(m.id))) for m in (Review, Job, OutboxMessage, ChatRequest, Usage)]
         assert session.scalar(select(func.count()).select_from(PaperVersion)) == 3
     db.close()
-    assert ids[:5] == tuple(tops) and ids == (4, 3, 3, 2, 2, 2)
+    assert ids[:5] == tuple(tops) and ids == (4, 3, 4, 2, 2, 2, 2)
 
 
 def test_a_target_that_holds_rows_is_refused_and_left_as_it_was(source: str, database_url: str) -> None:

@@ -24,8 +24,7 @@ from summarizer.grounding import ABSENT, FOUND, Grounding, NumberCheck
 from summarizer.ids import ArxivId
 from tests.fakes.arxiv_days import announcement_at, submitted_at
 from tests.fakes.llm import message_text, russian_review
-from tests.fakes.telegram import FakeTelegram
-from tests.support.bot import ADMIN, ALICE, BOB, CHANNEL, eventually, review_messages, running, texts_in
+from tests.support.bot import ADMIN, ALICE, BOB, CHANNEL, answer_to, eventually, review_messages, running, texts_in
 from tests.support.papers import PAPER_ID
 from tests.support.watch import PDF, SUN, THU, llm_judge, relay_all, relevant, round_at
 
@@ -77,13 +76,6 @@ async def stored_review(settings: Settings) -> Review:
     """A review stored before the bot starts (the watcher's, or an earlier request's)."""
     async with open_pipeline(settings) as pipeline:
         return await pipeline.review(ArxivId(PAPER_ID))
-
-
-async def answer_to(fake: FakeTelegram, chat: int, text: str) -> str:
-    """Send `text` as the chat's user and wait for the bot's next message there."""
-    count = len(texts_in(fake, chat))
-    fake.push_message(chat, chat, text)
-    return (await eventually(lambda: texts_in(fake, chat)[count:]))[0]
 
 
 def assert_warned(settings: Settings, text: str) -> None:

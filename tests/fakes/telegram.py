@@ -285,6 +285,16 @@ class FakeTelegram(FakeServer):
         self._wake()
         return update["update_id"]
 
+    def push_callback(self, chat_id: int, user_id: int, message_id: int, data: str) -> int:
+        """Queue a press of an inline button under the bot's message ``message_id``; returns its update_id."""
+        user = {"id": user_id, "is_bot": False, "first_name": "Тест", "language_code": "ru"}
+        with self._state:
+            chat = self._chats[chat_id]
+            message = self._message_dict(chat, self._messages[chat_id][message_id])
+            query_id = f"{chat_id}:{message_id}:{time.time_ns()}"
+        query = {"id": query_id, "from": user, "chat_instance": str(chat_id), "message": message, "data": data}
+        return self.push_update({"callback_query": query})
+
     def add_file(self, file_id: str, data: bytes) -> str:
         """Serve ``data`` for getFile(file_id); returns its file_path."""
         with self._state:

@@ -46,3 +46,10 @@ def texts_in(fake: FakeTelegram, chat_id: int) -> list[str]:
 def review_messages(fake: FakeTelegram, chat_id: int) -> list:
     """The bot's messages carrying a review (rich, or classic parts with the header)."""
     return [m for m in fake.messages_in(chat_id) if m.rich is not None or "Статья:" in (m.text or "")]
+
+
+async def answer_to(fake: FakeTelegram, chat: int, text: str) -> str:
+    """Send `text` as the chat's user and wait for the bot's next message there."""
+    count = len(texts_in(fake, chat))
+    fake.push_message(chat, chat, text)
+    return (await eventually(lambda: texts_in(fake, chat)[count:]))[0]

@@ -1,0 +1,120 @@
+"""Matching a new paper to readers' rules, and the fan-out of its review: once per reader and
+paper version, never a failed review. On SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from paperdigest import fanout, outbox
+from paperdigest import subscriptions as subs
+from paperdigest.db import Database, upgrade
+from paperdigest.models import OutboxMessage, Paper, Review, SubscriptionDelivery
+
+ARXIV_ID = "2412.06769"
+
+
+@pytest.fixture
+def db(database_url: str):
+    upgrade(database_url)
+    database = Database(database_url)
+    with database.session() as session, session.begin():
+        session.add(
+            Paper(
+                arxiv_id=ARXIV_ID,
+                title="Training Large Language Models to Reason in a Continuous Latent Space",
+                authors=["Shibo Hao", "Yuntian Déng", "Yuandong Tian"],
+                abstract="We study latent reasoning: thoughts as hidden states, not tokens.",
+                categories=["cs.CL", "cs.AI"],
+                primary_category="cs.CL",
+            )
+        )
+    yield database
+    database.close()
+
+
+def review(session, *, validation: str = "passed", version: int = 1, moderation: str | None = None) -> Review:
+    row = Review(
+        arxiv_id=ARXIV_ID,
+        version=version,
+        markdown="# T",
+        body="",
+        reviewer="llm",
+        model="m",
+        prompt_version="p",
+        validation=validation,
+        moderation=moderation,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def subscribe(session, user_id: int, *rules: subs.Rule, mode: str = subs.INSTANT) -> None:
+    for rule in rules:
+        subs.add_rule(session, user_id, str(user_id), rule)
+    subs.subscriber(session, user_id).mode = mode
+
+
+@pytest.mark.parametrize(
+    "rule, matches",
+    [
+        (subs.category_rule("cs.CL"), True),
+        (subs.category_rule("CS.ai"), True),
+        (subs.category_rule("stat.ML"), False),
+        (subs.author_rule("yuntian deng"), True),  # case and accents folded
+        (subs.author_rule("Yuntian"), False),  # the whole name, not a part
+        (subs.keyword_rule("Latent Reasoning"), True),
+        (subs.keyword_rule("continuous latent space"), True),  # from the title
+        (subs.keyword_rule("reasoning latent"), False),  # the phrase, in its order
+        (subs.keyword_rule("thought"), False),  # whole words ("thoughts"): no stemming
+    ],
+)
+def test_a_rule_matches_the_paper_or_not(db: Database, rule: subs.Rule, matches: bool) -> None:
+    with db.session() as session, session.begin():
+        subscribe(session, 7, rule)
+        found = subs.matching_users(session, session.get(Paper, ARXIV_ID))
+    assert [(m.user_id, m.reason) for m in found] == ([(7, rule.label)] if matches else [])
+
+
+def test_a_reader_with_several_matching_rules_is_found_once_and_off_is_left_out(db: Database) -> None:
+    with db.session() as session, session.begin():
+        subscribe(session, 1, subs.category_rule("cs.CL"), subs.keyword_rule("latent reasoning"))
+        subscribe(session, 2, subs.category_rule("cs.CL"), mode=subs.OFF)
+        found = subs.matching_users(session, session.get(Paper, ARXIV_ID))
+    assert [(m.user_id, m.reason) for m in found] == [(1, "cs.CL")]
+
+
+def test_fan_out_queues_each_reader_once_per_paper_version(db: Database) -> None:
+    with db.session() as session, session.begin():
+        subscribe(session, 1, subs.category_rule("cs.CL"))
+        subscribe(session, 2, subs.author_rule("Shibo Hao"), mode=subs.DAILY)
+        subscribe(session, 3, subs.category_rule("math.AG"))
+        first = review(session)
+        assert fanout.queue_for_subscribers(session, first) == 2
+        assert fanout.queue_for_subscribers(session, first) == 0  # published again
+        assert fanout.queue_for_subscribers(session, review(session)) == 0  # a new review, same version
+        assert fanout.queue_for_subscribers(session, review(session, version=2)) == 2  # a new version
+    with db.read() as session:
+        rows = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        deliveries = list(session.scalars(select(SubscriptionDelivery).order_by(SubscriptionDelivery.id)))
+    assert [(r.kind, r.chat_id, r.version, r.priority, r.text) for r in rows] == [
+        (fanout.SUBSCRIPTION, "1", 1, outbox.BULK, "cs.CL"),
+        (fanout.SUBSCRIPTION, "1", 2, outbox.BULK, "cs.CL"),
+    ]
+    assert [(d.user_id, d.version, d.status) for d in deliveries] == [
+        (1, 1, fanout.QUEUED),
+        (2, 1, fanout.PENDING),  # for the daily digest
+        (1, 2, fanout.QUEUED),
+        (2, 2, fanout.PENDING),
+    ]
+
+
+@pytest.mark.parametrize(
+    "validation, moderation", [("failed", "waiting"), ("failed", "approved"), ("passed", "dropped")]
+)
+def test_a_failed_or_dropped_review_reaches_no_subscriber(db: Database, validation: str, moderation: str) -> None:
+    with db.session() as session, session.begin():
+        subscribe(session, 1, subs.category_rule("cs.CL"))
+        assert fanout.queue_for_subscribers(session, review(session, validation=validation, moderation=moderation)) == 0
+        assert fanout.queue_for_subscribers(session, review(session)) == 1  # its passing successor does
