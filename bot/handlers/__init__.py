@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiogram import Router
 
+from bot import reactions
 from bot.handlers import admin, browse, review, start
 
 
 def get_routers() -> list[Router]:
     # review.router last: it also catches any plain text (a pasted link) after the commands.
-    return [start.make_router(), admin.make_router(), browse.make_router(), review.make_router()]
+    routers = [start.make_router(), admin.make_router(), browse.make_router(), review.make_router()]
+    return [*routers, reactions.make_router()]  # channel posts' reaction counts (message_reaction_count)
