@@ -32,6 +32,7 @@ STATUS_NAMES = {
     "dropped": "отклонена",
 }
 CANDIDATES_SHOWN = 15
+REASON_SHOWN = 300  # the ranker's reason, the liked post it resembles («похожа на понравившуюся»), the filter's
 
 
 def make_router() -> Router:
@@ -188,7 +189,7 @@ async def candidates(message: Message, args: str, *, db: Database, **_: object) 
             f"{STATUS_NAMES.get(row.status, row.status)} — {html.escape(row.title[:90])}"
         )
         if row.reason:
-            lines.append(f"    <i>{html.escape(row.reason[:160])}</i>")
+            lines.append(f"    <i>{html.escape(row.reason[:REASON_SHOWN])}</i>")
     lines.append("Опубликовать вручную: /post &lt;id&gt;")
     await message.answer(_fit("\n".join(lines)), parse_mode="HTML")
 
