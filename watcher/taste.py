@@ -5,7 +5,9 @@ A post's weight is how far its reactions rise above the channel's median:
 `min(MAX_WEIGHT, reactions / max(median, 1) - 1)`, and only above the median. Liked posts
 pull similar candidates up (watcher/ranking.py); posts at or below the median pull nothing
 (they are the LLM's examples of what was ignored), so a quiet week cannot push a topic down.
-Posts younger than MIN_AGE are left out: readers have not had time to react yet.
+Posts younger than MIN_AGE are left out: readers have not had time to react yet. A 👎 (and
+the other NEGATIVE reactions) takes back a reaction and one more, so a post readers disliked
+in numbers is not taken for a liked one.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paperdigest.models import OutboxMessage, Paper, PostReaction
 from watcher.ranking import Item, Taste
 
 POSTS = 300  # the channel's latest posts the taste is taken from
+NEGATIVE = frozenset("👎 💩 🤮 🤡 🥱 😴".split())  # reactions that say "not this": they count against
 MIN_AGE = timedelta(days=1)
 MAX_WEIGHT = 4.0  # one viral post must not outweigh the rest
 
@@ -44,19 +47,18 @@ def taste_of(posts: Sequence[Reacted]) -> Taste:
     return Taste(liked, ignored, float(median))
 
 
+def liking(counts: dict[str, int]) -> int:
+    """Reactions for a post, less those against it (NEGATIVE), never below 0."""
+    against = sum(n for emoji, n in counts.items() if emoji in NEGATIVE)
+    return max(0, sum(counts.values()) - 2 * against)
+
+
 def reacted_posts(session: Session, channel_id: str, now: datetime, limit: int = POSTS) -> list[Reacted]:
     """The channel's latest sent posts older than MIN_AGE, with their papers and reactions
     (a post nobody reacted to counts 0; the messages of a classic post are summed)."""
-    reactions = (
-        select(PostReaction.outbox_id, func.sum(PostReaction.total).label("total"))
-        .group_by(PostReaction.outbox_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Paper.arxiv_id, Paper.title, Paper.abstract, func.coalesce(reactions.c.total, 0))
-        .select_from(OutboxMessage)
+    posts = session.execute(
+        select(OutboxMessage.id, Paper.arxiv_id, Paper.title, Paper.abstract)
         .join(Paper, Paper.arxiv_id == OutboxMessage.arxiv_id)
-        .outerjoin(reactions, reactions.c.outbox_id == OutboxMessage.id)
         .where(
             OutboxMessage.kind == "channel",
             OutboxMessage.chat_id == channel_id,
@@ -65,5 +67,13 @@ def reacted_posts(session: Session, channel_id: str, now: datetime, limit: int =
         )
         .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
         .limit(limit)
-    )
-    return [Reacted(Item(key, title, abstract or ""), int(total)) for key, title, abstract, total in rows]
+    ).all()
+    counts: dict[int, int] = {}
+    for post_id, emoji_counts in session.execute(
+        select(PostReaction.outbox_id, PostReaction.counts).where(PostReaction.outbox_id.in_([p.id for p in posts]))
+    ):
+        if post_id is not None:
+            counts[post_id] = counts.get(post_id, 0) + liking(emoji_counts or {})
+    return [
+        Reacted(Item(key, title, abstract or ""), counts.get(post_id, 0)) for post_id, key, title, abstract in posts
+    ]

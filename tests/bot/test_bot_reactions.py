@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import time
 
+import pytest
+from aiogram.types import Chat
 from sqlalchemy import select
 
+from bot.reactions import is_channel
 from paperdigest.db import Database
 from paperdigest.models import InboxUpdate, OutboxMessage, PostReaction
 from paperdigest.settings import Settings
@@ -50,6 +53,19 @@ def channel_post(settings: Settings) -> OutboxMessage:
         [post] = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "channel"))
     db.close()
     return post
+
+
+@pytest.mark.parametrize(
+    "channel_id, chat, same",
+    [
+        ("@digest_test", Chat(id=CHANNEL, type="channel", username="Digest_Test"), True),
+        ("@digest_test", Chat(id=CHANNEL, type="channel"), False),
+        (str(CHANNEL), Chat(id=CHANNEL, type="channel", username="digest_test"), True),
+        (str(CHANNEL), Chat(id=GROUP, type="supergroup"), False),
+    ],
+)
+def test_the_channel_is_known_by_its_name_or_its_id(channel_id: str, chat: Chat, same: bool) -> None:
+    assert is_channel(chat, channel_id) is same
 
 
 async def test_reaction_counts_of_a_channel_post_are_kept_latest_first(

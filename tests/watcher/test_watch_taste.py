@@ -25,7 +25,7 @@ from tests.support.bot import eventually, running, texts_in
 from tests.support.watch import ADMIN, CATS, CHANNEL, PDF, THU, round_at
 from watcher.choosing import choose
 from watcher.ranking import Item, Ranker, Taste, rank_messages, tfidf_scores
-from watcher.taste import Reacted, taste_of
+from watcher.taste import Reacted, liking, reacted_posts, taste_of
 
 LIKED = Item("2412.00001", "Speculative decoding with draft models", "A small draft model proposes tokens.")
 QUIET = Item("2412.00002", "Protein folding with diffusion", "We fold proteins.")
@@ -117,8 +117,18 @@ async def test_the_llm_ranker_sees_the_examples_and_keeps_the_liked_post_in_its_
     )
 
 
-def past_post(db: Database, item: Item, message_id: int, reactions: dict[str, int], days_ago: float) -> None:
+def past_post(
+    db: Database,
+    item: Item,
+    message_id: int,
+    reactions: dict[str, int],
+    days_ago: float,
+    more: dict[int, dict[str, int]] | None = None,
+) -> None:
+    """A channel post of the paper sent `days_ago` before the announcement, with its readers'
+    reactions stored as the bot stores them (`more`: the other messages of a classic post)."""
     sent = announcement_at(THU) - timedelta(days=days_ago)
+    parts = {message_id: reactions, **(more or {})}
     with db.session() as session, session.begin():
         repo.upsert_paper(session, PaperMeta(item.key, 1, item.title, ["A. Author"], item.abstract))
         outbox.enqueue(
@@ -128,11 +138,44 @@ def past_post(db: Database, item: Item, message_id: int, reactions: dict[str, in
             arxiv_id=item.key,
             version=1,
             status="sent",
-            message_ids=[message_id],
+            message_ids=list(parts),
             sent_at=sent,
         )
-        if reactions:
-            assert store_counts(session, str(CHANNEL), CHANNEL, message_id, reactions, sent + timedelta(hours=5))
+        for part, counts in parts.items():
+            if counts:
+                assert store_counts(session, str(CHANNEL), CHANNEL, part, counts, sent + timedelta(hours=5))
+
+
+@pytest.mark.parametrize(
+    "counts, expected",
+    [
+        ({"👍": 5, "🔥": 2}, 7),
+        ({"👍": 2, "👎": 3}, 0),
+        ({"❤": 10, "💩": 2}, 8),
+        ({}, 0),
+        ({"custom:9": 1, "paid": 4}, 5),
+    ],
+)
+def test_reactions_against_a_post_count_against_it(counts: dict[str, int], expected: int) -> None:
+    assert liking(counts) == expected
+
+
+def test_the_taste_reads_the_channel_posts_old_enough_with_their_reactions(settings: Settings) -> None:
+    db = Database(settings.DATABASE_URL)
+    past_post(db, LIKED, 501, {"👍": 30}, days_ago=3, more={502: {"🔥": 4}})  # a classic post of two messages
+    past_post(db, QUIET, 503, {"👎": 9, "👍": 1}, days_ago=2)
+    past_post(db, MILD, 504, {}, days_ago=4)
+    past_post(db, Item("2412.00009", "Yesterday's post", "Too new to judge."), 505, {"👍": 50}, days_ago=0.5)
+    with db.read() as session:
+        found = reacted_posts(session, str(CHANNEL), announcement_at(THU))
+        other_channel = reacted_posts(session, "@another", announcement_at(THU))
+    db.close()
+    assert [(r.item.title, r.reactions) for r in found] == [
+        ("Protein folding with diffusion", 0),
+        ("Speculative decoding with draft models", 34),
+        ("Sparse attention kernels", 0),
+    ]  # newest first; the one posted half a day ago is left out
+    assert other_channel == []
 
 
 async def test_candidates_names_the_liked_post_a_candidate_resembles(
