@@ -160,8 +160,8 @@ def test_reactions_against_a_post_count_against_it(counts: dict[str, int], expec
     assert liking(counts) == expected
 
 
-def test_the_taste_reads_the_channel_posts_old_enough_with_their_reactions(settings: Settings) -> None:
-    db = Database(settings.DATABASE_URL)
+def test_the_taste_reads_the_channel_posts_old_enough_with_their_reactions(database_url: str) -> None:
+    db = Database(database_url)
     past_post(db, LIKED, 501, {"👍": 30}, days_ago=3, more={502: {"🔥": 4}})  # a classic post of two messages
     past_post(db, QUIET, 503, {"👎": 9, "👍": 1}, days_ago=2)
     past_post(db, MILD, 504, {}, days_ago=4)
@@ -169,13 +169,19 @@ def test_the_taste_reads_the_channel_posts_old_enough_with_their_reactions(setti
     with db.read() as session:
         found = reacted_posts(session, str(CHANNEL), announcement_at(THU))
         other_channel = reacted_posts(session, "@another", announcement_at(THU))
-    db.close()
     assert [(r.item.title, r.reactions) for r in found] == [
         ("Protein folding with diffusion", 0),
         ("Speculative decoding with draft models", 34),
         ("Sparse attention kernels", 0),
     ]  # newest first; the one posted half a day ago is left out
     assert other_channel == []
+    with db.session() as session, session.begin():  # a late report of older counts changes nothing
+        assert not store_counts(
+            session, str(CHANNEL), CHANNEL, 501, {"👎": 99}, announcement_at(THU) - timedelta(days=3)
+        )
+    with db.read() as session:
+        assert reacted_posts(session, str(CHANNEL), announcement_at(THU))[1].reactions == 34
+    db.close()
 
 
 async def test_candidates_names_the_liked_post_a_candidate_resembles(
