@@ -36,7 +36,7 @@ from paperdigest.settings import Settings
 from summarizer.grounding import Grounding, may_post_automatically
 from summarizer.ids import ArxivId
 from summarizer.pipeline import Pipeline
-from watcher import store, taste
+from watcher import store
 from watcher.choosing import AUTHOR_BONUS, Screened, affordable, choose, held_text, newest, rank_key, screen
 from watcher.following import Follower
 from watcher.listing import ArxivListing, category_query
@@ -195,13 +195,9 @@ class Watcher:
         if not self.settings.CHANNEL_ID:
             return None
         with self.db.read() as session:
-            posts = taste.reacted_posts(session, self.settings.CHANNEL_ID, self.clock())
-        found = taste.taste_of(posts)
+            found, posts = store.channel_taste(session, self.settings.CHANNEL_ID, self.clock())
         log.info(
-            "watcher: taste from %d post(s), %d liked (median %.1f reactions)",
-            len(posts),
-            len(found.liked),
-            found.median,
+            "watcher: taste from %d post(s), %d liked (median %.1f reactions)", posts, len(found.liked), found.median
         )
         return found
 

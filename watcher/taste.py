@@ -1,5 +1,6 @@
 """The channel's taste, from readers' reactions to its past posts (post_reactions, stored by
-the bot from Telegram's message_reaction_count updates).
+the bot from Telegram's message_reaction_count updates; read by watcher/store.py
+`channel_taste`).
 
 A post's weight is how far its reactions rise above the channel's median:
 `min(MAX_WEIGHT, reactions / max(median, 1) - 1)`, and only above the median. Liked posts
@@ -15,12 +16,8 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from paperdigest.models import OutboxMessage, Paper, PostReaction
 from watcher.ranking import Item, Taste
 
 POSTS = 300  # the channel's latest posts the taste is taken from
@@ -51,29 +48,3 @@ def liking(counts: dict[str, int]) -> int:
     """Reactions for a post, less those against it (NEGATIVE), never below 0."""
     against = sum(n for emoji, n in counts.items() if emoji in NEGATIVE)
     return max(0, sum(counts.values()) - 2 * against)
-
-
-def reacted_posts(session: Session, channel_id: str, now: datetime, limit: int = POSTS) -> list[Reacted]:
-    """The channel's latest sent posts older than MIN_AGE, with their papers and reactions
-    (a post nobody reacted to counts 0; the messages of a classic post are summed)."""
-    posts = session.execute(
-        select(OutboxMessage.id, Paper.arxiv_id, Paper.title, Paper.abstract)
-        .join(Paper, Paper.arxiv_id == OutboxMessage.arxiv_id)
-        .where(
-            OutboxMessage.kind == "channel",
-            OutboxMessage.chat_id == channel_id,
-            OutboxMessage.status == "sent",
-            OutboxMessage.sent_at < now - MIN_AGE,
-        )
-        .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
-        .limit(limit)
-    ).all()
-    counts: dict[int, int] = {}
-    for post_id, emoji_counts in session.execute(
-        select(PostReaction.outbox_id, PostReaction.counts).where(PostReaction.outbox_id.in_([p.id for p in posts]))
-    ):
-        if post_id is not None:
-            counts[post_id] = counts.get(post_id, 0) + liking(emoji_counts or {})
-    return [
-        Reacted(Item(key, title, abstract or ""), counts.get(post_id, 0)) for post_id, key, title, abstract in posts
-    ]
