@@ -15,7 +15,7 @@ from paperdigest.db import Database
 from paperdigest.models import InboxUpdate, OutboxMessage, PostReaction
 from paperdigest.settings import Settings
 from tests.fakes.telegram import FakeTelegram
-from tests.support.bot import ADMIN, ALICE, CHANNEL, eventually, running
+from tests.support.bot import ADMIN, ALICE, CHANNEL, eventually, running, texts_in
 from tests.support.papers import PAPER_ID
 
 GROUP = -1009876543210
@@ -96,3 +96,13 @@ async def test_reaction_counts_of_a_channel_post_are_kept_latest_first(
     asked = [call.params.get("allowed_updates") for call in fake_telegram.calls("getUpdates")]
     assert asked and all("message_reaction_count" in a and "message" in a for a in asked)
     assert fake_telegram.messages_in(GROUP) == [] and fake_telegram.messages_in(ALICE) == []
+
+
+async def test_admins_help_tells_what_candidates_shows(bot_settings, fake_telegram: FakeTelegram) -> None:
+    async with running(bot_settings):
+        fake_telegram.push_message(ADMIN, ADMIN, "/help")
+        fake_telegram.push_message(ALICE, ALICE, "/help")
+        await eventually(lambda: texts_in(fake_telegram, ADMIN) and texts_in(fake_telegram, ALICE))
+    [admin_help], [reader_help] = texts_in(fake_telegram, ADMIN), texts_in(fake_telegram, ALICE)
+    assert "/candidates — кандидаты наблюдателя" in admin_help and "понравившийся читателям (по реакциям)" in admin_help
+    assert "/candidates" not in reader_help
