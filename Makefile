@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/bot.py
 	$(BIN)/python bench/watch.py
+	$(BIN)/python bench/reactions.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/grounding.py
 	$(BIN)/python bench/subscriptions.py

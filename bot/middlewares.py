@@ -30,7 +30,9 @@ SLOW_LANE_HANDLERS = 16
 
 
 def is_quick(update: Update) -> bool:
-    """A command answered from memory: handled ahead of the rest of its batch."""
+    """A command answered from memory, or reaction counts to store: handled ahead of the rest of its batch."""
+    if update.message_reaction_count is not None:
+        return True
     text = update.message.text if update.message is not None and update.message.text else ""
     command = text.split(maxsplit=1)[0].split("@")[0] if text.strip() else ""
     return command in QUICK_COMMANDS

@@ -380,3 +380,23 @@ class SubscriptionDelivery(Base):
     status: Mapped[str] = mapped_column(String(16))  # queued (an outbox row) / pending (daily digest) / dropped
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- readers' reactions to channel posts (migration 0008) -----------------------------------
+
+
+class PostReaction(Base):
+    """The latest reaction counts Telegram reported for one message of a channel post
+    (a `message_reaction_count` update); a newer report replaces the row's counts."""
+
+    __tablename__ = "post_reactions"
+    __table_args__ = (Index("ix_post_reactions_arxiv_id", "arxiv_id"),)
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # the channel's -100… id
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))  # the channel post
+    arxiv_id: Mapped[str] = mapped_column(String(64))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # emoji (or "custom:<id>", "paid") → count
+    reported_at: Mapped[datetime]  # the update's date: an older report arriving late changes nothing
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

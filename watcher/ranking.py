@@ -5,6 +5,11 @@ JSON scores 0–10 with a reason; the answer is parsed defensively (code fences,
 reply cut short, ids as numbers or strings). Whatever the LLM did not score — a failed
 call, a missing entry — gets the TF-IDF score, so every candidate always has one.
 
+The channel's taste (watcher/taste.py: posts readers reacted to more than usual) enters both:
+TF-IDF adds the similarity to the liked posts taken as one weighted query (TASTE_WEIGHT), and
+the LLM prompt lists a few titles readers liked and a few they ignored. Either way a
+candidate close to a liked post names it («похожа на понравившуюся: …»), which /candidates shows.
+
 TF-IDF is hand-written (40 lines of the standard library) rather than scikit-learn: the
 corpus is a few hundred abstracts, and numpy plus scipy would be the largest dependency of
 the project for one cosine similarity.
@@ -32,6 +37,10 @@ log = logging.getLogger(__name__)
 ABSTRACT_CHARS = 1200  # enough to judge relevance; keeps a batch of 25 under ~9k tokens
 REASON_CHARS = 200
 OUTPUT_TOKENS_PER_ITEM = 60
+TASTE_WEIGHT = 1.0  # the liked posts' query counts as much as WATCH_INTEREST
+LIKED_MIN = 0.1  # the cosine to a liked post from which the reason names it
+EXAMPLE_CHARS = 120
+EXAMPLES = 3  # liked and ignored titles shown to the ranking LLM
 _WORD = re.compile(r"[^\W\d_]{3,}")
 STOPWORDS = frozenset(
     """
@@ -56,6 +65,29 @@ class Score:
     score: float  # 0…10
     reason: str
     ranker: str  # "tfidf" or "llm:<model>"
+    liked: str = ""  # the title of the liked post it is closest to, if close
+
+    @property
+    def explained(self) -> str:
+        """The reason, with the liked post it resembles."""
+        like = f"похожа на понравившуюся: «{self.liked}»" if self.liked else ""
+        return " · ".join(part for part in (self.reason, like) if part)
+
+
+@dataclass(frozen=True)
+class Taste:
+    """What the channel's readers liked (watcher/taste.py reads it from their reactions)."""
+
+    liked: tuple[tuple[Item, float], ...] = ()  # (paper, weight > 0), most liked first
+    ignored: tuple[Item, ...] = ()  # at or below the median, fewest reactions first
+    median: float = 0.0
+
+    def __bool__(self) -> bool:
+        return bool(self.liked)
+
+    def examples(self) -> tuple[list[str], list[str]]:
+        """A few titles of liked and of ignored posts, for the LLM prompt."""
+        return [i.title for i, _ in self.liked[:EXAMPLES]], [i.title for i in self.ignored[:EXAMPLES]]
 
 
 # --- TF-IDF ---------------------------------------------------------------------------------
@@ -75,24 +107,58 @@ def _vector(counts: Counter[str], idf: dict[str, float]) -> dict[str, float]:
     return {t: w / norm for t, w in weights.items()}
 
 
-def tfidf_scores(interest: str, items: Sequence[Item]) -> dict[str, Score]:
-    """Cosine similarity of each item to the interest text, scaled to 0…10."""
-    docs = [Counter(terms(f"{i.title} {i.title} {i.abstract}")) for i in items]  # the title counts twice
+def _idf(docs: Sequence[Counter[str]]) -> dict[str, float]:
+    frequency = Counter(t for doc in docs for t in doc)
+    return {t: math.log((len(docs) + 1) / (df + 1)) + 1 for t, df in frequency.items()}
+
+
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    return sum(w * large[t] for t, w in small.items() if t in large)
+
+
+def _document(item: Item) -> Counter[str]:
+    return Counter(terms(f"{item.title} {item.title} {item.abstract}"))  # the title counts twice
+
+
+def tfidf_scores(interest: str, items: Sequence[Item], taste: Taste | None = None) -> dict[str, Score]:
+    """Cosine similarity of each item to the interest text, plus TASTE_WEIGHT × its similarity
+    to the liked posts' weighted query; scaled to 0…10."""
+    docs = [_document(i) for i in items]
     query = Counter(terms(interest))
-    frequency = Counter(t for doc in [*docs, query] for t in doc)
-    total = len(docs) + 1
-    idf = {t: math.log((total + 1) / (df + 1)) + 1 for t, df in frequency.items()}
+    liked = [(_document(item), weight) for item, weight in (taste.liked if taste else ())]
+    idf = _idf([*docs, query, *(doc for doc, _ in liked)])
     wanted = _vector(query, idf)
+    posts = [(_vector(doc, idf), weight) for doc, weight in liked]
+    pulled = _weighted_query(posts)
     scores = {}
     for item, doc in zip(items, docs):
         vector = _vector(doc, idf)
         shared = sorted(((vector[t] * wanted[t], t) for t in vector.keys() & wanted.keys()), reverse=True)
-        similarity = sum(part for part, _ in shared)
+        similarity = sum(part for part, _ in shared) + TASTE_WEIGHT * _dot(vector, pulled)
         reason = (
             ("близко к интересам: " + ", ".join(t for _, t in shared[:3])) if shared else "нет общих слов с интересами"
         )
-        scores[item.key] = Score(round(10 * similarity, 3), reason, "tfidf")
+        scores[item.key] = Score(round(10 * min(1.0, similarity), 3), reason, "tfidf", _closest(vector, posts, taste))
     return scores
+
+
+def _weighted_query(posts: Sequence[tuple[dict[str, float], float]]) -> dict[str, float]:
+    """The liked posts' vectors summed by weight, normalised: one query for the channel's taste."""
+    summed: dict[str, float] = {}
+    for vector, weight in posts:
+        for t, w in vector.items():
+            summed[t] = summed.get(t, 0.0) + weight * w
+    norm = math.sqrt(sum(w * w for w in summed.values())) or 1.0
+    return {t: w / norm for t, w in summed.items()}
+
+
+def _closest(vector: dict[str, float], posts: Sequence[tuple[dict[str, float], float]], taste: Taste | None) -> str:
+    if not posts or taste is None:
+        return ""
+    similarities = [_dot(vector, post) for post, _ in posts]
+    best = max(range(len(posts)), key=lambda n: (similarities[n], -n))  # a tie: the more liked
+    return _cut(" ".join(taste.liked[best][0].title.split()), EXAMPLE_CHARS) if similarities[best] >= LIKED_MIN else ""
 
 
 # --- the LLM prompt and its answer ----------------------------------------------------------
@@ -105,9 +171,21 @@ def _environment(directory: Path) -> Environment:
     )
 
 
-def rank_messages(interest: str, items: Sequence[Item], directory: Path = PROMPTS_DIR) -> list[dict[str, str]]:
+def rank_messages(
+    interest: str, items: Sequence[Item], taste: Taste | None = None, directory: Path = PROMPTS_DIR
+) -> list[dict[str, str]]:
     shown = [Item(i.key, " ".join(i.title.split()), _cut(" ".join(i.abstract.split()), ABSTRACT_CHARS)) for i in items]
-    text = _environment(directory).get_template("rank.j2").render(interest=interest.strip(), items=shown)
+    liked, ignored = taste.examples() if taste else ([], [])
+    text = (
+        _environment(directory)
+        .get_template("rank.j2")
+        .render(
+            interest=interest.strip(),
+            items=shown,
+            liked=[_cut(" ".join(t.split()), EXAMPLE_CHARS) for t in liked],
+            ignored=[_cut(" ".join(t.split()), EXAMPLE_CHARS) for t in ignored],
+        )
+    )
     return [{"role": "user", "content": text.strip()}]
 
 
@@ -190,28 +268,28 @@ class Ranker:
         self.batch = max(1, batch)
         self.on_usage = on_usage
 
-    async def rank(self, items: Sequence[Item]) -> dict[str, Score]:
+    async def rank(self, items: Sequence[Item], taste: Taste | None = None) -> dict[str, Score]:
         scores: dict[str, Score] = {}
-        async for batch_scores in self.rank_batches(items):
+        async for batch_scores in self.rank_batches(items, taste):
             scores.update(batch_scores)
         return scores
 
-    async def rank_batches(self, items: Sequence[Item]) -> AsyncIterator[dict[str, Score]]:
+    async def rank_batches(self, items: Sequence[Item], taste: Taste | None = None) -> AsyncIterator[dict[str, Score]]:
         """Every item's score, one LLM batch at a time, so a caller can store each batch
         before the next call (a restart then ranks only the rest). TF-IDF, the fallback,
         is computed over all the items at once: its weights depend on the whole set."""
-        fallback = tfidf_scores(self.interest, items)
+        fallback = tfidf_scores(self.interest, items, taste)
         if self.llm is None:
             yield fallback
             return
         for start in range(0, len(items), self.batch):
             batch = items[start : start + self.batch]
-            scores = await self._llm_batch(self.llm, batch)
-            yield {i.key: scores.get(i.key) or _fallback(fallback[i.key]) for i in batch}
+            scores = await self._llm_batch(self.llm, batch, taste)
+            yield {i.key: _with_liked(scores.get(i.key), fallback[i.key]) for i in batch}
 
-    async def _llm_batch(self, llm: LlmClient, batch: Sequence[Item]) -> dict[str, Score]:
+    async def _llm_batch(self, llm: LlmClient, batch: Sequence[Item], taste: Taste | None) -> dict[str, Score]:
         try:
-            completion = await llm.complete(rank_messages(self.interest, batch))
+            completion = await llm.complete(rank_messages(self.interest, batch, taste))
         except PaperdigestError as err:  # ranking must not stop the round: TF-IDF takes over
             log.warning("ranking %d candidate(s) by LLM failed, using TF-IDF: %s", len(batch), err)
             return {}
@@ -223,5 +301,8 @@ class Ranker:
         return scores
 
 
-def _fallback(score: Score) -> Score:
-    return Score(score.score, f"LLM не оценила; {score.reason}", score.ranker)
+def _with_liked(score: Score | None, fallback: Score) -> Score:
+    """The LLM's score with the liked post TF-IDF found it close to; TF-IDF's where the LLM gave none."""
+    if score is None:
+        return Score(fallback.score, f"LLM не оценила; {fallback.reason}", fallback.ranker, fallback.liked)
+    return Score(score.score, score.reason, score.ranker, fallback.liked)

@@ -40,7 +40,7 @@ from watcher import store
 from watcher.choosing import AUTHOR_BONUS, Screened, affordable, choose, held_text, newest, rank_key, screen
 from watcher.following import Follower
 from watcher.listing import ArxivListing, category_query
-from watcher.ranking import Item, Ranker, Score
+from watcher.ranking import Item, Ranker, Score, Taste
 from watcher.report import RoundReport
 from watcher.schedule import announcement_day, last_announcement, submission_window
 
@@ -178,7 +178,8 @@ class Watcher:
         row_ids = {row.arxiv_id: row.id for row in rows}
         if rows:
             # each batch is stored before the next LLM call: a restart mid-ranking pays only for the rest
-            async for scores in self.ranker.rank_batches([Item(r.arxiv_id, r.title, r.abstract) for r in rows]):
+            items = [Item(r.arxiv_id, r.title, r.abstract) for r in rows]
+            async for scores in self.ranker.rank_batches(items, self._taste()):
                 with self.db.session() as session, session.begin():
                     for arxiv_id, score in scores.items():
                         if (candidate := session.get(WatchCandidate, row_ids[arxiv_id])) is not None:
@@ -189,10 +190,21 @@ class Watcher:
             for number, row in enumerate(sorted(ranked, key=lambda r: rank_key(r.arxiv_id, r.score)), 1):
                 row.rank = number
 
+    def _taste(self) -> Taste | None:
+        """What the channel's readers liked: reactions to its posts (none without a channel)."""
+        if not self.settings.CHANNEL_ID:
+            return None
+        with self.db.read() as session:
+            found, posts = store.channel_taste(session, self.settings.CHANNEL_ID, self.clock())
+        log.info(
+            "watcher: taste from %d post(s), %d liked (median %.1f reactions)", posts, len(found.liked), found.median
+        )
+        return found
+
     def _apply_score(self, row: WatchCandidate, score: Score) -> None:
         verdict = self._screen(PaperMeta(row.arxiv_id, row.version, row.title, list(row.authors), row.abstract))
         row.score = score.score + (AUTHOR_BONUS if verdict.watched_author else 0.0)
-        row.reason = " · ".join(part for part in (score.reason, verdict.reason) if part)
+        row.reason = " · ".join(part for part in (score.explained, verdict.reason) if part)
         row.ranker = score.ranker
 
     # --- choose and review --------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The watcher's queries: cursors, candidates, notes, once-only marks, the round lease.
+"""The watcher's queries: cursors, candidates, notes, once-only marks, the round lease, the
+channel's taste (its posts and their readers' reactions).
 
 Channel posts, edits and admin notices go through the one outbox (paperdigest/outbox.py),
 queued in the transaction that decides them; the bot's relay sends them (the watcher knows
@@ -15,8 +16,20 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from paperdigest.models import Review, Usage, WatchCandidate, WatchCursor, WatchMark, utcnow
+from paperdigest.models import (
+    OutboxMessage,
+    Paper,
+    PostReaction,
+    Review,
+    Usage,
+    WatchCandidate,
+    WatchCursor,
+    WatchMark,
+    utcnow,
+)
 from summarizer.grounding import may_post_automatically
+from watcher.ranking import Item, Taste
+from watcher.taste import MIN_AGE, POSTS, Reacted, liking, taste_of
 
 # held: its review failed the check and waits for an admin; dropped: an admin refused it
 HOLDS_SLOT = ("chosen", "reviewed", "posted", "held", "dropped")  # counts against WATCH_MAX_PER_DAY
@@ -147,3 +160,38 @@ def tokens_per_review(session: Session, default: int) -> int:
         .limit(10)
     ).all()
     return int(sum(recent) / len(recent)) if recent else default
+
+
+# --- the channel's taste --------------------------------------------------------------------
+
+
+def channel_taste(session: Session, channel_id: str, now: datetime) -> tuple[Taste, int]:
+    """What the channel's readers liked (watcher/taste.py), and how many posts it was taken from."""
+    posts = reacted_posts(session, channel_id, now)
+    return taste_of(posts), len(posts)
+
+
+def reacted_posts(session: Session, channel_id: str, now: datetime, limit: int = POSTS) -> list[Reacted]:
+    """The channel's latest sent posts older than MIN_AGE, with their papers and reactions
+    (a post nobody reacted to counts 0; the messages of a classic post are summed)."""
+    posts = session.execute(
+        select(OutboxMessage.id, Paper.arxiv_id, Paper.title, Paper.abstract)
+        .join(Paper, Paper.arxiv_id == OutboxMessage.arxiv_id)
+        .where(
+            OutboxMessage.kind == "channel",
+            OutboxMessage.chat_id == channel_id,
+            OutboxMessage.status == "sent",
+            OutboxMessage.sent_at < now - MIN_AGE,
+        )
+        .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
+        .limit(limit)
+    ).all()
+    counts: dict[int, int] = {}
+    for post_id, emoji_counts in session.execute(
+        select(PostReaction.outbox_id, PostReaction.counts).where(PostReaction.outbox_id.in_([p.id for p in posts]))
+    ):
+        if post_id is not None:
+            counts[post_id] = counts.get(post_id, 0) + liking(emoji_counts or {})
+    return [
+        Reacted(Item(key, title, abstract or ""), counts.get(post_id, 0)) for post_id, key, title, abstract in posts
+    ]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
+from bot import reactions
 from bot.handlers import admin, browse, review, start, subscriptions
 
 
 def get_routers() -> list[Router]:
     # review.router last: it also catches any plain text (a pasted link) after the commands.
-    return [
+    routers = [
         start.make_router(),
         admin.make_router(),
         browse.make_router(),
         subscriptions.make_router(),
         review.make_router(),
     ]
+    return [*routers, reactions.make_router()]  # channel posts' reaction counts (message_reaction_count)

@@ -17,8 +17,10 @@ from digest.rebuild import SiteRebuilder
 from paperdigest import repo
 from paperdigest.db import Database
 from paperdigest.errors import BadArxivId
+from paperdigest.models import utcnow
 from paperdigest.settings import Settings
 from watcher import store as watch_store
+from watcher.store import Taste
 
 ADMIN_COMMANDS = ("post", "regenerate", "stats", "pending", "candidates", "approve", "drop")
 STATUS_NAMES = {
@@ -33,6 +35,7 @@ STATUS_NAMES = {
     "dropped": "отклонена",
 }
 CANDIDATES_SHOWN = 15
+REASON_SHOWN = 300  # the ranker's reason, the liked post it resembles («похожа на понравившуюся»), the filter's
 
 
 def make_router() -> Router:
@@ -170,17 +173,19 @@ async def pending(message: Message, args: str, *, db: Database, **_: object) -> 
     await message.answer(_fit("\n".join(lines)), parse_mode="HTML")
 
 
-async def candidates(message: Message, args: str, *, db: Database, **_: object) -> None:
+async def candidates(message: Message, args: str, *, db: Database, settings: Settings, **_: object) -> None:
     """The watcher's candidates of the latest announcement, best first, with score and reason."""
     with db.read() as session:
         day = watch_store.latest_day(session)
         rows = watch_store.day_candidates(session, day) if day else []
+        taste = watch_store.channel_taste(session, settings.CHANNEL_ID, utcnow()) if settings.CHANNEL_ID else None
     if not rows:
         await message.answer("Кандидатов пока нет: наблюдатель ещё ничего не нашёл (WATCH_CATEGORIES).")
         return
     ranked = [r for r in rows if r.status != "filtered"]
     lines = [
-        f"<b>Кандидаты объявления {day.isoformat()}</b>: {len(ranked)}, отсеяно фильтрами {len(rows) - len(ranked)}"
+        f"<b>Кандидаты объявления {day.isoformat()}</b>: {len(ranked)}, отсеяно фильтрами {len(rows) - len(ranked)}",
+        *([_taste_line(*taste)] if taste else []),  # no channel: no reactions
     ]
     for row in ranked[:CANDIDATES_SHOWN]:
         score = f"{row.score:.1f}" if row.score is not None else "—"
@@ -189,9 +194,19 @@ async def candidates(message: Message, args: str, *, db: Database, **_: object) 
             f"{STATUS_NAMES.get(row.status, row.status)} — {html.escape(row.title[:90])}"
         )
         if row.reason:
-            lines.append(f"    <i>{html.escape(row.reason[:160])}</i>")
+            lines.append(f"    <i>{html.escape(row.reason[:REASON_SHOWN])}</i>")
     lines.append("Опубликовать вручную: /post &lt;id&gt;")
     await message.answer(_fit("\n".join(lines)), parse_mode="HTML")
+
+
+def _taste_line(taste: Taste, posts: int) -> str:
+    """How much the readers' reactions count in the ranking now (watcher/taste.py)."""
+    if not taste:
+        return "Реакции читателей: пока нет постов с реакциями выше обычного — ранжирование только по интересам."
+    return (
+        f"Реакции читателей: понравились {len(taste.liked)} из {posts} постов канала "
+        f"(реакций больше медианы, {taste.median:g}); похожие на них поднимаются выше."
+    )
 
 
 def _fit(text: str, limit: int = 4000) -> str:

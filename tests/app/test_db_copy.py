@@ -24,6 +24,7 @@ from paperdigest.models import (
     Job,
     OutboxMessage,
     PaperVersion,
+    PostReaction,
     Review,
     Usage,
     WatchCandidate,
@@ -181,6 +182,17 @@ def fill(url: str) -> None:
         session.add(
             WatchNote(arxiv_id=PAPER, post_id=post.id, review_id=passed.id, note="обновлено до v3", edit_id=reply.id)
         )
+        session.add(
+            PostReaction(
+                chat_id=CHANNEL_CHAT,
+                message_id=2_147_483_649,
+                outbox_id=post.id,
+                arxiv_id=PAPER,
+                total=7,
+                counts={"👍": 5, "🔥": 2},
+                reported_at=WHEN,
+            )
+        )
         watch_store.set_mark(session, "digest:2026-12-01", "отправлен")
         session.add(WatchMark(key="stale:cs.CL", value="", expires_at=WHEN + timedelta(days=1)))
         assert leases.take(session, leases.RELAY, "otherhost:4242", LEASE_S)
@@ -224,7 +236,7 @@ def test_a_database_goes_to_postgresql_and_back_unchanged(source: str, postgres_
     assert all(original.values()), [name for name, rows in original.items() if not rows]  # rows in every table
     to_postgres = copy(source, postgres_database, "--batch", "2")  # several batches per table
     assert to_postgres.exit_code == 0, to_postgres.output
-    assert re.search(r"^  reviews +3$", to_postgres.stdout, re.M) and "row(s) in 16 table(s)" in to_postgres.stdout
+    assert re.search(r"^  reviews +3$", to_postgres.stdout, re.M) and "row(s) in 17 table(s)" in to_postgres.stdout
     on_postgres = dump(postgres_database)
     assert on_postgres == original
     back = sqlite_url(tmp_path / "back" / "paperdigest.db")
@@ -239,6 +251,12 @@ def test_a_database_goes_to_postgresql_and_back_unchanged(source: str, postgres_
     assert (reviews[1]["grounding IS NULL"], reviews[2]["grounding IS NULL"]) == (True, False)
     assert reviews[3]["grounding"]["numbers"][0]["value"] == "97,0" and reviews[3]["cost_usd"] == 0.004567891234
     assert on_postgres["outbox"][0]["message_ids"] == [101, 2_147_483_649]
+    [reaction] = on_postgres["post_reactions"]
+    assert (reaction["chat_id"], reaction["message_id"], reaction["counts"]) == (
+        CHANNEL_CHAT,
+        2_147_483_649,
+        {"👍": 5, "🔥": 2},
+    )
     assert [row["withdrawn"] for row in on_postgres["papers"]] == [True, False]
     assert on_postgres["inbox"][1]["payload"] == {"message": {"text": "спасибо!"}, "ok": True, "n": None}
     running = next(row for row in on_postgres["jobs"] if row["status"] == "running")

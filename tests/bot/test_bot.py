@@ -277,6 +277,7 @@ async def test_webhook_mode_checks_the_secret_and_answers(bot_settings, fake_tel
     assert "не похоже на идентификатор arXiv" in reply
     [webhook_call] = fake_telegram.calls("setWebhook")
     assert webhook_call.params["secret_token"] == "s3cret-Token"
+    assert {"message", "message_reaction_count"} <= set(webhook_call.params["allowed_updates"])  # channel reactions
 
 
 async def test_webhook_without_secret_is_refused(bot_settings) -> None:

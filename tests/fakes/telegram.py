@@ -295,6 +295,24 @@ class FakeTelegram(FakeServer):
         query = {"id": query_id, "from": user, "chat_instance": str(chat_id), "message": message, "data": data}
         return self.push_update({"callback_query": query})
 
+    def push_reaction_count(
+        self, chat_id: int, message_id: int, reactions: dict[str, int], *, date: int | None = None
+    ) -> int:
+        """Queue a `message_reaction_count` update: the current counts of a channel message's
+        reactions (emoji → count; "custom:<id>" for a custom emoji, "paid" for stars), as
+        Telegram sends to a bot that administers the channel; returns its update_id."""
+        with self._state:
+            chat = self._chats.get(chat_id) or FakeChat(chat_id, "channel", "Digest")
+        update = {
+            "message_reaction_count": {
+                "chat": chat.as_dict(),
+                "message_id": message_id,
+                "date": int(time.time()) if date is None else date,
+                "reactions": [{"type": _reaction_type(key), "total_count": n} for key, n in reactions.items()],
+            }
+        }
+        return self.push_update(update)
+
     def add_file(self, file_id: str, data: bytes) -> str:
         """Serve ``data`` for getFile(file_id); returns its file_path."""
         with self._state:
@@ -565,6 +583,8 @@ class FakeTelegram(FakeServer):
     def _setWebhook(self, params: dict) -> bool:
         with self._state:
             self._webhook = {"url": params.get("url", "")}
+            if params.get("allowed_updates") is not None:  # as getUpdates: kept until changed
+                self._allowed = set(params["allowed_updates"]) or None
             if params.get("drop_pending_updates") in ("true", True):
                 self._updates.clear()
         self._wake()
@@ -583,7 +603,7 @@ class FakeTelegram(FakeServer):
                 "url": self._webhook.get("url", ""),
                 "has_custom_certificate": False,
                 "pending_update_count": len(self._updates),
-            }
+            } | ({"allowed_updates": sorted(self._allowed)} if self._allowed else {})
 
     def _getChat(self, params: dict) -> dict:
         with self._state:
@@ -786,6 +806,14 @@ def _block_stats(value: Any) -> RichStats:
 
     walk(value, True)
     return stats
+
+
+def _reaction_type(key: str) -> dict:
+    if key == "paid":
+        return {"type": "paid"}
+    if key.startswith("custom:"):
+        return {"type": "custom_emoji", "custom_emoji_id": key.removeprefix("custom:")}
+    return {"type": "emoji", "emoji": key}
 
 
 def _administrator(user: dict, channel: bool) -> dict:

@@ -312,6 +312,24 @@ async def test_allowed_updates_filter(telegram_bot: Bot, fake_telegram) -> None:
     assert updates[0].callback_query.data == "post"
 
 
+async def test_reaction_counts_come_only_when_asked_for(telegram_bot: Bot, fake_telegram) -> None:
+    fake_telegram.add_chat(-100777, type="channel", username="digest")
+    fake_telegram.push_reaction_count(-100777, 12, {"👍": 3, "custom:555": 1, "paid": 2}, date=1_700_000_000)
+    fake_telegram.push_message(USER, USER, "текст")
+    assert [u.message.text for u in await telegram_bot.get_updates()] == ["текст"]  # like Telegram: not by default
+    [update] = await telegram_bot.get_updates(allowed_updates=["message_reaction_count"])
+    counted = update.message_reaction_count
+    assert (counted.chat.id, counted.chat.username, counted.message_id) == (-100777, "digest", 12)
+    assert [(r.type.type, r.total_count) for r in counted.reactions] == [("emoji", 3), ("custom_emoji", 1), ("paid", 2)]
+    assert counted.reactions[0].type.emoji == "👍" and counted.date.timestamp() == 1_700_000_000
+
+
+async def test_a_webhook_keeps_its_allowed_updates(telegram_bot: Bot, fake_telegram) -> None:
+    await telegram_bot.set_webhook("https://example.org/hook", allowed_updates=["message", "message_reaction_count"])
+    assert (await telegram_bot.get_webhook_info()).allowed_updates == ["message", "message_reaction_count"]
+    await telegram_bot.delete_webhook()
+
+
 async def test_long_poll_waits_then_returns_when_an_update_arrives(telegram_bot: Bot, fake_telegram) -> None:
     started = time.monotonic()
     assert await telegram_bot.get_updates(timeout=1) == []

@@ -169,6 +169,9 @@ async def test_candidates_command_is_for_admins(settings, fake_arxiv, fake_llm, 
     [listing] = texts_in(fake_telegram, ADMIN)
     lines = listing.splitlines()
     assert lines[0].startswith("Кандидаты объявления 2025-01-09: ") and "отсеяно фильтрами" in lines[0]
-    assert lines[1].startswith("1. 2501.00500 · 9.0 · пост в канал — Latent Reasoning A")
-    assert lines[2].strip() == "по теме"
+    assert (
+        lines[1] == "Реакции читателей: пока нет постов с реакциями выше обычного — ранжирование только по интересам."
+    )
+    assert lines[2].startswith("1. 2501.00500 · 9.0 · пост в канал — Latent Reasoning A")
+    assert lines[3].strip() == "по теме"
     assert lines[-1] == "Опубликовать вручную: /post <id>"
