@@ -76,3 +76,32 @@ def find_passages(sections: list[Section], query: str, k: int = 3) -> list[Passa
         if score > 0:
             scored.append(Passage(title, text, score))
     return sorted(scored, key=lambda p: -p.score)[:k]
+
+
+_FIRST_KINDS = (
+    "abstract",
+    "conclusion",
+    "introduction",
+    "results",
+)  # what fills the context when the words match little
+
+
+def context_passages(sections: list[Section], query: str, max_chars: int = 12000) -> list[Passage]:
+    """What the LLM reads for a question: the best-matching passages first, then the abstract,
+    conclusion and introduction, within max_chars. A Russian question about an English paper
+    shares few words with it, so the matched passages alone may be none."""
+    chosen = find_passages(sections, query, k=12)
+    seen = {(p.section, p.text) for p in chosen}
+    for kind in _FIRST_KINDS:
+        for section in sections:
+            if section.kind == kind:
+                chosen += [
+                    Passage(section.title, p, 0.0) for p in _pieces(section.text) if (section.title, p) not in seen
+                ]
+    out, used = [], 0
+    for passage in chosen:
+        if used + len(passage.text) > max_chars:
+            continue
+        out.append(passage)
+        used += len(passage.text)
+    return out
