@@ -6,7 +6,9 @@ discussion group, a message that mentions the bot under the automatic forward of
 post. A plain reply to the bot's answer continues that thread (its last turns are the context).
 Quotas: USER_DAILY_QUESTIONS per reader and, with an LLM, the daily token budget; admins are
 exempt. The answer is sent directly (not through the outbox) and its message id stored, so a
-reply to it finds the thread; a replayed update finds its question row and answers nothing.
+reply to it finds the thread. A replayed update whose answer is recorded answers nothing; one
+whose row has no answer yet (a crash mid-answer) is answered again — at least once, so a crash
+between the send and its record can answer twice.
 """
 
 from __future__ import annotations
@@ -189,9 +191,14 @@ async def answer_question(
     user_id = message.from_user.id if message.from_user else 0
     answerer = Answerer(db, settings, _llm_of(service))
     with db.read() as session:
-        if qs.by_update(session, update_id) is not None:
-            log.info("question of update %s was answered already", update_id)
-            return
+        earlier = qs.by_update(session, update_id)
+        earlier_id, answered = (earlier.id, earlier.answer_message_id is not None) if earlier else (None, False)
+    if answered:
+        log.info("question of update %s was answered already", update_id)
+        return
+    if earlier_id is not None:  # the update replayed after a crash between the question's row and its answer
+        _forget(db, earlier_id)
+    with db.read() as session:
         refusal = None if is_admin else _refusal(session, settings, user_id, uses_llm=answerer.llm is not None)
         path = qs.text_path(session, target.arxiv_id, target.version)
         parent = session.get(Question, target.parent_id) if target.parent_id else None
