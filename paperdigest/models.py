@@ -400,3 +400,33 @@ class PostReaction(Base):
     counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # emoji (or "custom:<id>", "paid") → count
     reported_at: Mapped[datetime]  # the update's date: an older report arriving late changes nothing
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --- questions about a paper (migration 0009) ----------------------------------------------
+
+
+class Question(Base):
+    """A reader's question about a paper and the answer sent; `parent_id` links a follow-up to its thread."""
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        Index("ix_questions_answer", "chat_id", "answer_message_id"),
+        Index("ix_questions_user_day", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # a replayed update answers once
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    arxiv_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int | None]
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[str] = mapped_column(String(16), default="passages")  # "passages" (offline) or "llm"
+    suspects: Mapped[list[str]] = mapped_column(JSON, default=list)  # numbers the paper does not state
+    question_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    answer_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

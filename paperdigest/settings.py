@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     POST_FORMAT: Literal["rich", "classic"] = "rich"
     PUBLISH_USER_REVIEWS: bool = False
     USER_DAILY_REVIEWS: int = 5
+    USER_DAILY_QUESTIONS: int = 20  # /ask per user per UTC day; 0: no limit; admins are exempt
     ALLOWED_USER_IDS: Annotated[list[int], NoDecode] = Field(default_factory=list)
     DAILY_TOKEN_BUDGET: int = 0  # tokens per UTC day for all LLM calls; 0: no limit
     CHANNEL_POST_INTERVAL_S: float = 3.0  # at most 20 posts a minute

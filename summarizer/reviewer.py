@@ -57,6 +57,11 @@ class LlmWriter:
         self._llm = llm
         self._input_tokens = input_tokens
 
+    @property
+    def llm(self) -> LlmClient:
+        """The client, for other callers of the same model (the bot's /ask) under the same concurrency."""
+        return self._llm
+
     async def write(
         self,
         meta: PaperMeta,

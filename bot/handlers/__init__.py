@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot import reactions
-from bot.handlers import admin, browse, review, start, subscriptions
+from bot.handlers import admin, ask, browse, review, start, subscriptions
 
 
 def get_routers() -> list[Router]:
@@ -15,6 +15,7 @@ def get_routers() -> list[Router]:
         admin.make_router(),
         browse.make_router(),
         subscriptions.make_router(),
+        ask.make_router(),  # before review: a reply to an answer is a follow-up, not a pasted link
         review.make_router(),
     ]
     return [*routers, reactions.make_router()]  # channel posts' reaction counts (message_reaction_count)

@@ -25,6 +25,7 @@ from paperdigest.models import (
     OutboxMessage,
     PaperVersion,
     PostReaction,
+    Question,
     Review,
     Usage,
     WatchCandidate,
@@ -193,6 +194,19 @@ def fill(url: str) -> None:
                 reported_at=WHEN,
             )
         )
+        first = Question(user_id=USER, chat_id=USER, arxiv_id=PAPER, version=2, question="С чем сравнивали?")
+        session.add(first)
+        session.flush()
+        session.add(  # a follow-up: written after its parent, or the copy breaks the foreign key
+            Question(
+                user_id=USER,
+                chat_id=USER,
+                arxiv_id=PAPER,
+                parent_id=first.id,
+                question="А на GSM8k?",
+                suspects=["34.1"],
+            )
+        )
         watch_store.set_mark(session, "digest:2026-12-01", "отправлен")
         session.add(WatchMark(key="stale:cs.CL", value="", expires_at=WHEN + timedelta(days=1)))
         assert leases.take(session, leases.RELAY, "otherhost:4242", LEASE_S)
@@ -236,7 +250,7 @@ def test_a_database_goes_to_postgresql_and_back_unchanged(source: str, postgres_
     assert all(original.values()), [name for name, rows in original.items() if not rows]  # rows in every table
     to_postgres = copy(source, postgres_database, "--batch", "2")  # several batches per table
     assert to_postgres.exit_code == 0, to_postgres.output
-    assert re.search(r"^  reviews +3$", to_postgres.stdout, re.M) and "row(s) in 17 table(s)" in to_postgres.stdout
+    assert re.search(r"^  reviews +3$", to_postgres.stdout, re.M) and "row(s) in 18 table(s)" in to_postgres.stdout
     on_postgres = dump(postgres_database)
     assert on_postgres == original
     back = sqlite_url(tmp_path / "back" / "paperdigest.db")

@@ -32,6 +32,7 @@ INTERFACES = {
         "summarizer.retry",
         "summarizer.arxiv_api",
         "summarizer.prompts",
+        "summarizer.questions",
     ),
     "watcher": ("watcher.run", "watcher.store", "watcher.report"),
     "digest": ("digest.rebuild",),

@@ -188,6 +188,7 @@ class FakeTelegram(FakeServer):
         with self._state:
             self._chats: dict[int, FakeChat] = {}
             self._messages: dict[int, dict[int, StoredMessage]] = {}
+            self._forwards: dict[tuple[int, int], dict] = {}  # automatic forwards into discussion groups
             self._next_id: dict[int, int] = {}
             self._sent: list[StoredMessage] = []
             self._updates: list[dict] = []
@@ -254,9 +255,17 @@ class FakeTelegram(FakeServer):
         return chat
 
     def push_message(
-        self, chat_id: int, user_id: int, text: str, *, username: str | None = None, first_name: str = "Тест"
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        username: str | None = None,
+        first_name: str = "Тест",
+        reply_to: int | None = None,
     ) -> int:
-        """Queue a user's text message as an update; returns its update_id."""
+        """Queue a user's text message as an update; returns its update_id. ``reply_to``: the id of
+        the bot's message (or of an automatic forward, ``forward_to_discussion``) it replies to."""
         user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "ru"}
         if username:
             user["username"] = username
@@ -270,6 +279,9 @@ class FakeTelegram(FakeServer):
                 "from": user,
                 "text": text,
             }
+            if reply_to is not None:
+                forwarded = self._forwards.get((chat_id, reply_to))
+                message["reply_to_message"] = forwarded or self._message_dict(chat, self._messages[chat_id][reply_to])
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
@@ -284,6 +296,22 @@ class FakeTelegram(FakeServer):
             self._updates.sort(key=lambda u: u["update_id"])
         self._wake()
         return update["update_id"]
+
+    def forward_to_discussion(self, group_id: int, channel_id: int, post_id: int) -> int:
+        """Telegram's automatic forward of a channel post into the channel's linked discussion
+        group (``is_automatic_forward``); returns its message id in the group."""
+        with self._state:
+            group, channel = self._chats[group_id], self._chats[channel_id]
+            post = self._messages[channel_id][post_id]
+            message = self._message_dict(channel, post)
+            message.update(
+                message_id=self._take_message_id(group_id),
+                chat=group.as_dict(),
+                is_automatic_forward=True,
+                forward_origin={"type": "channel", "chat": channel.as_dict(), "message_id": post_id, "date": post.date},
+            )
+            self._forwards[(group_id, message["message_id"])] = message
+        return message["message_id"]
 
     def push_callback(self, chat_id: int, user_id: int, message_id: int, data: str) -> int:
         """Queue a press of an inline button under the bot's message ``message_id``; returns its update_id."""
