@@ -135,6 +135,8 @@ class BotApp:
         try:
             if reviews_here:
                 await asyncio.to_thread(pipeline.warm_up)
+            if not reviews_here:  # nothing here reviews: without a worker, requests wait (and say so in the log)
+                log.info("REVIEWS_IN_BOT=false: reviews are left to `paperdigest worker` processes on this database")
             resumed = await service.recover()
             sweep_task = asyncio.create_task(service.keep_sweeping(stop_relay), name="request sweep")
             if not reviews_here:
