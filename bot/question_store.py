@@ -34,6 +34,12 @@ def by_update(session: Session, update_id: int | None) -> Question | None:
     return session.scalar(select(Question).where(Question.update_id == update_id))
 
 
+def answer_queued(session: Session, question_id: int) -> bool:
+    """The question's answer is in the outbox (queued, sent, or lost mid-send): it is never asked again."""
+    query = select(OutboxMessage.id).where(OutboxMessage.question_id == question_id).limit(1)
+    return session.scalar(query) is not None
+
+
 def thread(session: Session, question: Question | None) -> list[Turn]:
     """The last THREAD_TURNS answered turns up to and including this question, oldest first."""
     turns: list[Turn] = []

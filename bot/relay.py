@@ -27,6 +27,11 @@ by (priority, id), so channel posts and direct answers go first, and sends BULK 
 BULK_SENDS_PER_S. A 403 on one of them unsubscribes the reader (`fanout.drop_blocked`) rather
 than failing each later message. Every DIGEST_CHECK_S the lease holder queues the daily
 digests that are due (bot/subscriber_digest.py).
+
+An "answer" row is an /ask answer (bot/handlers/ask.py): plain text replying to the question
+(`reply_to`); the id of its first message is recorded on its question, so a reply to the
+answer continues the thread. One lost mid-send becomes `unknown` like any other, and the
+reader is told to ask again if it did not arrive.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import LinkPreviewOptions
+from aiogram.types import LinkPreviewOptions, Message, ReplyParameters
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -62,8 +67,8 @@ from paperdigest import fanout, leases, outbox
 from paperdigest.db import Database
 from paperdigest.leases import LeaseLost
 from paperdigest.links import paper_url
-from paperdigest.models import OutboxMessage, Paper, Review, utcnow
-from paperdigest.outbox import HELD
+from paperdigest.models import OutboxMessage, Paper, Question, Review, utcnow
+from paperdigest.outbox import ANSWER, HELD
 from paperdigest.settings import Settings
 from summarizer.grounding import may_post_automatically
 
@@ -148,7 +153,9 @@ class OutboxRelay:
         of it never leaves them waiting in silence. Returns how many became 'unknown'."""
         interrupted = outbox.mark_interrupted_sends(session)
         for row in interrupted:
-            if row.kind == "reply" and row.arxiv_id:
+            if row.kind == ANSWER:
+                outbox.enqueue(session, kind="notice", chat_id=row.chat_id, text=texts.MAYBE_UNANSWERED)
+            elif row.kind == "reply" and row.arxiv_id:
                 outbox.enqueue(
                     session,
                     kind="notice",
@@ -348,7 +355,8 @@ class OutboxRelay:
             self._mark_sending(message.id)
             try:
                 with on_wire(partial(self._update, message.id, status="in_flight")):
-                    sent_id = await self._call(message.chat_id, parts[index], formatted=formatted)
+                    reply_to = message.reply_to if index == 0 else None
+                    sent_id = await self._call(message.chat_id, parts[index], formatted=formatted, reply_to=reply_to)
             except _FormatRefused as err:
                 log.warning("outbox %d: Telegram refused the formatted text (%s); sending plain text", message.id, err)
                 parts, formatted = plain_text(self._markdown(message, review), site_url=self._site(review)), False
@@ -358,6 +366,10 @@ class OutboxRelay:
                 row = session.get(OutboxMessage, message.id)
                 row.parts_sent = index + 1
                 row.message_ids = [*row.message_ids, sent_id]
+                if row.question_id is not None and index == 0:  # a reply to this answer follows up its thread
+                    answered = session.get(Question, row.question_id)
+                    if answered is not None:
+                        answered.answer_message_id = sent_id
             index += 1
         self._update(message.id, status="sent", sent_at=utcnow(), error=None)
         log.info(
@@ -391,11 +403,11 @@ class OutboxRelay:
             return [message.text or ""]
         return self._render_markdown(self._markdown(message, review), review)
 
-    async def _call(self, chat_id: str, part: object, *, formatted: bool) -> int:
+    async def _call(self, chat_id: str, part: object, *, formatted: bool, reply_to: int | None = None) -> int:
         chat = _chat(chat_id)
         try:
             if not formatted:
-                return (await self.bot.send_message(chat, str(part), parse_mode=None)).message_id
+                return (await self._send_plain(chat, str(part), reply_to)).message_id
             if isinstance(part, str):
                 return (
                     await self.bot.send_message(chat, part, parse_mode="HTML", link_preview_options=NO_PREVIEW)
@@ -411,6 +423,16 @@ class OutboxRelay:
             if "ClientConnectorError" in str(err):  # the request never left: safe to retry
                 raise _NotSent(str(err)) from err
             raise
+
+    async def _send_plain(self, chat: int | str, text: str, reply_to: int | None) -> Message:
+        if reply_to is None:
+            return await self.bot.send_message(chat, text, parse_mode=None)
+        # an /ask answer: under the question, even if the reader deleted it meanwhile; its
+        # links are the paper's own and the site's, no preview card between question and answer
+        replying = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+        return await self.bot.send_message(
+            chat, text, parse_mode=None, reply_parameters=replying, link_preview_options=NO_PREVIEW
+        )
 
     # --- edits of published posts -----------------------------------------------------------
 

@@ -64,6 +64,12 @@ def maybe_undelivered(arxiv_id: str) -> str:
     )
 
 
+MAYBE_UNANSWERED = (
+    "⚠️ Бот перезапустился, пока отправлял ответ на ваш вопрос: возможно, он не дошёл. "
+    "Если ответа нет выше, задайте вопрос ещё раз."
+)
+
+
 def held(review_id: int, arxiv_id: str) -> str:
     """Why a review was not posted: it failed the check and waits for an admin."""
     return (

@@ -228,18 +228,24 @@ class OutboxMessage(Base):
         ),
         Index("ix_outbox_status", "status"),
         Index("ix_outbox_claim", "status", "priority", "id"),
+        Index("ix_outbox_question", "question_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(
         String(16)
-    )  # channel / reply / notice / edit / digest / subscription / sub_digest
+    )  # channel / reply / notice / answer / edit / digest / subscription / sub_digest
     chat_id: Mapped[str] = mapped_column(String(64))  # "@channel", "-100…" or a user's chat id
     arxiv_id: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int | None]
     review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="SET NULL"))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("chat_requests.id", ondelete="SET NULL"))
-    text: Mapped[str | None] = mapped_column(Text)  # for notices: plain text, sent as is
+    # an /ask answer: the question it answers (the relay records the sent message id there)
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", name="fk_outbox_question", ondelete="SET NULL")
+    )
+    reply_to: Mapped[int | None] = mapped_column(BigInteger)  # the message in chat_id it replies to
+    text: Mapped[str | None] = mapped_column(Text)  # for notices and answers: plain text, sent as is
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/sending/in_flight/sent/unknown/failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     parts_sent: Mapped[int] = mapped_column(Integer, default=0)

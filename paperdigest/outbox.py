@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from paperdigest.models import OutboxMessage
 
+ANSWER = "answer"  # an /ask answer: plain text replying to the question (reply_to), for question_id
 HELD = "held"  # a channel row the relay would not post: its review may not reach the channel
 FINAL_SEND = ("sent", "failed", "unknown", HELD)  # nothing more will happen to the row by itself
 MAY_HAVE_LEFT = ("sending", "in_flight", "sent", "unknown")

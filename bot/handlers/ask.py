@@ -5,10 +5,10 @@ Which paper: `/ask <arxiv id> <question>`; or `/ask <question>` as a reply to th
 discussion group, a message that mentions the bot under the automatic forward of a channel
 post. A plain reply to the bot's answer continues that thread (its last turns are the context).
 Quotas: USER_DAILY_QUESTIONS per reader and, with an LLM, the daily token budget; admins are
-exempt. The answer is sent directly (not through the outbox) and its message id stored, so a
-reply to it finds the thread. A replayed update whose answer is recorded answers nothing; one
-whose row has no answer yet (a crash mid-answer) is answered again — at least once, so a crash
-between the send and its record can answer twice.
+exempt. The answer is recorded on the question's row and queued in the outbox in one
+transaction; the relay sends it once and stores its message id on the question, so a reply to
+it finds the thread. A replayed update whose answer is queued answers nothing; one whose row
+has no answer yet (a crash during the LLM call) is answered again, once.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from bot import question_texts as qt
 from bot import store
 from bot.answering import Answerer, Reply, load_paper
 from bot.service import ReviewService
+from paperdigest import outbox
 from paperdigest.db import Database
 from paperdigest.errors import BadArxivId, PaperdigestError
 from paperdigest.models import Question
@@ -192,7 +193,8 @@ async def answer_question(
     answerer = Answerer(db, settings, _llm_of(service))
     with db.read() as session:
         earlier = qs.by_update(session, update_id)
-        earlier_id, answered = (earlier.id, earlier.answer_message_id is not None) if earlier else (None, False)
+        earlier_id = earlier.id if earlier else None
+        answered = earlier_id is not None and qs.answer_queued(session, earlier_id)
     if answered:
         log.info("question of update %s was answered already", update_id)
         return
@@ -220,18 +222,29 @@ async def answer_question(
         _forget(db, row_id)
         await message.answer(qt.LLM_FAILED)
         return
-    sent = await message.reply(reply.text, disable_web_page_preview=True)
-    _record_answer(db, row_id, reply, sent.message_id)
+    _record_answer(db, row_id, reply, message)
+    service.relay.wake()
 
 
-def _record_answer(db: Database, row_id: int, reply: Reply, message_id: int) -> None:
+def _record_answer(db: Database, row_id: int, reply: Reply, message: Message) -> None:
+    """The answer on the question's row and its message in the outbox, in one transaction:
+    a crash leaves either both (the relay sends it) or neither (a replay answers again)."""
     with db.session() as session, session.begin():
         row = session.get(Question, row_id)
         if row is None:
             return
         row.answer, row.answered_by, row.suspects = reply.answer, reply.answered_by, reply.suspects
         row.prompt_tokens, row.completion_tokens = reply.prompt_tokens, reply.completion_tokens
-        row.answer_message_id = message_id
+        outbox.enqueue(
+            session,
+            kind=outbox.ANSWER,
+            chat_id=str(message.chat.id),
+            arxiv_id=row.arxiv_id,
+            version=row.version,
+            question_id=row.id,
+            reply_to=message.message_id,
+            text=reply.text,
+        )
 
 
 def _open_question(

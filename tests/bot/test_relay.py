@@ -13,7 +13,7 @@ from bot import store
 from bot.relay import OutboxRelay
 from paperdigest import leases, outbox
 from paperdigest.db import Database
-from paperdigest.models import Lease, OutboxMessage, Paper, Review, utcnow
+from paperdigest.models import Lease, OutboxMessage, Paper, Question, Review, utcnow
 from paperdigest.settings import Settings
 from tests.fakes.telegram import FakeTelegram
 
@@ -284,3 +284,41 @@ async def test_a_relay_whose_lease_was_taken_over_sends_nothing_more(db, setting
     with db.session() as session, session.begin():
         session.get(OutboxMessage, row_id).status = "pending"
     assert await taker.send_due() == 1 and len(fake_telegram.messages_in(CHAT)) == 1
+
+
+def question(db: Database) -> int:
+    with db.session() as session, session.begin():
+        asked = Question(user_id=CHAT, chat_id=CHAT, arxiv_id="2412.06769", question="Точность?", answer="97,0%")
+        session.add(asked)
+        session.flush()
+        return asked.id
+
+
+async def test_an_answer_replies_to_its_question_and_is_recorded_on_it(
+    db, settings, fake_telegram, telegram_bot
+) -> None:
+    fake_telegram.add_chat(CHAT, type="private")
+    question_id = question(db)
+    queue(db, kind=outbox.ANSWER, review_id=None, question_id=question_id, reply_to=7, text="💬 97,0%")
+    await OutboxRelay(telegram_bot, db, settings).send_due()  # message 7 never existed: sent anyway, unthreaded
+    queue(db, kind=outbox.ANSWER, review_id=None, question_id=question_id, reply_to=1, text="💬 ещё")
+    await OutboxRelay(telegram_bot, db, settings).send_due()
+    first, second = fake_telegram.messages_in(CHAT)
+    assert (first.text, first.reply_to) == ("💬 97,0%", None) and (second.text, second.reply_to) == ("💬 ещё", 1)
+    with db.read() as session:
+        assert session.get(Question, question_id).answer_message_id == second.message_id
+
+
+async def test_an_answer_interrupted_mid_send_is_not_resent_and_the_reader_is_told_to_ask_again(
+    db, settings, fake_telegram, telegram_bot
+) -> None:
+    fake_telegram.add_chat(CHAT, type="private")
+    row_id = queue(db, kind=outbox.ANSWER, review_id=None, question_id=question(db), reply_to=1, text="💬 97,0%")
+    with db.session() as session, session.begin():
+        session.get(OutboxMessage, row_id).status = "in_flight"
+    relay = OutboxRelay(telegram_bot, db, settings)
+    assert relay.recover() == 1
+    await relay.send_due()
+    assert row(db, row_id).status == "unknown"
+    [notice] = [m.text for m in fake_telegram.messages_in(CHAT)]
+    assert "ответ на ваш вопрос" in notice and "задайте вопрос ещё раз" in notice

@@ -126,6 +126,7 @@ class StoredMessage:
     rich_blocks: list[dict] | None = None  # what Telegram would return for it
     reply_markup: dict | None = None
     edit_date: int | None = None
+    reply_to: int | None = None  # the message it replies to (reply_parameters.message_id)
 
     def content(self) -> tuple:
         return self.text, self.entities, self.rich_blocks, self.reply_markup
@@ -394,16 +395,18 @@ class FakeTelegram(FakeServer):
     # --- what a test reads --------------------------------------------------------------
 
     def delivered(self, *methods: str) -> list[Delivery]:
-        """The calls of these methods that were carried out, oldest first (cheap: no deep copy)."""
+        """The calls of these methods (none named: of every method) that were carried out, oldest
+        first (cheap: no deep copy)."""
         wanted = {m.lower() for m in methods}
         with self._state:
-            return [d for d in self._delivered if d.method.lower() in wanted]
+            return [d for d in self._delivered if not wanted or d.method.lower() in wanted]
 
     def refused(self, *methods: str) -> list[Delivery]:
-        """The calls of these methods that a scripted fault (5xx, 429) answered: not carried out."""
+        """The calls of these methods (none named: of every method) that a scripted fault (5xx,
+        429) or the send limit answered: not carried out."""
         wanted = {m.lower() for m in methods}
         with self._state:
-            return [d for d in self._refused if d.method.lower() in wanted]
+            return [d for d in self._refused if not wanted or d.method.lower() in wanted]
 
     @property
     def sent(self) -> list[StoredMessage]:
@@ -448,6 +451,8 @@ class FakeTelegram(FakeServer):
                 self._refused.append(Delivery(method, str(params.get("chat_id")), time.monotonic()))
             return _fault(fault)
         if (wait := self._flooded(key)) is not None:
+            with self._state:
+                self._refused.append(Delivery(method, str(params.get("chat_id")), time.monotonic()))
             return _fault(Fault(429, wait))
         handler = self._handlers.get(key)
         try:
@@ -508,6 +513,17 @@ class FakeTelegram(FakeServer):
             raise ApiError(403, self._forbidden[chat.id])
         return chat
 
+    def _replied(self, chat: FakeChat, replying: dict | None) -> int | None:
+        """The id a message replies to; Telegram refuses one that never existed unless told to send anyway."""
+        if not replying:
+            return None
+        message_id = int(replying.get("message_id", 0))
+        if not 0 < message_id <= self._next_id.get(chat.id, 0):
+            if replying.get("allow_sending_without_reply"):
+                return None
+            raise ApiError(400, "Bad Request: message to be replied not found")
+        return message_id
+
     def _take_message_id(self, chat_id: int) -> int:
         self._next_id[chat_id] = self._next_id.get(chat_id, 0) + 1
         return self._next_id[chat_id]
@@ -558,7 +574,7 @@ class FakeTelegram(FakeServer):
         with self._state:
             chat = self._chat(params)
             content = _text_content(params) | {"reply_markup": params.get("reply_markup")}
-            return self._store(chat, content)
+            return self._store(chat, content | {"reply_to": self._replied(chat, params.get("reply_parameters"))})
 
     def _sendRichMessage(self, params: dict) -> dict:
         with self._state:
