@@ -230,6 +230,7 @@ async def test_a_send_rate_limit_answers_429_until_a_second_has_passed(
     await asyncio.sleep(1.05)
     await telegram_bot.send_message(channel, "пост")
     assert len(fake_telegram.sent) == 4
+    assert [d.method for d in fake_telegram.refused()] == ["sendMessage"]  # the 429, counted as refused
 
 
 async def test_server_errors(telegram_bot: Bot, fake_telegram, channel: int) -> None:
