@@ -19,7 +19,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from paperdigest.resources import MIGRATIONS_DIR
@@ -60,9 +60,10 @@ def is_sqlite(url: str) -> bool:
     return make_url(normalize_url(url)).get_backend_name() == "sqlite"
 
 
-def display_url(url: str) -> str:
+def display_url(url: str | URL) -> str:
     """The URL without its password, for messages and logs."""
-    return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    parsed = make_url(normalize_url(url)) if isinstance(url, str) else url
+    return parsed.render_as_string(hide_password=True)
 
 
 def _ensure_sqlite_dir(url: str) -> None:

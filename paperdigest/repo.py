@@ -9,14 +9,9 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from paperdigest.leases import LeaseLost, is_free, this_holder
+from paperdigest.leases import LeaseLost, is_free
 from paperdigest.models import ACTIVE, Job, Paper, PaperVersion, Review, Usage, utcnow
 from paperdigest.records import PaperMeta
-
-
-def this_worker() -> str:
-    return this_holder()
-
 
 # --- papers -------------------------------------------------------------------------------
 

@@ -333,7 +333,7 @@ def test_a_job_held_by_a_live_process_is_not_taken_but_a_dead_ones_is(db: Databa
     with db.session() as session, session.begin():
         job_id = repo.open_job(session, "2412.06769", None, force=False, requested_by="a").id
     with db.session() as session, session.begin():
-        assert repo.claim_job(session, job_id, repo.this_worker(), LEASE_S)
+        assert repo.claim_job(session, job_id, leases.this_holder(), LEASE_S)
     with db.session() as session, session.begin():
         assert not repo.claim_job(session, job_id, "other-process:1", LEASE_S)
     with db.session() as session, session.begin():
@@ -341,7 +341,7 @@ def test_a_job_held_by_a_live_process_is_not_taken_but_a_dead_ones_is(db: Databa
     with db.read() as session:
         assert [j.id for j in repo.resumable_jobs(session)] == [job_id]
     with db.session() as session, session.begin():
-        assert repo.claim_job(session, job_id, repo.this_worker(), LEASE_S)
+        assert repo.claim_job(session, job_id, leases.this_holder(), LEASE_S)
     with db.read() as session:
         assert session.get(Job, job_id).attempts == 2
 
