@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paperdigest.db import insert_once
 from paperdigest.leases import is_free
 from paperdigest.models import ChatRequest, InboxUpdate, Job, OutboxMessage, Paper, Review, Usage, utcnow
 from paperdigest.outbox import HELD
@@ -37,13 +37,7 @@ def store_update(
         return False
     held_until = utcnow() + timedelta(seconds=lease_s) if holder else None
     row = InboxUpdate(update_id=update_id, payload=payload, holder=holder, held_until=held_until)
-    try:
-        # A savepoint: on PostgreSQL another instance may store it between our read and insert.
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(session, row)  # another instance may store it between our read and insert
 
 
 def finish_update(session: Session, update_id: int, error: str | None = None) -> None:

@@ -20,6 +20,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from paperdigest.resources import MIGRATIONS_DIR
@@ -120,3 +121,15 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def insert_once(session: Session, row: object) -> bool:
+    """Add `row` unless another process inserted the same key since we looked: False when a
+    unique key refused it. A savepoint holds the insert, so the caller's transaction goes on
+    (on PostgreSQL an error would otherwise abort it)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True

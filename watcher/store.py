@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paperdigest.db import insert_once
 from paperdigest.models import (
     OutboxMessage,
     Paper,
@@ -121,20 +121,9 @@ def has_mark(session: Session, key: str) -> bool:
     return session.get(WatchMark, key) is not None
 
 
-def _insert_once(session: Session, row: WatchMark) -> bool:
-    """Insert a mark unless another process inserted the same key since we looked (PostgreSQL:
-    a savepoint, so the caller's transaction goes on)."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return False
-    return True
-
-
 def set_mark(session: Session, key: str, value: str = "") -> None:
     if session.get(WatchMark, key) is None:
-        _insert_once(session, WatchMark(key=key, value=value))
+        insert_once(session, WatchMark(key=key, value=value))
 
 
 # --- tokens ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import store as bot_store
 from paperdigest import leases, outbox, repo
-from paperdigest.db import Database, display_url, make_engine, normalize_url, upgrade
+from paperdigest.db import Database, display_url, insert_once, make_engine, normalize_url, upgrade
 from paperdigest.models import Base, InboxUpdate, Job, OutboxMessage, Paper, Review, utcnow
 from paperdigest.records import PaperMeta
 from watcher import store as watch_store
@@ -252,6 +252,19 @@ def test_the_inbox_stores_an_update_once(db: Database) -> None:
         bot_store.finish_update(session, 7)
     with db.read() as session:
         assert bot_store.unprocessed_updates(session) == []
+
+
+def test_insert_once_refuses_a_key_already_stored_and_the_transaction_goes_on(db: Database) -> None:
+    with db.session() as session, session.begin():
+        assert insert_once(session, InboxUpdate(update_id=8, payload={"first": True}))
+    with db.session() as session, session.begin():  # another process, which did not see it
+        assert not insert_once(session, InboxUpdate(update_id=8, payload={"second": True}))
+        assert insert_once(session, InboxUpdate(update_id=9, payload={}))  # its savepoint kept this usable
+    with db.read() as session:
+        assert {row.update_id: row.payload for row in session.scalars(select(InboxUpdate))} == {
+            8: {"first": True},
+            9: {},
+        }
 
 
 def test_a_named_lease_is_held_by_one_process_until_it_expires_or_its_holder_dies(db: Database) -> None:
