@@ -21,11 +21,9 @@ from paperdigest.models import (
     Paper,
     PostReaction,
     Review,
-    Usage,
     WatchCandidate,
     WatchCursor,
     WatchMark,
-    utcnow,
 )
 from summarizer.grounding import may_post_automatically
 from watcher.ranking import Item, Taste
@@ -127,17 +125,6 @@ def set_mark(session: Session, key: str, value: str = "") -> None:
 
 
 # --- tokens ---------------------------------------------------------------------------------
-
-
-def tokens_today(session: Session, now: datetime | None = None) -> int:
-    """Tokens of every LLM call since midnight UTC (DAILY_TOKEN_BUDGET counts per UTC day)."""
-    start = (now or utcnow()).astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    total = session.scalar(
-        select(func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0)).where(
-            Usage.created_at >= start
-        )
-    )
-    return int(total or 0)
 
 
 def tokens_per_review(session: Session, default: int) -> int:

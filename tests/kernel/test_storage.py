@@ -237,7 +237,8 @@ def test_usage_sums_and_statistics(db: Database) -> None:
     with db.read() as session:
         assert repo.usage_since(session) == (350, 20, 1.0)
         assert repo.usage_since(session, utcnow() + timedelta(hours=1)) == (0, 0, 0.0)
-        assert bot_store.tokens_today(session) == 370 == watch_store.tokens_today(session)
+        assert repo.tokens_today(session) == 370
+        assert repo.tokens_today(session, utcnow() + timedelta(days=1)) == 0  # tomorrow counts from its midnight
         figures = bot_store.stats(session)
     assert (figures["papers"], figures["tokens_total"], figures["cost_total"]) == (1, 370, 1.0)
 
