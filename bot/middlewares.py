@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from bot import store, texts
 from paperdigest import leases
 from paperdigest.db import Database
+from paperdigest.pacing import wait_or_stop
 from paperdigest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -128,12 +129,7 @@ class DurableInbox(BaseMiddleware):
     async def keep_replaying(self, dispatcher: Dispatcher, bot: Bot, stop: asyncio.Event) -> None:
         """Every third of the lease: renew the claims on the updates still being handled here,
         then replay any another instance left behind (it died holding them)."""
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.lease_s / 3)
-                return
-            except asyncio.TimeoutError:
-                pass
+        while not await wait_or_stop(stop, self.lease_s / 3):
             try:
                 with self.db.session() as session, session.begin():
                     store.renew_updates(session, sorted(self._handling), self.holder, self.lease_s)

@@ -30,6 +30,7 @@ from paperdigest import repo
 from paperdigest.db import Database
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import ChatRequest, Review
+from paperdigest.pacing import wait_or_stop
 from paperdigest.settings import Settings
 from summarizer.ids import ArxivId
 from summarizer.pipeline import Pipeline
@@ -99,12 +100,7 @@ class ReviewService:
         return len(orphans)
 
     async def keep_sweeping(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=SWEEP_S)
-                return
-            except asyncio.TimeoutError:
-                pass
+        while not await wait_or_stop(stop, SWEEP_S):
             try:
                 self.sweep()
             except Exception as err:  # noqa: BLE001 - the next sweep tries again
@@ -164,12 +160,7 @@ class ReviewService:
     async def keep_showing_steps(self, stop: asyncio.Event) -> None:
         """REVIEWS_IN_BOT=false: the steps happen in a worker; the status lines follow the job rows."""
         shown: dict[str, str] = {}  # paper -> the step its status lines show
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=STEP_POLL_S)
-                return
-            except asyncio.TimeoutError:
-                pass
+        while not await wait_or_stop(stop, STEP_POLL_S):
             try:
                 with self.db.read() as session:
                     steps = store.steps_of_waiting(session)

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paperdigest.db import insert_once
 from paperdigest.leases import is_free
 from paperdigest.models import ChatRequest, InboxUpdate, Job, OutboxMessage, Paper, Review, Usage, utcnow
 from paperdigest.outbox import HELD
+from paperdigest.repo import day_start
+from paperdigest.repo import tokens_today as tokens_today  # the handlers' budget checks read store.tokens_today
 
 DROPPED = "dropped"  # Review.moderation of a failed review an admin refused (/drop)
-
-
-def day_start(now: datetime | None = None) -> datetime:
-    now = now or utcnow()
-    return now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def next_reset(now: datetime | None = None) -> datetime:
@@ -37,13 +34,7 @@ def store_update(
         return False
     held_until = utcnow() + timedelta(seconds=lease_s) if holder else None
     row = InboxUpdate(update_id=update_id, payload=payload, holder=holder, held_until=held_until)
-    try:
-        # A savepoint: on PostgreSQL another instance may store it between our read and insert.
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(session, row)  # another instance may store it between our read and insert
 
 
 def finish_update(session: Session, update_id: int, error: str | None = None) -> None:
@@ -143,15 +134,6 @@ def charged_today(session: Session, user_id: int) -> int:
         )
         or 0
     )
-
-
-def tokens_today(session: Session) -> int:
-    total = session.scalar(
-        select(func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0)).where(
-            Usage.created_at >= day_start()
-        )
-    )
-    return int(total or 0)
 
 
 # --- outbox (the queue itself: paperdigest/outbox.py) ----------------------------------------

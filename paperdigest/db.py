@@ -19,7 +19,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from paperdigest.resources import MIGRATIONS_DIR
@@ -60,9 +61,10 @@ def is_sqlite(url: str) -> bool:
     return make_url(normalize_url(url)).get_backend_name() == "sqlite"
 
 
-def display_url(url: str) -> str:
+def display_url(url: str | URL) -> str:
     """The URL without its password, for messages and logs."""
-    return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    parsed = make_url(normalize_url(url)) if isinstance(url, str) else url
+    return parsed.render_as_string(hide_password=True)
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -119,3 +121,15 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def insert_once(session: Session, row: object) -> bool:
+    """Add `row` unless another process inserted the same key since we looked: False when a
+    unique key refused it. A savepoint holds the insert, so the caller's transaction goes on
+    (on PostgreSQL an error would otherwise abort it)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True

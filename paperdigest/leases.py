@@ -18,9 +18,9 @@ import socket
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paperdigest.db import insert_once
 from paperdigest.models import Lease, utcnow
 
 RELAY = "relay"
@@ -73,12 +73,7 @@ def take(session: Session, name: str, holder: str, ttl_s: float) -> bool:
     until = now + timedelta(seconds=ttl_s)
     row = session.get(Lease, name, with_for_update=True, populate_existing=True)
     if row is None:
-        try:
-            with session.begin_nested():  # a savepoint: a racing insert leaves our transaction usable
-                session.add(Lease(name=name, holder=holder, expires_at=until, taken_at=now))
-        except IntegrityError:
-            return False
-        return True
+        return insert_once(session, Lease(name=name, holder=holder, expires_at=until, taken_at=now))
     if row.holder != holder and not is_free(row.holder, row.expires_at, now):
         return False
     taken_at = row.taken_at if row.holder == holder else now

@@ -3,20 +3,15 @@ its own queries in its store module (bot/store.py, watcher/store.py); the outbox
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from paperdigest.leases import LeaseLost, is_free, this_holder
+from paperdigest.leases import LeaseLost, is_free
 from paperdigest.models import ACTIVE, Job, Paper, PaperVersion, Review, Usage, utcnow
 from paperdigest.records import PaperMeta
-
-
-def this_worker() -> str:
-    return this_holder()
-
 
 # --- papers -------------------------------------------------------------------------------
 
@@ -250,6 +245,21 @@ def record_usage(
             ok=ok,
         )
     )
+
+
+def day_start(now: datetime | None = None) -> datetime:
+    """Midnight UTC of today: the token budgets and the bot's daily limits count per UTC day."""
+    return (now or utcnow()).astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def tokens_today(session: Session, now: datetime | None = None) -> int:
+    """Tokens of every LLM call since midnight UTC (DAILY_TOKEN_BUDGET counts per UTC day)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0)).where(
+            Usage.created_at >= day_start(now)
+        )
+    )
+    return int(total or 0)
 
 
 def usage_since(session: Session, since: datetime | None = None) -> tuple[int, int, float]:

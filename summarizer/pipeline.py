@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from paperdigest import repo
 from paperdigest.db import Database
 from paperdigest.errors import JobError, PaperdigestError, PaperWithdrawn
-from paperdigest.leases import LeaseLost, is_free
+from paperdigest.leases import LeaseLost, is_free, this_holder
 from paperdigest.models import Job, Review, utcnow
 from paperdigest.records import PaperMeta, Section
 from paperdigest.settings import Settings
@@ -76,7 +76,7 @@ class Pipeline:
         self.pdfs = pdfs
         self.extractor = extractor
         self.writer = writer
-        self.worker = repo.this_worker()
+        self.worker = this_holder()
         self.on_stored: list[OnStored] = []
         self.on_failed: list[OnFailed] = []
         self._running: dict[int, asyncio.Task[Review]] = {}

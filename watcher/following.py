@@ -84,7 +84,7 @@ class Follower:
             per_review = store.tokens_per_review(session, default)
             fits = affordable(
                 len(todo),
-                used=store.tokens_today(session),
+                used=repo.tokens_today(session),
                 budget=self.settings.DAILY_TOKEN_BUDGET,
                 per_review=per_review if self.settings.llm_enabled else 0,
             )

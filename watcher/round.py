@@ -232,7 +232,7 @@ class Watcher:
             chosen = store.day_candidates(session, day, "chosen")
             fits = affordable(
                 len(chosen),
-                used=store.tokens_today(session),
+                used=repo.tokens_today(session),
                 budget=self.settings.DAILY_TOKEN_BUDGET,
                 per_review=self._review_tokens(session),
             )

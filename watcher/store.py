@@ -13,19 +13,17 @@ from collections.abc import Iterable
 from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paperdigest.db import insert_once
 from paperdigest.models import (
     OutboxMessage,
     Paper,
     PostReaction,
     Review,
-    Usage,
     WatchCandidate,
     WatchCursor,
     WatchMark,
-    utcnow,
 )
 from summarizer.grounding import may_post_automatically
 from watcher.ranking import Item, Taste
@@ -121,34 +119,12 @@ def has_mark(session: Session, key: str) -> bool:
     return session.get(WatchMark, key) is not None
 
 
-def _insert_once(session: Session, row: WatchMark) -> bool:
-    """Insert a mark unless another process inserted the same key since we looked (PostgreSQL:
-    a savepoint, so the caller's transaction goes on)."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return False
-    return True
-
-
 def set_mark(session: Session, key: str, value: str = "") -> None:
     if session.get(WatchMark, key) is None:
-        _insert_once(session, WatchMark(key=key, value=value))
+        insert_once(session, WatchMark(key=key, value=value))
 
 
 # --- tokens ---------------------------------------------------------------------------------
-
-
-def tokens_today(session: Session, now: datetime | None = None) -> int:
-    """Tokens of every LLM call since midnight UTC (DAILY_TOKEN_BUDGET counts per UTC day)."""
-    start = (now or utcnow()).astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    total = session.scalar(
-        select(func.coalesce(func.sum(Usage.prompt_tokens + Usage.completion_tokens), 0)).where(
-            Usage.created_at >= start
-        )
-    )
-    return int(total or 0)
 
 
 def tokens_per_review(session: Session, default: int) -> int:

@@ -41,6 +41,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from paperdigest import db as database
+from paperdigest.db import display_url
 from paperdigest.errors import DatabaseCopyError
 from paperdigest.logs import RedactSecrets
 from paperdigest.models import Base
@@ -93,16 +94,12 @@ def parse(raw: str, role: str) -> URL:
         raise DatabaseCopyError(f"the {role} URL {scrubbed(raw)!r} is not a database URL: write {URL_FORMS}")
     if url.get_backend_name() not in BACKENDS:
         raise DatabaseCopyError(
-            f"the {role} URL {display(url)} names a {url.get_backend_name()} database: "
+            f"the {role} URL {display_url(url)} names a {url.get_backend_name()} database: "
             f"paperdigest runs on SQLite and PostgreSQL ({URL_FORMS})"
         )
     if not url.database or url.database == ":memory:":
-        raise DatabaseCopyError(f"the {role} URL {display(url)} names no database: write {URL_FORMS}")
+        raise DatabaseCopyError(f"the {role} URL {display_url(url)} names no database: write {URL_FORMS}")
     return url
-
-
-def display(url: URL) -> str:
-    return url.render_as_string(hide_password=True)
 
 
 def _same_database(a: URL, b: URL) -> bool:
@@ -122,7 +119,7 @@ def _reachable(url: URL, role: str, redactor: _Redactor) -> Iterator[None]:
     except DatabaseCopyError:
         raise
     except SQLAlchemyError as err:
-        raise DatabaseCopyError(f"cannot open the {role} database {display(url)}: {redactor.error(err)}")
+        raise DatabaseCopyError(f"cannot open the {role} database {display_url(url)}: {redactor.error(err)}")
 
 
 def _row_counts(connection: Connection) -> dict[str, int]:
@@ -135,11 +132,13 @@ def _check_source(reads: Engine, url: URL) -> None:
         revision = MigrationContext.configure(connection).get_current_revision()
     head = head_revision()
     if revision is None:
-        raise DatabaseCopyError(f"the source {display(url)} is not a paperdigest database (it has no schema revision)")
+        raise DatabaseCopyError(
+            f"the source {display_url(url)} is not a paperdigest database (it has no schema revision)"
+        )
     if revision != head:
         raise DatabaseCopyError(
-            f"the source {display(url)} is at schema revision {revision}, this paperdigest's is {head}: "
-            f"migrate it first with `DATABASE_URL='{display(url)}' paperdigest db upgrade` "
+            f"the source {display_url(url)} is at schema revision {revision}, this paperdigest's is {head}: "
+            f"migrate it first with `DATABASE_URL='{display_url(url)}' paperdigest db upgrade` "
             "(with its real password), then copy again"
         )
 
@@ -149,7 +148,7 @@ def _check_target_empty(engine: Engine, url: URL) -> None:
         foreign = set(inspect(connection).get_table_names()) - set(Base.metadata.tables) - {"alembic_version"}
         if foreign:
             raise DatabaseCopyError(
-                f"the target {display(url)} holds tables that are not paperdigest's ({', '.join(sorted(foreign))}): "
+                f"the target {display_url(url)} holds tables that are not paperdigest's ({', '.join(sorted(foreign))}): "
                 "copy into an empty database"
             )
         _refuse_rows(_row_counts(connection), url)
@@ -160,7 +159,7 @@ def _refuse_rows(counts: dict[str, int], url: URL) -> None:
     if held:
         listed = ", ".join(f"{name}: {n}" for name, n in held.items())
         raise DatabaseCopyError(
-            f"the target {display(url)} already holds {sum(held.values())} row(s) ({listed}); "
+            f"the target {display_url(url)} already holds {sum(held.values())} row(s) ({listed}); "
             "db copy never merges into or overwrites a database: create an empty one (or remove the file) "
             "and copy again"
         )
@@ -222,7 +221,7 @@ def _copy_tables(source: Connection, target: Connection, url: URL, batch: int, r
         except SQLAlchemyError as err:
             raise DatabaseCopyError(
                 f"copying table {table.name} failed after {counts[table.name]} row(s): {redactor.error(err)}; "
-                f"nothing was written to {display(url)}"
+                f"nothing was written to {display_url(url)}"
             )
     if target.dialect.name == "postgresql":
         _reset_sequences(target)
@@ -240,9 +239,9 @@ def copy_database(src: str, dst: str, *, batch: int = BATCH) -> CopyReport:
     started = time.monotonic()
     source_url, target_url = parse(src, "source"), parse(dst, "target")
     if _same_database(source_url, target_url):
-        raise DatabaseCopyError(f"the source and the target are the same database ({display(source_url)})")
+        raise DatabaseCopyError(f"the source and the target are the same database ({display_url(source_url)})")
     if source_url.get_backend_name() == "sqlite" and not Path(source_url.database or "").expanduser().is_file():
-        raise DatabaseCopyError(f"the source {display(source_url)} does not exist: check the path")
+        raise DatabaseCopyError(f"the source {display_url(source_url)} does not exist: check the path")
     redactor = _Redactor(source_url, target_url)
     source_engine, target_engine = _engine(source_url), _engine(target_url)
     reads = source_engine.execution_options(write=False)  # SQLite: a deferred BEGIN, one WAL snapshot
@@ -254,7 +253,7 @@ def copy_database(src: str, dst: str, *, batch: int = BATCH) -> CopyReport:
             try:
                 database.upgrade(target_url.render_as_string(hide_password=False))
             except CommandError as err:
-                raise DatabaseCopyError(f"cannot migrate the target {display(target_url)}: {redactor.error(err)}")
+                raise DatabaseCopyError(f"cannot migrate the target {display_url(target_url)}: {redactor.error(err)}")
         with _reachable(source_url, "source", redactor), reads.connect() as source:
             if source.dialect.name == "postgresql":
                 source = source.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
@@ -263,4 +262,4 @@ def copy_database(src: str, dst: str, *, batch: int = BATCH) -> CopyReport:
     finally:
         source_engine.dispose()
         target_engine.dispose()
-    return CopyReport(display(source_url), display(target_url), counts, time.monotonic() - started)
+    return CopyReport(display_url(source_url), display_url(target_url), counts, time.monotonic() - started)

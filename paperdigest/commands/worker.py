@@ -25,6 +25,7 @@ from digest.rebuild import SiteRebuilder
 from paperdigest import repo
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import Job, Review
+from paperdigest.pacing import wait_or_stop
 from paperdigest.settings import Settings
 from summarizer.pipeline import Pipeline
 
@@ -58,7 +59,7 @@ class Worker:
             await self.slots.acquire()
             if not await self._take_one():
                 self.slots.release()
-                await _wait(stop, POLL_S)
+                await wait_or_stop(stop, POLL_S)
 
     async def _take_one(self) -> bool:
         try:
@@ -87,13 +88,6 @@ class Worker:
                     )
         except Exception as err:  # noqa: BLE001 - the next sweep tries again
             log.warning("sweeping waiting requests failed (retrying): %r", err)
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except asyncio.TimeoutError:
-        pass
 
 
 async def work(settings: Settings, stop: asyncio.Event, *, ready: Callable[[], None] | None = None) -> None:

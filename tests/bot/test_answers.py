@@ -16,6 +16,7 @@ from paperdigest.db import Database
 from paperdigest.errors import PaperNotFound
 from paperdigest.models import ChatRequest, OutboxMessage, Paper, Review, utcnow
 from paperdigest.settings import Settings
+from tests.support.reviews import stored_review
 
 PAPER = "2412.06769"
 
@@ -32,20 +33,7 @@ def add_review(db: Database, arxiv_id: str = PAPER, *, version: int = 1, created
         if session.get(Paper, arxiv_id) is None:
             session.add(Paper(arxiv_id=arxiv_id, title="A paper"))
             session.flush()
-        review = Review(
-            arxiv_id=arxiv_id,
-            version=version,
-            markdown="# A paper",
-            body="body",
-            reviewer="offline",
-            model="offline",
-            prompt_version="v1",
-            validation="passed",
-            created_at=created_at or utcnow(),
-        )
-        session.add(review)
-        session.flush()
-        return review.id
+        return stored_review(session, arxiv_id, version=version, created_at=created_at or utcnow()).id
 
 
 def add_request(db: Database, arxiv_id: str = PAPER, *, chat_id: int = 1, force: bool = False, created_at=None) -> int:

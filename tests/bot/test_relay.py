@@ -16,6 +16,7 @@ from paperdigest.db import Database
 from paperdigest.models import Lease, OutboxMessage, Paper, Question, Review, utcnow
 from paperdigest.settings import Settings
 from tests.fakes.telegram import FakeTelegram
+from tests.support.reviews import stored_review
 
 CHAT = 4242
 MARKDOWN = (
@@ -30,19 +31,7 @@ def db(settings: Settings) -> Database:
     with database.session() as session, session.begin():
         session.add(Paper(arxiv_id="2412.06769", title="A Title"))
         session.flush()
-        session.add(
-            Review(
-                id=1,
-                arxiv_id="2412.06769",
-                version=1,
-                markdown=MARKDOWN,
-                body="",
-                reviewer="llm",
-                model="m",
-                prompt_version="p",
-                validation="passed",
-            )
-        )
+        stored_review(session, "2412.06769", id=1, markdown=MARKDOWN)
     yield database
     database.close()
 

@@ -13,7 +13,8 @@ from bot.subscriber_digest import queue_due_digests, set_mode
 from paperdigest import fanout, outbox
 from paperdigest import subscriptions as subs
 from paperdigest.db import Database, upgrade
-from paperdigest.models import OutboxMessage, Paper, Review, SubscriptionDelivery
+from paperdigest.models import OutboxMessage, Paper, SubscriptionDelivery
+from tests.support.reviews import stored_review
 
 READER = 77
 # 20:30 Moscow (UTC+3) on 2 December is 17:30 UTC
@@ -38,13 +39,7 @@ def publish(db: Database, arxiv_id: str, title: str) -> None:
     with db.session() as session, session.begin():
         session.add(Paper(arxiv_id=arxiv_id, title=title, categories=["cs.CL"]))
         session.flush()
-        review = Review(
-            arxiv_id=arxiv_id, version=1, markdown="#", body="", reviewer="llm", model="m", prompt_version="p",
-            validation="passed",
-        )  # fmt: skip
-        session.add(review)
-        session.flush()
-        assert fanout.queue_for_subscribers(session, review) == 1
+        assert fanout.queue_for_subscribers(session, stored_review(session, arxiv_id, markdown="#")) == 1
 
 
 def step(db: Database, now: datetime) -> int:

@@ -19,6 +19,7 @@ from paperdigest.models import OutboxMessage, Paper, Review
 from paperdigest.settings import Settings
 from tests.fakes.telegram import FakeTelegram
 from tests.support.bot import CHANNEL, eventually
+from tests.support.reviews import stored_review
 
 READERS = range(5001, 5041)  # 40 readers, each in their own private chat
 MARKDOWN = "# A Title\n\nA. Author  \nСтатья: https://arxiv.org/abs/2412.06769\n\n**TL;DR:** Коротко.\n"
@@ -30,19 +31,7 @@ def db(settings: Settings, fake_telegram: FakeTelegram):
     with database.session() as session, session.begin():
         session.add(Paper(arxiv_id="2412.06769", title="A Title", categories=["cs.CL"], primary_category="cs.CL"))
         session.flush()
-        session.add(
-            Review(
-                id=1,
-                arxiv_id="2412.06769",
-                version=1,
-                markdown=MARKDOWN,
-                body="",
-                reviewer="llm",
-                model="m",
-                prompt_version="p",
-                validation="passed",
-            )
-        )
+        stored_review(session, "2412.06769", id=1, markdown=MARKDOWN)
         for reader in READERS:
             subs.add_rule(session, reader, str(reader), subs.category_rule("cs.CL"))
             fake_telegram.add_chat(reader, type="private")

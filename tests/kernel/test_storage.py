@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import store as bot_store
 from paperdigest import leases, outbox, repo
-from paperdigest.db import Database, display_url, make_engine, normalize_url, upgrade
+from paperdigest.db import Database, display_url, insert_once, make_engine, normalize_url, upgrade
 from paperdigest.models import Base, InboxUpdate, Job, OutboxMessage, Paper, Review, utcnow
 from paperdigest.records import PaperMeta
 from watcher import store as watch_store
@@ -237,7 +237,8 @@ def test_usage_sums_and_statistics(db: Database) -> None:
     with db.read() as session:
         assert repo.usage_since(session) == (350, 20, 1.0)
         assert repo.usage_since(session, utcnow() + timedelta(hours=1)) == (0, 0, 0.0)
-        assert bot_store.tokens_today(session) == 370 == watch_store.tokens_today(session)
+        assert repo.tokens_today(session) == 370
+        assert repo.tokens_today(session, utcnow() + timedelta(days=1)) == 0  # tomorrow counts from its midnight
         figures = bot_store.stats(session)
     assert (figures["papers"], figures["tokens_total"], figures["cost_total"]) == (1, 370, 1.0)
 
@@ -252,6 +253,19 @@ def test_the_inbox_stores_an_update_once(db: Database) -> None:
         bot_store.finish_update(session, 7)
     with db.read() as session:
         assert bot_store.unprocessed_updates(session) == []
+
+
+def test_insert_once_refuses_a_key_already_stored_and_the_transaction_goes_on(db: Database) -> None:
+    with db.session() as session, session.begin():
+        assert insert_once(session, InboxUpdate(update_id=8, payload={"first": True}))
+    with db.session() as session, session.begin():  # another process, which did not see it
+        assert not insert_once(session, InboxUpdate(update_id=8, payload={"second": True}))
+        assert insert_once(session, InboxUpdate(update_id=9, payload={}))  # its savepoint kept this usable
+    with db.read() as session:
+        assert {row.update_id: row.payload for row in session.scalars(select(InboxUpdate))} == {
+            8: {"first": True},
+            9: {},
+        }
 
 
 def test_a_named_lease_is_held_by_one_process_until_it_expires_or_its_holder_dies(db: Database) -> None:
@@ -333,7 +347,7 @@ def test_a_job_held_by_a_live_process_is_not_taken_but_a_dead_ones_is(db: Databa
     with db.session() as session, session.begin():
         job_id = repo.open_job(session, "2412.06769", None, force=False, requested_by="a").id
     with db.session() as session, session.begin():
-        assert repo.claim_job(session, job_id, repo.this_worker(), LEASE_S)
+        assert repo.claim_job(session, job_id, leases.this_holder(), LEASE_S)
     with db.session() as session, session.begin():
         assert not repo.claim_job(session, job_id, "other-process:1", LEASE_S)
     with db.session() as session, session.begin():
@@ -341,7 +355,7 @@ def test_a_job_held_by_a_live_process_is_not_taken_but_a_dead_ones_is(db: Databa
     with db.read() as session:
         assert [j.id for j in repo.resumable_jobs(session)] == [job_id]
     with db.session() as session, session.begin():
-        assert repo.claim_job(session, job_id, repo.this_worker(), LEASE_S)
+        assert repo.claim_job(session, job_id, leases.this_holder(), LEASE_S)
     with db.read() as session:
         assert session.get(Job, job_id).attempts == 2
 

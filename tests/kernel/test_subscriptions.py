@@ -10,6 +10,7 @@ from paperdigest import fanout, outbox
 from paperdigest import subscriptions as subs
 from paperdigest.db import Database, upgrade
 from paperdigest.models import OutboxMessage, Paper, Review, SubscriptionDelivery
+from tests.support.reviews import stored_review
 
 ARXIV_ID = "2412.06769"
 
@@ -34,20 +35,9 @@ def db(database_url: str):
 
 
 def review(session, *, validation: str = "passed", version: int = 1, moderation: str | None = None) -> Review:
-    row = Review(
-        arxiv_id=ARXIV_ID,
-        version=version,
-        markdown="# T",
-        body="",
-        reviewer="llm",
-        model="m",
-        prompt_version="p",
-        validation=validation,
-        moderation=moderation,
+    return stored_review(
+        session, ARXIV_ID, version=version, markdown="# T", validation=validation, moderation=moderation
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def subscribe(session, user_id: int, *rules: subs.Rule, mode: str = subs.INSTANT) -> None:
