@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.store import day_start
 from paperdigest.models import OutboxMessage, PaperVersion, Question
+from paperdigest.repo import day_start
 from summarizer.questions import Turn
 
 THREAD_TURNS = 4  # the last few turns of a thread are the context of a follow-up

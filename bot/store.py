@@ -12,7 +12,6 @@ from paperdigest.leases import is_free
 from paperdigest.models import ChatRequest, InboxUpdate, Job, OutboxMessage, Paper, Review, Usage, utcnow
 from paperdigest.outbox import HELD
 from paperdigest.repo import day_start
-from paperdigest.repo import tokens_today as tokens_today  # the handlers' budget checks read store.tokens_today
 
 DROPPED = "dropped"  # Review.moderation of a failed review an admin refused (/drop)
 

@@ -29,7 +29,7 @@ from bot import question_texts as qt
 from bot import store
 from bot.answering import Answerer, Reply, load_paper
 from bot.service import ReviewService
-from paperdigest import outbox
+from paperdigest import outbox, repo
 from paperdigest.db import Database
 from paperdigest.errors import BadArxivId, PaperdigestError
 from paperdigest.models import Question
@@ -173,7 +173,7 @@ def _refusal(session: Session, settings: Settings, user_id: int, *, uses_llm: bo
     if limit > 0 and qs.asked_today(session, user_id) >= limit:
         return qt.questions_exceeded(limit, store.next_reset())
     budget = settings.DAILY_TOKEN_BUDGET
-    if uses_llm and budget > 0 and store.tokens_today(session) >= budget:
+    if uses_llm and budget > 0 and repo.tokens_today(session) >= budget:
         return qt.budget_exceeded(store.next_reset())
     return None
 

@@ -158,7 +158,7 @@ def _refusal(session, settings: Settings, user_id: int) -> tuple[str | None, boo
     if limit > 0 and store.charged_today(session, user_id) >= limit:
         return texts.quota_exceeded(limit, store.next_reset()), False
     budget = settings.DAILY_TOKEN_BUDGET
-    if budget > 0 and store.tokens_today(session) >= budget:
+    if budget > 0 and repo.tokens_today(session) >= budget:
         return texts.budget_exceeded(store.next_reset()), True
     return None, False
 
