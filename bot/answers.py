@@ -1,5 +1,7 @@
 """Answering requesters and queuing channel posts: the database side of delivery, with no
-Telegram connection, so the bot and `paperdigest worker` share it.
+Telegram connection, so the bot and `paperdigest worker` share it. A review that is published
+also goes to the readers whose subscriptions it matches (paperdigest/fanout.py), and so does one
+that would be published on a bot with no channel.
 
 Every function runs in the caller's transaction: the outbox rows it writes are committed
 with the review (or the failure) that caused them, or not at all. Each waiting request is
@@ -70,9 +72,13 @@ def publish(session: Session, review: Review, settings: Settings) -> str:
     one already; HELD: the review failed the check and no admin approved it; NO_CHANNEL).
 
     A post of this version that the relay held back (its review failed the gate at send time)
-    is queued again with this review, not doubled: one post per paper version."""
+    is queued again with this review, not doubled: one post per paper version. With no channel
+    nothing is posted, but a review that would be still reaches the subscribers."""
     channel = settings.CHANNEL_ID
     if not channel:
+        # a reader-facing bot with personal subscriptions only: the same gate as a post
+        if may_post_automatically(review.validation, review.moderation):
+            fanout.queue_for_subscribers(session, review)
         return NO_CHANNEL
     post = outbox.channel_post(session, channel, review.arxiv_id, review.version)
     if post is not None and post.status != outbox.HELD:

@@ -135,7 +135,7 @@ class ReviewService:
     def publish(self, session: Session, review: Review) -> str:
         """answers.publish, and the relay woken for what it queued."""
         outcome = answers.publish(session, review, self.settings)
-        if outcome == answers.QUEUED:
+        if outcome in (answers.QUEUED, answers.NO_CHANNEL):  # no channel: subscribers' messages may be queued
             self.relay.wake()
         return outcome
 

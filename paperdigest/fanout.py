@@ -1,7 +1,8 @@
 """Fan-out: a new review reaches the readers whose subscriptions it matches, once per paper version.
 
 `queue_for_subscribers` runs in the transaction that publishes the review (the watcher's
-channel post, a published /review): it records one `subscription_deliveries` row per matching
+channel post, a published /review, or on a bot with no channel a /review that would have been
+published: bot/answers.py `publish`): it records one `subscription_deliveries` row per matching
 reader — unique per (reader, paper, version), inserted with ON CONFLICT DO NOTHING, so a
 second publication, a restart or another process never queues a paper twice — and, for readers
 in instant mode, one outbox row each (kind "subscription", priority BULK: after channel posts

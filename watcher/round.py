@@ -275,7 +275,7 @@ class Watcher:
         approves it (/approve), or by a later round once /regenerate wrote one that passes.
         """
         channel = self.settings.CHANNEL_ID
-        if not channel:
+        if not channel:  # the reviews stay "reviewed" for the site; no post, so no subscriber gets them
             return
         not_before = quiet_until(now, self.settings.WATCH_QUIET_HOURS)
         with self.db.session() as session, session.begin():

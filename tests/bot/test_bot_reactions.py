@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from bot.reactions import is_channel
 from paperdigest.db import Database
-from paperdigest.models import InboxUpdate, OutboxMessage, PostReaction
+from paperdigest.models import OutboxMessage, PostReaction
 from paperdigest.settings import Settings
 from tests.fakes.telegram import FakeTelegram
-from tests.support.bot import ADMIN, ALICE, CHANNEL, eventually, running, texts_in
+from tests.support.bot import ADMIN, ALICE, CHANNEL, eventually, handled, running, texts_in
 from tests.support.papers import PAPER_ID
 
 GROUP = -1009876543210
@@ -27,17 +27,6 @@ def reactions(settings: Settings) -> dict[int, tuple[str, int, dict[str, int]]]:
         found = {r.message_id: (r.arxiv_id, r.total, r.counts) for r in session.scalars(select(PostReaction))}
     db.close()
     return found
-
-
-def handled(settings: Settings, *update_ids: int) -> bool:
-    db = Database(settings.DATABASE_URL)
-    with db.read() as session:
-        rows = [session.get(InboxUpdate, i) for i in update_ids]
-        done = all(r is not None and r.status != "received" for r in rows)
-        errors = [r.error for r in rows if r is not None and r.error]
-    db.close()
-    assert not errors, errors
-    return done
 
 
 def mark_parts(settings: Settings, message_ids: list[int]) -> None:

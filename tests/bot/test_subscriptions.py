@@ -2,7 +2,8 @@
 
 A reader subscribes (category, author, phrase), lists and removes rules by button or command,
 chooses instant or daily delivery; a published review reaches each matching reader once,
-a failed one never, and a reader who blocked the bot is unsubscribed.
+a failed one never, on a bot with a channel or without one (nothing posted, subscribers still
+served), and a reader who blocked the bot is unsubscribed.
 """
 
 from __future__ import annotations
@@ -131,6 +132,30 @@ async def test_a_failed_review_reaches_no_subscriber_even_once_approved(bot_sett
         [held] = [r for r in rows(bot_settings, OutboxMessage) if r.kind == "reply"]
         await answer_to(fake_telegram, ADMIN, f"/approve {held.review_id}")
         await eventually(lambda: fake_telegram.messages_in(CHANNEL))
+        await asyncio.sleep(0.5)
+    assert review_messages(fake_telegram, ALICE) == []
+    assert [r.kind for r in rows(bot_settings, OutboxMessage) if r.kind.startswith("sub")] == []
+
+
+async def test_a_bot_with_no_channel_still_sends_subscribers_what_it_would_publish(bot_settings, fake_telegram) -> None:
+    async with running(bot_settings.replace(CHANNEL_ID=None, PUBLISH_USER_REVIEWS=True)):
+        await answer_to(fake_telegram, ALICE, "/subscribe continuous latent space")
+        fake_telegram.push_message(BOB, BOB, f"/review {PAPER_ID}")
+        await eventually(lambda: review_messages(fake_telegram, ALICE), 20)
+        fake_telegram.push_message(CAROL, CAROL, f"/review {PAPER_ID}")  # the same version asked for again
+        await eventually(lambda: review_messages(fake_telegram, CAROL), 20)
+        await asyncio.sleep(0.5)
+    [alice] = review_messages(fake_telegram, ALICE)  # once per paper version
+    assert "По вашей подписке: continuous latent space" in shown(alice)
+    assert fake_telegram.messages_in(CHANNEL) == []
+
+
+async def test_a_bot_with_no_channel_sends_no_subscriber_a_failed_review(bot_settings, fake_telegram, fake_llm) -> None:
+    fake_llm.responder = invents
+    async with running(bot_settings.replace(CHANNEL_ID=None, PUBLISH_USER_REVIEWS=True)):
+        await answer_to(fake_telegram, ALICE, "/subscribe cs.CL")
+        fake_telegram.push_message(BOB, BOB, f"/review {PAPER_ID}")
+        await eventually(lambda: review_messages(fake_telegram, BOB), 20)
         await asyncio.sleep(0.5)
     assert review_messages(fake_telegram, ALICE) == []
     assert [r.kind for r in rows(bot_settings, OutboxMessage) if r.kind.startswith("sub")] == []

@@ -1,5 +1,6 @@
 """The watcher's simulated week: its categories, channel and days, papers on topic, the fake
-LLM as a ranking judge, and one watcher round or relay pass at a given moment."""
+LLM as a ranking judge, one watcher round or relay pass at a given moment, and the channel's
+posts as readers see them."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import json
 import re
 from datetime import date, datetime
 
+from sqlalchemy import update
+
 from bot.relay import OutboxRelay
 from paperdigest.db import Database
+from paperdigest.models import OutboxMessage
 from paperdigest.settings import Settings
 from paperdigest.wiring import open_pipeline
 from tests.fakes.arxiv_days import arxiv_number, submitted_at
 from tests.fakes.llm import message_text, russian_review
+from tests.fakes.telegram import FakeTelegram
 from tests.support.papers import make_pdf
 from watcher.report import RoundReport
 from watcher.run import open_watcher
@@ -24,15 +29,17 @@ INTEREST = "latent reasoning of language models, chain of thought in continuous 
 PDF = make_pdf()
 
 
-def relevant(fake, day: date, number: int, title: str, *, cats: list[str] | None = None) -> str:
+LATENT = "We study latent reasoning: language models think in a continuous space instead of a chain of thought."
+
+
+def relevant(fake, day: date, number: int, title: str, *, cats: list[str] | None = None, abstract: str = LATENT) -> str:
     arxiv_id = arxiv_number(day, number)
     fake.add_paper(
         arxiv_id,
         title=title,
         authors=["Ada Reasoner"],
         categories=cats or ["cs.CL"],
-        abstract="We study latent reasoning: language models think in a continuous space "
-        "instead of a chain of thought.",
+        abstract=abstract,
         published=submitted_at(day, 0.9 - number / 1000),
         versions={1: PDF},
     )
@@ -79,3 +86,25 @@ async def relay_all(settings: Settings, bot) -> None:
         await OutboxRelay(bot, db, settings).send_due()
     finally:
         db.close()
+
+
+def channel_posts(fake: FakeTelegram) -> dict[str, int]:
+    """The channel's posts as readers see them: title → message id."""
+    found = {}
+    for message in fake.messages_in(CHANNEL):
+        if message.rich is not None and (title := re.search(r"<h1>(.*?)</h1>", message.rich["html"])):
+            found[title.group(1)] = message.message_id
+    return found
+
+
+def posts_sent_at(settings: Settings, moment: datetime) -> None:
+    """Date the channel's sent posts `moment` of the simulated week: the relay stamps them with
+    the wall clock, while the watcher's rounds run on the simulated one."""
+    db = Database(settings.DATABASE_URL)
+    with db.session() as session, session.begin():
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.kind == "channel", OutboxMessage.status == "sent")
+            .values(sent_at=moment)
+        )
+    db.close()
