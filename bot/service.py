@@ -24,9 +24,9 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from sqlalchemy.orm import Session
 
-from bot import answers, store
+from bot import answers, store, texts
 from bot.relay import OutboxRelay
-from paperdigest import repo
+from paperdigest import leases, outbox, repo
 from paperdigest.db import Database
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import ChatRequest, Review
@@ -41,13 +41,43 @@ RETRY_TRANSIENT_S = 120.0  # a paper whose arXiv/LLM call failed transiently is 
 STATUS_EDIT_INTERVAL_S = 1.0
 STEP_POLL_S = 1.5  # how often, with reviews in workers, the status lines look at the jobs' steps
 SWEEP_S = 10.0  # how often waiting requests are checked for a review stored elsewhere or a missing job
+NO_WORKER_GRACE_S = 40.0  # with no worker heartbeat this long (its TTL and more), requesters are told
+NO_WORKER = "no worker"  # the "step" shown while no worker is alive
 
 
 def status_text(arxiv_id: str, step: str) -> str:
+    if step == NO_WORKER:
+        return texts.no_worker(html.escape(arxiv_id))
     names = []
     for key, name in STEPS:
         names.append(f"<b>{name}</b>" if key == step else name)
     return f"⏳ Готовлю рецензию на {html.escape(arxiv_id)}: " + " → ".join(names)
+
+
+class WorkerWatch:
+    """Whether the `paperdigest worker` processes are gone: no heartbeat for NO_WORKER_GRACE_S
+    (from the bot's start, so a worker starting beside it is not reported). Logged once per outage."""
+
+    def __init__(self, now: float) -> None:
+        self.seen_at = now
+        self.reported = False
+
+    def gone(self, alive: bool, now: float, *, waiting: int) -> bool:
+        if alive:
+            if self.reported:
+                log.info("a review worker is alive again")
+            self.seen_at, self.reported = now, False
+            return False
+        if now - self.seen_at < NO_WORKER_GRACE_S:
+            return False
+        if waiting and not self.reported:
+            log.warning(
+                "no `paperdigest worker` has a live heartbeat (REVIEWS_IN_BOT=false): %d paper(s) wait; "
+                "start one beside the bot, or set REVIEWS_IN_BOT=true",
+                waiting,
+            )
+            self.reported = True
+        return True
 
 
 class ReviewService:
@@ -160,10 +190,17 @@ class ReviewService:
     async def keep_showing_steps(self, stop: asyncio.Event) -> None:
         """REVIEWS_IN_BOT=false: the steps happen in a worker; the status lines follow the job rows."""
         shown: dict[str, str] = {}  # paper -> the step its status lines show
+        workers = WorkerWatch(time.monotonic())
         while not await wait_or_stop(stop, STEP_POLL_S):
             try:
                 with self.db.read() as session:
                     steps = store.steps_of_waiting(session)
+                    alive = bool(leases.live_workers(session))
+                told = workers.reported
+                if workers.gone(alive, time.monotonic(), waiting=len(steps)):
+                    steps = dict.fromkeys(steps, NO_WORKER)
+                    if workers.reported and not told:
+                        self._alert_no_worker(len(steps))
                 for arxiv_id, step in steps.items():
                     if shown.get(arxiv_id, "metadata") != step:  # the status line starts at metadata
                         shown[arxiv_id] = step
@@ -171,6 +208,15 @@ class ReviewService:
                 shown = {k: v for k, v in shown.items() if k in steps}
             except Exception as err:  # noqa: BLE001 - a status line is a courtesy
                 log.info("status lines not updated this time: %r", err)
+
+    def _alert_no_worker(self, waiting: int) -> None:
+        """Tell the admins, once per outage and from the one instance holding the relay lease."""
+        if not self.relay.holding:
+            return
+        with self.db.session() as session, session.begin():
+            for admin_id in self.settings.ADMIN_IDS:
+                outbox.enqueue(session, kind="notice", chat_id=str(admin_id), text=texts.no_worker_alarm(waiting))
+        self.relay.wake()
 
     async def _edit_waiting(self, arxiv_id: str, text: str, *, throttle: bool = True) -> None:
         with self.db.read() as session:

@@ -17,7 +17,7 @@ import os
 import socket
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from paperdigest.db import insert_once
@@ -25,6 +25,7 @@ from paperdigest.models import Lease, utcnow
 
 RELAY = "relay"
 WATCH_ROUND = "watch-round"
+WORKER = "worker:"  # + holder: one row per live `paperdigest worker`, its heartbeat
 
 
 class LeaseLost(Exception):
@@ -108,3 +109,10 @@ def current_holder(session: Session, name: str) -> str | None:
     if row is None or is_free(row.holder, row.expires_at, utcnow()):
         return None
     return row.holder
+
+
+def live_workers(session: Session) -> list[str]:
+    """The `paperdigest worker` processes whose heartbeat (a WORKER lease) has not run out."""
+    now = utcnow()
+    rows = session.scalars(select(Lease).where(Lease.name.startswith(WORKER)))
+    return [row.holder for row in rows if not is_free(row.holder, row.expires_at, now)]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot import answers
 from digest.rebuild import SiteRebuilder
-from paperdigest import repo
+from paperdigest import leases, repo
 from paperdigest.errors import PaperdigestError
 from paperdigest.models import Job, Review
 from paperdigest.pacing import wait_or_stop
@@ -32,6 +32,8 @@ from summarizer.pipeline import Pipeline
 log = logging.getLogger(__name__)
 POLL_S = 0.5  # how often an idle worker looks for a job
 SWEEP_S = 5.0  # how often it looks for requests nobody opened a job for
+HEARTBEAT_S = 10.0  # how often it tells the bots it is alive (leases.WORKER)
+HEARTBEAT_TTL_S = 30.0  # a worker silent this long counts as gone
 
 
 class Worker:
@@ -40,6 +42,7 @@ class Worker:
         self.settings = settings
         self.slots = asyncio.Semaphore(settings.WORKER_JOBS)
         self.finished = 0
+        self.holder = leases.this_holder()
         pipeline.on_stored.append(self._answer)
         pipeline.on_failed.append(self._fail)
 
@@ -51,15 +54,41 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Take jobs while a slot is free, until `stop`; the pipeline's closing ends those running."""
+        beating = asyncio.create_task(self._keep_beating(stop))  # apart: all slots busy must not silence it
         next_sweep = 0.0
-        while not stop.is_set():
-            if time.monotonic() >= next_sweep:
-                self._sweep()
-                next_sweep = time.monotonic() + SWEEP_S
-            await self.slots.acquire()
-            if not await self._take_one():
-                self.slots.release()
-                await wait_or_stop(stop, POLL_S)
+        try:
+            while not stop.is_set():
+                if time.monotonic() >= next_sweep:
+                    self._sweep()
+                    next_sweep = time.monotonic() + SWEEP_S
+                await self._take_when_free(stop)
+        finally:
+            beating.cancel()
+            self._beat(stopping=True)
+
+    async def _take_when_free(self, stop: asyncio.Event) -> None:
+        await self.slots.acquire()
+        if not await self._take_one():
+            self.slots.release()
+            await wait_or_stop(stop, POLL_S)
+
+    async def _keep_beating(self, stop: asyncio.Event) -> None:
+        self._beat()
+        while not await wait_or_stop(stop, HEARTBEAT_S):
+            self._beat()
+
+    def _beat(self, *, stopping: bool = False) -> None:
+        """The heartbeat the bots read (leases.live_workers): a bot with REVIEWS_IN_BOT=false
+        tells its requesters when no worker is alive instead of letting them wait in silence."""
+        name = leases.WORKER + self.holder
+        try:
+            with self.pipeline.db.session() as session, session.begin():
+                if stopping:
+                    leases.release(session, name, self.holder)
+                else:
+                    leases.take(session, name, self.holder, HEARTBEAT_TTL_S)
+        except Exception as err:  # noqa: BLE001 - the database may be restarting: the next beat tries again
+            log.warning("worker heartbeat not written: %r", err)
 
     async def _take_one(self) -> bool:
         try:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from paperdigest import repo
+from bot import service
+from paperdigest import leases, repo
 from paperdigest.commands.worker import work
 from paperdigest.db import Database
 from paperdigest.leases import aware
@@ -19,7 +21,7 @@ from paperdigest.settings import Settings
 from summarizer.pipeline import RETRY_AFTER_S
 from tests.fakes.llm import FakeLLM
 from tests.fakes.telegram import FakeTelegram
-from tests.support.bot import ALICE, BOB, eventually, review_messages, running, texts_in
+from tests.support.bot import ADMIN, ALICE, BOB, eventually, review_messages, running, texts_in
 from tests.support.papers import PAPER_ID, add_paper
 
 
@@ -133,3 +135,42 @@ async def test_a_transient_failure_waits_before_any_worker_retries(
     assert (job.status, job.worker) == ("pending", None) and job.error
     assert aware(job.not_before) > utcnow() + timedelta(seconds=RETRY_AFTER_S - 30)
     assert [r.status for r in rows(settings, ChatRequest)] == ["waiting"]
+
+
+def live_workers(settings: Settings) -> list[str]:
+    db = Database(settings.DATABASE_URL)
+    with db.read() as session:
+        holders = leases.live_workers(session)
+    db.close()
+    return holders
+
+
+async def test_with_no_live_worker_requesters_and_admins_are_told_and_the_review_comes_once_one_starts(
+    bot_settings: Settings, database_url: str, fake_telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "NO_WORKER_GRACE_S", 1.0)
+    settings = bot_settings.replace(DATABASE_URL=database_url, REVIEWS_IN_BOT=False)
+    fake_telegram.add_chat(ADMIN, type="private")
+
+    def status_edits() -> list[str]:
+        return [c.params.get("text", "") for c in fake_telegram.calls("editMessageText")]
+
+    async with running(settings):
+        fake_telegram.push_message(ALICE, ALICE, f"/review {PAPER_ID}")
+        await eventually(lambda: any("обработчик рецензий сейчас не запущен" in t for t in status_edits()))
+        await eventually(lambda: texts_in(fake_telegram, ADMIN))
+        async with Workers(settings):
+            assert len(live_workers(settings)) == 1
+            await eventually(lambda: review_messages(fake_telegram, ALICE), timeout=30)
+        assert live_workers(settings) == []  # a worker that stops says so at once
+    [alarm] = texts_in(fake_telegram, ADMIN)  # once per outage, not once per look
+    assert "paperdigest worker" in alarm and "REVIEWS_IN_BOT=true" in alarm
+    assert len(review_messages(fake_telegram, ALICE)) == 1
+
+
+def test_the_worker_outage_is_reported_after_the_grace_and_again_only_after_a_recovery() -> None:
+    watch = service.WorkerWatch(now=0.0)
+    assert not watch.gone(False, 1.0, waiting=1)  # the bot just started: a worker may be starting beside it
+    assert watch.gone(False, service.NO_WORKER_GRACE_S + 1, waiting=1) and watch.reported
+    assert not watch.gone(True, service.NO_WORKER_GRACE_S + 2, waiting=1) and not watch.reported
+    assert not watch.gone(False, service.NO_WORKER_GRACE_S + 3, waiting=1)  # its heartbeat just stopped
