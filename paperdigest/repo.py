@@ -192,6 +192,20 @@ def renew_jobs(session: Session, worker: str, job_ids: list[int], lease_s: float
     return set(renewed)
 
 
+def release_jobs(session: Session, worker: str, job_ids: list[int]) -> int:
+    """Hand this process's running jobs back to pending (it is stopping): any worker, on any
+    host, takes them at once instead of after their lease; they resume from their step."""
+    if not job_ids:
+        return 0
+    released = session.execute(
+        update(Job)
+        .where(Job.id.in_(job_ids), Job.worker == worker, Job.status == "running")
+        .values(status="pending", worker=None, lease_expires_at=None, updated_at=utcnow())
+        .returning(Job.id)
+    ).scalars()
+    return len(list(released))
+
+
 def advance_job(session: Session, job: Job, step: str) -> None:
     job.step = step
     job.updated_at = utcnow()

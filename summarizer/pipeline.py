@@ -91,14 +91,16 @@ class Pipeline:
     # --- entry points -------------------------------------------------------------------
 
     async def stop(self) -> None:
-        """Cancel the jobs still running (they resume from their step at the next start).
+        """Cancel the jobs still running and hand them back to pending, so another process
+        takes them at once (they resume from their step), not after their lease.
 
         A caller that stopped waiting leaves its job running (jobs are shielded, as other
         callers may share them); one still running when the database closes would fail there."""
-        running = list(self._running.values())
+        job_ids, running = list(self._running), list(self._running.values())
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        self._release(job_ids)
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await asyncio.gather(self._heartbeat, return_exceptions=True)
@@ -106,6 +108,16 @@ class Pipeline:
         if self._pdf_thread is not None:
             self._pdf_thread.shutdown(wait=False, cancel_futures=True)
             self._pdf_thread = None
+
+    def _release(self, job_ids: list[int]) -> None:
+        try:
+            with self.db.session() as session, session.begin():
+                released = repo.release_jobs(session, self.worker, job_ids)
+        except Exception as err:  # noqa: BLE001 - stopping anyway: their leases run out instead
+            log.warning("jobs %s not handed back (their leases will run out): %r", job_ids, err)
+            return
+        if released:
+            log.info("%d unfinished job(s) handed back to pending", released)
 
     def warm_up(self) -> None:
         """Pay the one-time costs (PDF worker start, tokenizer build) before serving anyone."""

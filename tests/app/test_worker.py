@@ -137,6 +137,30 @@ async def test_a_transient_failure_waits_before_any_worker_retries(
     assert [r.status for r in rows(settings, ChatRequest)] == ["waiting"]
 
 
+async def test_a_worker_that_stops_mid_job_hands_it_back_and_the_next_one_finishes_it(
+    llm_settings: Settings, database_url: str, fake_arxiv, fake_llm: FakeLLM
+) -> None:
+    """Stopped (SIGTERM, a deploy) while the LLM writes: the job is pending again at once, not
+    held until its lease runs out, so another worker — on any host — goes on with it."""
+    settings = llm_settings.replace(DATABASE_URL=database_url)
+    add_paper(fake_arxiv)
+    db = Database(database_url)
+    with db.session() as session, session.begin():
+        session.add(ChatRequest(chat_id=ALICE, user_id=ALICE, arxiv_id=PAPER_ID))
+        repo.open_job(session, PAPER_ID, None, force=False, requested_by="telegram")
+    db.close()
+    fake_llm.latency_s = 30.0
+    async with Workers(settings):
+        await eventually(lambda: rows(settings, Job)[0].step == "review" and fake_llm.requests, timeout=30)
+    [job] = rows(settings, Job)
+    assert (job.status, job.worker, job.step) == ("pending", None, "review")
+    fake_llm.latency_s = 0.0
+    async with Workers(settings):
+        await eventually(lambda: [r.status for r in rows(settings, ChatRequest)] == ["answered"], timeout=30)
+    [job] = rows(settings, Job)
+    assert (job.status, job.attempts) == ("done", 2)
+
+
 def live_workers(settings: Settings) -> list[str]:
     db = Database(settings.DATABASE_URL)
     with db.read() as session:

@@ -215,12 +215,13 @@ def test_crashed_job_resumes_from_its_step(llm_settings, fake_arxiv, fake_llm) -
 
     asyncio.run(crash_during_review())
     [job] = rows(llm_settings, Job)
-    assert (job.status, job.step) == ("running", "review")
+    assert (job.status, job.worker, job.step) == ("pending", None, "review")  # a clean close hands it back
     from paperdigest.db import Database
 
     db = Database(llm_settings.DATABASE_URL)
     with db.session() as session, session.begin():
-        session.get(Job, job.id).worker = f"{socket.gethostname()}:999999"  # as a SIGKILLed process leaves it
+        crashed = session.get(Job, job.id)  # as a SIGKILLed process leaves it: still running, its holder dead
+        crashed.status, crashed.worker = "running", f"{socket.gethostname()}:999999"
     db.close()
     fake_arxiv.clear_requests()
     fake_llm.reset()
@@ -255,7 +256,7 @@ def test_closing_the_pipeline_ends_jobs_nobody_waits_for(llm_settings, fake_arxi
     gc.collect()
     assert "never retrieved" not in caplog.text and "crashed" not in caplog.text
     [job] = rows(llm_settings, Job)
-    assert (job.status, job.step) == ("running", "review")  # resumed from here at the next start
+    assert (job.status, job.step) == ("pending", "review")  # handed back: resumed from here at the next start
 
 
 def test_metadata_is_batched_and_requests_are_paced(llm_settings, fake_arxiv, fake_llm) -> None:
