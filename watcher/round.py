@@ -273,20 +273,24 @@ class Watcher:
 
         A review that failed the check is held: admins are told once; it is posted when one
         approves it (/approve), or by a later round once /regenerate wrote one that passes.
+        With no CHANNEL_ID nothing is posted, but the subscribers still get the round's passing
+        reviews: the candidate is then "announced".
         """
         channel = self.settings.CHANNEL_ID
-        if not channel:  # the reviews stay "reviewed" for the site; no post, so no subscriber gets them
-            return
         not_before = quiet_until(now, self.settings.WATCH_QUIET_HOURS)
         with self.db.session() as session, session.begin():
             for row in store.reviewed_unposted(session):
-                post = outbox.channel_post(session, channel, row.arxiv_id)  # an admin's /approve or /post
+                post = outbox.channel_post(session, channel, row.arxiv_id) if channel else None  # /approve, /post
                 if post is None:
                     review = repo.latest_review(session, row.arxiv_id)  # /regenerate may have replaced it
                     if review is None:  # a reviewed candidate always has one; a database edited by hand may not
                         continue
                     if not may_post_automatically(review.validation, review.moderation):
                         self._hold(session, row, review, report)
+                        continue
+                    if not channel:  # a bot with no channel: its subscribers still get the round's reviews
+                        fanout.queue_for_subscribers(session, review)
+                        row.status, row.review_id = "announced", review.id
                         continue
                     post = outbox.enqueue(
                         session,

@@ -30,7 +30,7 @@ from watcher.ranking import Item, Taste
 from watcher.taste import MIN_AGE, POSTS, Reacted, liking, taste_of
 
 # held: its review failed the check and waits for an admin; dropped: an admin refused it
-HOLDS_SLOT = ("chosen", "reviewed", "posted", "held", "dropped")  # counts against WATCH_MAX_PER_DAY
+HOLDS_SLOT = ("chosen", "reviewed", "posted", "announced", "held", "dropped")  # counts against WATCH_MAX_PER_DAY
 
 
 def as_utc(value: datetime | None) -> datetime | None:
