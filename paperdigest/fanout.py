@@ -15,10 +15,11 @@ approved it for the channel; nor one an admin dropped.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, literal, select, update
+from sqlalchemy import bindparam, delete, func, literal, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -84,13 +85,10 @@ def _record(session: Session, matches: list[Match], review: Review) -> set[int]:
         "reason": [m.reason[:200] for m in matches],
         "status": [PENDING if m.mode == DAILY else QUEUED for m in matches],
     }
-    unique = ["user_id", "arxiv_id", "version"]
-    if _on_postgresql(session):
-        statement = _insert_unnest(SubscriptionDelivery, columns, paper).on_conflict_do_nothing(index_elements=unique)
-        return set(session.scalars(statement.returning(SubscriptionDelivery.user_id)))
-    each = sqlite.insert(SubscriptionDelivery).on_conflict_do_nothing(index_elements=unique)
-    rows = [{**paper, **row} for row in _rows(columns)]  # an executemany: SQLite binds each row alone
-    return set(session.scalars(each.returning(SubscriptionDelivery.user_id), rows))
+    statement = _insert_rows(session, SubscriptionDelivery, columns, paper).on_conflict_do_nothing(
+        index_elements=["user_id", "arxiv_id", "version"]
+    )
+    return set(session.scalars(statement.returning(SubscriptionDelivery.user_id)))
 
 
 def _queue_instant(session: Session, matches: list[Match], review: Review) -> None:
@@ -104,35 +102,37 @@ def _queue_instant(session: Session, matches: list[Match], review: Review) -> No
         "priority": BULK,
     }
     columns: dict[str, list[Any]] = {"chat_id": [m.chat_id for m in matches], "text": [m.reason for m in matches]}
+    session.execute(_insert_rows(session, OutboxMessage, columns, paper))
+
+
+def _insert_rows(
+    session: Session, model: type[Base], columns: dict[str, list[Any]], constants: dict[str, Any]
+) -> postgresql.Insert | sqlite.Insert:
+    """INSERT … SELECT of every row from one parameter per column (PostgreSQL: unnest of arrays)
+    or one for them all (SQLite: json_each of a JSON list), the same constants in every row.
+    Thousands of rows as one short statement: SQLAlchemy's multi-row VALUES for 1,811 rows cost
+    psycopg ~100 ms parsing its 12,677 placeholders, an executemany ~35 ms of one message a row,
+    and SQLite's ~50 ms of SQLAlchemy handling each row (docs/benchmarks.md). Column defaults
+    (outbox status, attempts, …) are filled in as for any insert."""
+    table = model.__table__
+    fixed = [literal(value, table.c[name].type) for name, value in constants.items()]
+    names = [*columns, *constants]
     if _on_postgresql(session):
-        session.execute(_insert_unnest(OutboxMessage, columns, paper))
-    else:
-        session.execute(insert(OutboxMessage), [{**paper, **row} for row in _rows(columns)])
+        arrays = [
+            bindparam(f"unnest_{name}", values, type_=postgresql.ARRAY(table.c[name].type))
+            for name, values in columns.items()
+        ]
+        rows = func.unnest(*arrays).table_valued(*columns).render_derived()
+        return postgresql.insert(model).from_select(names, select(*(rows.c[name] for name in columns), *fixed))
+    listed = json.dumps(list(zip(*columns.values(), strict=True)), ensure_ascii=False)
+    each = func.json_each(bindparam("rows", listed)).table_valued("value")
+    values = [func.json_extract(each.c.value, f"$[{i}]") for i in range(len(columns))]
+    # WHERE: without one SQLite reads the ON of ON CONFLICT as a join's (its docs, "parsing ambiguity").
+    return sqlite.insert(model).from_select(names, select(*values, *fixed).where(true()))
 
 
 def _on_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
-
-
-def _rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-
-
-def _insert_unnest(model: type[Base], columns: dict[str, list[Any]], constants: dict[str, Any]) -> postgresql.Insert:
-    """PostgreSQL: INSERT … SELECT FROM unnest(one array per column), the same constants in every
-    row: thousands of rows in one short statement. SQLAlchemy's multi-row VALUES for 1,811 rows
-    cost psycopg ~100 ms parsing its 12,677 placeholders, an executemany ~35 ms of one message a
-    row (docs/benchmarks.md). Column defaults (outbox status, attempts, …) are filled in as for
-    any insert."""
-    table = model.__table__
-    arrays = [
-        bindparam(f"unnest_{name}", values, type_=postgresql.ARRAY(table.c[name].type))
-        for name, values in columns.items()
-    ]
-    rows = func.unnest(*arrays).table_valued(*columns).render_derived()
-    fixed = [literal(value, table.c[name].type) for name, value in constants.items()]
-    select_rows = select(*(rows.c[name] for name in columns), *fixed)
-    return postgresql.insert(model).from_select([*columns, *constants], select_rows)
 
 
 def drop_blocked(session: Session, chat_id: str) -> int:
