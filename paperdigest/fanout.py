@@ -53,16 +53,11 @@ def queue_for_subscribers(session: Session, review: Review) -> int:
     paper = session.get(Paper, review.arxiv_id)
     if paper is None:
         return 0
-    had = set(
-        session.scalars(
-            select(SubscriptionDelivery.user_id).where(
-                SubscriptionDelivery.arxiv_id == review.arxiv_id, SubscriptionDelivery.version == review.version
-            )
-        )
-    )
-    fresh = [m for m in matching_users(session, paper) if m.user_id not in had]
-    recorded = _record(session, fresh, review) if fresh else set()
-    instant = [m for m in fresh if m.user_id in recorded and m.mode == INSTANT]
+    # Readers who had this version already are skipped by the insert's ON CONFLICT, not looked
+    # up first: no index leads with the paper, so that lookup read every delivery ever made.
+    matches = matching_users(session, paper)
+    recorded = _record(session, matches, review) if matches else set()
+    instant = [m for m in matches if m.user_id in recorded and m.mode == INSTANT]
     if instant:
         _queue_instant(session, instant, review)
     if recorded:
