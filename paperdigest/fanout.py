@@ -74,13 +74,13 @@ def queue_for_subscribers(session: Session, review: Review) -> int:
 
 def _record(session: Session, matches: list[Match], review: Review) -> set[int]:
     """Insert the deliveries; the user ids actually inserted (a concurrent fan-out's are skipped)."""
-    paper = {"arxiv_id": review.arxiv_id, "version": review.version, "review_id": review.id, "created_at": utcnow()}
+    every_row = {"arxiv_id": review.arxiv_id, "version": review.version, "review_id": review.id, "created_at": utcnow()}
     columns: dict[str, list[Any]] = {
         "user_id": [m.user_id for m in matches],
         "reason": [m.reason[:200] for m in matches],
         "status": [PENDING if m.mode == DAILY else QUEUED for m in matches],
     }
-    statement = _insert_rows(session, SubscriptionDelivery, columns, paper).on_conflict_do_nothing(
+    statement = _insert_rows(session, SubscriptionDelivery, columns, every_row).on_conflict_do_nothing(
         index_elements=["user_id", "arxiv_id", "version"]
     )
     return set(session.scalars(statement.returning(SubscriptionDelivery.user_id)))
@@ -89,7 +89,7 @@ def _record(session: Session, matches: list[Match], review: Review) -> set[int]:
 def _queue_instant(session: Session, matches: list[Match], review: Review) -> None:
     """One outbox row per reader in instant mode; the relay words `text` (the rule matched) as
     the note under the header."""
-    paper = {
+    every_row = {
         "kind": SUBSCRIPTION,
         "arxiv_id": review.arxiv_id,
         "version": review.version,
@@ -97,7 +97,7 @@ def _queue_instant(session: Session, matches: list[Match], review: Review) -> No
         "priority": BULK,
     }
     columns: dict[str, list[Any]] = {"chat_id": [m.chat_id for m in matches], "text": [m.reason for m in matches]}
-    session.execute(_insert_rows(session, OutboxMessage, columns, paper))
+    session.execute(_insert_rows(session, OutboxMessage, columns, every_row))
 
 
 def _insert_rows(
