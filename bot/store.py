@@ -4,14 +4,29 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.orm import Session
 
+from paperdigest import fanout
 from paperdigest.db import insert_once
 from paperdigest.leases import is_free
-from paperdigest.models import ChatRequest, InboxUpdate, Job, OutboxMessage, Paper, Review, Usage, utcnow
+from paperdigest.models import (
+    ChatRequest,
+    InboxUpdate,
+    Job,
+    OutboxMessage,
+    Paper,
+    Question,
+    Review,
+    Subscriber,
+    SubscriptionDelivery,
+    SubscriptionRule,
+    Usage,
+    utcnow,
+)
 from paperdigest.outbox import HELD
 from paperdigest.repo import day_start
+from paperdigest.subscriptions import DAILY, INSTANT, OFF
 
 DROPPED = "dropped"  # Review.moderation of a failed review an admin refused (/drop)
 
@@ -136,6 +151,44 @@ def charged_today(session: Session, user_id: int) -> int:
 
 
 # --- outbox (the queue itself: paperdigest/outbox.py) ----------------------------------------
+
+
+WAITING = ("pending", "sending", "in_flight")  # an outbox row not sent yet
+
+
+def subscriber_stats(session: Session) -> dict[str, int]:
+    """Readers with at least one rule (by mode), rules, and their messages: sent since midnight
+    UTC (as tokens today), waiting in the outbox, and matches waiting for a daily digest."""
+    readers = select(Subscriber.mode, func.count()).where(Subscriber.user_id.in_(select(SubscriptionRule.user_id)))
+    modes = dict(session.execute(readers.group_by(Subscriber.mode)).all())
+    theirs = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind.in_(fanout.SUBSCRIBER_KINDS))
+    deliveries = select(func.count()).select_from(SubscriptionDelivery)
+    return {
+        "subscribers": sum(modes.values()),
+        "instant": modes.get(INSTANT, 0),
+        "daily": modes.get(DAILY, 0),
+        "off": modes.get(OFF, 0),
+        "rules": _count(session, select(func.count()).select_from(SubscriptionRule)),
+        "sent_today": _count(
+            session, theirs.where(OutboxMessage.status == "sent", OutboxMessage.sent_at >= day_start())
+        ),
+        "waiting": _count(session, theirs.where(OutboxMessage.status.in_(WAITING))),
+        "in_digest": _count(session, deliveries.where(SubscriptionDelivery.status == fanout.PENDING)),
+    }
+
+
+def question_stats(session: Session) -> dict[str, int]:
+    """/ask questions asked since midnight UTC, and how the answered ones were answered (a
+    question's row is written before its answer: one without an answer message is still open)."""
+    done = Question.answer_message_id.is_not(None).label("done")
+    today = select(Question.answered_by, done, func.count()).where(Question.created_at >= day_start())
+    counts = session.execute(today.group_by(Question.answered_by, done)).all()
+    answered = {by: n for by, is_done, n in counts if is_done}
+    return {"asked": sum(n for *_, n in counts), "llm": answered.get("llm", 0), "passages": answered.get("passages", 0)}
+
+
+def _count(session: Session, query: Select[tuple[int]]) -> int:
+    return session.scalar(query) or 0
 
 
 def pending_overview(session: Session, limit: int = 20) -> tuple[list[Job], list[OutboxMessage]]:

@@ -142,6 +142,7 @@ async def regenerate(
 async def stats(message: Message, args: str, *, db: Database, **_: object) -> None:
     with db.read() as session:
         figures = store.stats(session)
+        readers, asked = store.subscriber_stats(session), store.question_stats(session)
     jobs = ", ".join(f"{state}: {count}" for state, count in sorted(figures["jobs"].items())) or "нет"
     await message.answer(
         "<b>Статистика</b>\n"
@@ -149,8 +150,22 @@ async def stats(message: Message, args: str, *, db: Database, **_: object) -> No
         f"Задачи: {html.escape(jobs)}\n"
         f"Токены сегодня: {figures['tokens_today']} (${figures['cost_today']:.4f}), "
         f"всего: {figures['tokens_total']} (${figures['cost_total']:.4f})\n"
-        f"Сбои: задач {figures['failed_jobs']}, постов {figures['failed_posts']}",
+        f"Сбои: задач {figures['failed_jobs']}, постов {figures['failed_posts']}\n"
+        f"{_readers_lines(readers)}\n"
+        f"Вопросы /ask сегодня: {asked['asked']} (ответила модель: {asked['llm']}, "
+        f"найдены места в статье: {asked['passages']})",
         parse_mode="HTML",
+    )
+
+
+def _readers_lines(readers: dict[str, int]) -> str:
+    """Personal subscriptions: readers with a rule (by mode), rules, their messages today and waiting."""
+    off = f", выключено: {readers['off']}" if readers["off"] else ""  # a reader keeps rules with delivery off
+    return (
+        f"Подписчики: {readers['subscribers']} (сразу: {readers['instant']}, раз в день: {readers['daily']}{off}), "
+        f"правил: {readers['rules']}\n"
+        f"Сообщения подписчикам: сегодня отправлено {readers['sent_today']}, ждут отправки {readers['waiting']}, "
+        f"ждут дневной сводки {readers['in_digest']}"
     )
 
 

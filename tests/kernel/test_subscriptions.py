@@ -84,19 +84,23 @@ def test_fan_out_queues_each_reader_once_per_paper_version(db: Database) -> None
         assert fanout.queue_for_subscribers(session, first) == 2
         assert fanout.queue_for_subscribers(session, first) == 0  # published again
         assert fanout.queue_for_subscribers(session, review(session)) == 0  # a new review, same version
-        assert fanout.queue_for_subscribers(session, review(session, version=2)) == 2  # a new version
+        second = review(session, version=2)
+        assert fanout.queue_for_subscribers(session, second) == 2  # a new version
     with db.read() as session:
         rows = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
         deliveries = list(session.scalars(select(SubscriptionDelivery).order_by(SubscriptionDelivery.id)))
-    assert [(r.kind, r.chat_id, r.version, r.priority, r.text) for r in rows] == [
-        (fanout.SUBSCRIPTION, "1", 1, outbox.BULK, "cs.CL"),
-        (fanout.SUBSCRIPTION, "1", 2, outbox.BULK, "cs.CL"),
+    # What the relay claims and sends (status, no parts sent yet) and the review it renders.
+    assert [(r.kind, r.chat_id, r.version, r.priority, r.text, r.status, r.message_ids) for r in rows] == [
+        (fanout.SUBSCRIPTION, "1", 1, outbox.BULK, "cs.CL", "pending", []),
+        (fanout.SUBSCRIPTION, "1", 2, outbox.BULK, "cs.CL", "pending", []),
     ]
-    assert [(d.user_id, d.version, d.status) for d in deliveries] == [
-        (1, 1, fanout.QUEUED),
-        (2, 1, fanout.PENDING),  # for the daily digest
-        (1, 2, fanout.QUEUED),
-        (2, 2, fanout.PENDING),
+    assert [r.review_id for r in rows] == [first.id, second.id]
+    assert [d.review_id for d in deliveries] == [first.id, first.id, second.id, second.id]
+    assert [(d.user_id, d.version, d.status, d.reason) for d in deliveries] == [
+        (1, 1, fanout.QUEUED, "cs.CL"),
+        (2, 1, fanout.PENDING, "Shibo Hao"),  # for the daily digest, with the rule it matched
+        (1, 2, fanout.QUEUED, "cs.CL"),
+        (2, 2, fanout.PENDING, "Shibo Hao"),
     ]
 
 
