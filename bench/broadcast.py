@@ -35,6 +35,7 @@ from paperdigest.db import Database, upgrade  # noqa: E402
 from paperdigest.models import Paper, Review  # noqa: E402
 from paperdigest.settings import Settings  # noqa: E402
 from tests.fakes.telegram import FakeTelegram, make_bot  # noqa: E402
+from tests.support.reviews import stored_review  # noqa: E402
 
 CHANNEL = -1009876543210
 FIRST_READER = 100_000
@@ -51,20 +52,7 @@ def fill(db: Database, telegram: FakeTelegram, readers: int, posts: int) -> None
         for n, arxiv_id in enumerate(paper_ids(posts)):
             session.add(Paper(arxiv_id=arxiv_id, title=f"Paper {n}", categories=["cs.CL"], primary_category="cs.CL"))
             session.flush()
-            markdown = MARKDOWN.format(title=f"Paper {n}", id=arxiv_id)
-            session.add(
-                Review(
-                    id=n + 1,
-                    arxiv_id=arxiv_id,
-                    version=1,
-                    markdown=markdown,
-                    body="",
-                    reviewer="llm",
-                    model="m",
-                    prompt_version="p",
-                    validation="passed",
-                )
-            )
+            stored_review(session, arxiv_id, id=n + 1, markdown=MARKDOWN.format(title=f"Paper {n}", id=arxiv_id))
         for reader in range(FIRST_READER, FIRST_READER + readers):
             subs.add_rule(session, reader, str(reader), subs.category_rule("cs.CL"))
             telegram.add_chat(reader, type="private")
