@@ -6,11 +6,13 @@ paper is matched by one indexed query, never by scanning every rule:
 
 - category: the lower-cased category is the key; the paper's categories are looked up;
 - author: the name folded (case, accents, dots and hyphens) is the key; the paper's authors too;
-- keyword: the phrase's words, folded the same way; its longest word is the key. The paper's
-  title and abstract give a set of words to look up; each rule found is then checked for the
-  whole phrase, word for word, in that text.
+- keyword: the phrase's words, folded the same way and in the singular; its longest word is
+  the key. The paper's title and abstract give a set of words to look up; each rule found is
+  then checked for the whole phrase, word for word, in that text.
 
-Matching is exact on folded words (no stemming): `reasoning` does not match `reason`.
+Plurals are folded (`language model` matches "Large Language Models", `LLM` matches "LLMs"),
+nothing more: `reasoning` does not match `reason`, nor `transformer` "transformation", which a
+stemmer would conflate.
 """
 
 from __future__ import annotations
@@ -61,6 +63,27 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
+def singular(word: str) -> str:
+    """An English plural in the singular: the S-stemmer's rules (Harman, 1991), with -sses,
+    -xes, -ches and -shes dropping their "es". Words of under 4 letters, and any that is not
+    plain Latin letters, stay as they are: "gas", "corpus", "loss", "analysis", "gpt4"."""
+    if len(word) < 4 or not (word.isascii() and word.isalpha()):
+        return word
+    if word.endswith("ies") and not word.endswith(("eies", "aies")):
+        return word[:-3] + "y"  # queries, studies
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]  # classes, boxes, approaches
+    if word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
+        return word[:-1]  # images, features
+    if word.endswith("s") and not word.endswith(("us", "ss", "is")):
+        return word[:-1]  # models, llms
+    return word
+
+
+def singular_words(text: str) -> list[str]:
+    return [singular(word) for word in words(text)]
+
+
 def author_key(name: str) -> str:
     return " ".join(words(name.replace("_", " ")))
 
@@ -76,12 +99,12 @@ def author_rule(raw: str) -> Rule:
 
 
 def keyword_rule(raw: str) -> Rule:
-    phrase = words(raw)
+    phrase = singular_words(raw)
     return Rule(KEYWORD, " ".join(phrase), max(phrase, key=len)[:100], " ".join(raw.split()))
 
 
 def paper_words(paper: Paper) -> list[str]:
-    return words(f"{paper.title}\n{paper.abstract}")
+    return singular_words(f"{paper.title}\n{paper.abstract}")
 
 
 # --- matching -------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def test_upgrade_creates_every_table_and_matches_the_models(database_url: str) -
     engine = make_engine(database_url)
     assert set(inspect(engine).get_table_names()) >= TABLES
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0010"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0011"
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == [], f"models and migrations disagree (write a new revision): {diff}"
     indexes = {

@@ -57,7 +57,11 @@ def subscribe(session, user_id: int, *rules: subs.Rule, mode: str = subs.INSTANT
         (subs.keyword_rule("Latent Reasoning"), True),
         (subs.keyword_rule("continuous latent space"), True),  # from the title
         (subs.keyword_rule("reasoning latent"), False),  # the phrase, in its order
-        (subs.keyword_rule("thought"), False),  # whole words ("thoughts"): no stemming
+        (subs.keyword_rule("thought"), True),  # "thoughts": plurals are folded
+        (subs.keyword_rule("large language model"), True),  # "Large Language Models"
+        (subs.keyword_rule("hidden state"), True),
+        (subs.keyword_rule("reason"), True),  # the title's own word
+        (subs.keyword_rule("continuity"), False),  # no stemming beyond plurals: "continuous"
     ],
 )
 def test_a_rule_matches_the_paper_or_not(db: Database, rule: subs.Rule, matches: bool) -> None:
@@ -65,6 +69,35 @@ def test_a_rule_matches_the_paper_or_not(db: Database, rule: subs.Rule, matches:
         subscribe(session, 7, rule)
         found = subs.matching_users(session, session.get(Paper, ARXIV_ID))
     assert [(m.user_id, m.reason) for m in found] == ([(7, rule.label)] if matches else [])
+
+
+@pytest.mark.parametrize(
+    "plural, singular",
+    [
+        ("models", "model"),
+        ("LLMs", "llm"),
+        ("queries", "query"),
+        ("approaches", "approach"),
+        ("classes", "class"),
+        ("features", "feature"),
+        ("corpus", "corpus"),
+        ("loss", "loss"),
+        ("analysis", "analysis"),
+        ("gpt4", "gpt4"),
+        ("gas", "gas"),
+        ("модели", "модели"),  # Latin words only
+    ],
+)
+def test_keywords_are_folded_to_the_singular(plural: str, singular: str) -> None:
+    assert subs.singular(subs.fold(plural)) == singular
+    assert subs.singular(singular) == singular  # the migration relies on it (0011)
+
+
+def test_a_plural_and_its_singular_are_one_rule_of_a_reader(db: Database) -> None:
+    with db.session() as session, session.begin():
+        assert subs.add_rule(session, 1, "1", subs.keyword_rule("Language Models"))
+        assert not subs.add_rule(session, 1, "1", subs.keyword_rule("language model"))
+        assert [r.label for r in subs.rules_of(session, 1)] == ["Language Models"]
 
 
 def test_a_reader_with_several_matching_rules_is_found_once_and_off_is_left_out(db: Database) -> None:
@@ -112,3 +145,55 @@ def test_a_failed_or_dropped_review_reaches_no_subscriber(db: Database, validati
         subscribe(session, 1, subs.category_rule("cs.CL"))
         assert fanout.queue_for_subscribers(session, review(session, validation=validation, moderation=moderation)) == 0
         assert fanout.queue_for_subscribers(session, review(session)) == 1  # its passing successor does
+
+
+def test_the_migration_folds_stored_keyword_rules_and_keeps_one_of_each_readers_doubles(database_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from paperdigest.db import alembic_config, normalize_url
+
+    command.upgrade(alembic_config(database_url), "0010")
+    engine = create_engine(normalize_url(database_url))
+    rules = [  # as 0007-0010 stored them: the folded words as written
+        (1, "keyword", "language models", "language", "Language Models"),
+        (1, "keyword", "language model", "language", "language model"),  # one rule with the first now
+        (2, "keyword", "language model", "language", "language model"),  # another reader's
+        (2, "keyword", "llms", "llms", "LLMs"),
+        (2, "category", "cs.cl", "cs.cl", "cs.CL"),
+    ]
+    with engine.begin() as connection:
+        for user_id in (1, 2):
+            connection.execute(
+                text(
+                    "INSERT INTO subscribers (user_id, chat_id, mode, digest_minute, created_at, updated_at)"
+                    " VALUES (:u, :c, 'instant', 540, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"u": user_id, "c": str(user_id)},
+            )
+        for user_id, kind, value, key, label in rules:
+            connection.execute(
+                text(
+                    "INSERT INTO subscription_rules (user_id, kind, value, key, label, created_at)"
+                    " VALUES (:u, :k, :v, :key, :l, CURRENT_TIMESTAMP)"
+                ),
+                {"u": user_id, "k": kind, "v": value, "key": key, "l": label},
+            )
+    stored = "SELECT user_id, kind, value, key, label FROM subscription_rules ORDER BY id"
+    upgrade(database_url)
+    with engine.connect() as connection:
+        assert [tuple(row) for row in connection.execute(text(stored))] == [
+            (1, "keyword", "language model", "language", "Language Models"),
+            (2, "keyword", "language model", "language", "language model"),
+            (2, "keyword", "llm", "llm", "LLMs"),
+            (2, "category", "cs.cl", "cs.cl", "cs.CL"),
+        ]
+    command.downgrade(alembic_config(database_url), "0010")
+    with engine.connect() as connection:
+        assert [tuple(row)[2:4] for row in connection.execute(text(stored))] == [
+            ("language models", "language"),
+            ("language model", "language"),
+            ("llms", "llms"),
+            ("cs.cl", "cs.cl"),
+        ]
+    engine.dispose()
