@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from bot import texts
-from paperdigest.subscriptions import Rule, author_rule, category_rule, keyword_rule, words
+from paperdigest.subscriptions import KEYWORD, Rule, author_rule, category_rule, keyword_rule, words
 
 AUTHOR_PREFIXES = ("автор:", "author:")
 CATEGORY_PREFIXES = ("категория:", "category:")
@@ -24,6 +24,7 @@ WHOLE_ARCHIVES = {
 }  # fmt: skip
 _CATEGORY = re.compile(r"^([a-z-]+)\.([a-z]{2,}(?:-[a-z]{2,})?)$", re.IGNORECASE)
 MAX_CHARS, MAX_WORDS, MIN_CHARS = 100, 6, 3
+_CYRILLIC, _LATIN = re.compile(r"[а-яё]"), re.compile(r"[a-z]")
 
 
 class BadRule(Exception):
@@ -37,6 +38,15 @@ def is_category(value: str) -> bool:
         return True
     shaped = _CATEGORY.match(value)
     return shaped is not None and shaped.group(1).lower() in ARCHIVES
+
+
+def rule_to_add(text: str) -> Rule:
+    """parse_rule, for /subscribe: a phrase in Russian alone is refused, since it is looked for in
+    the paper's title and abstract, which are in English (/unsubscribe still takes one made before)."""
+    rule = parse_rule(text)
+    if rule.kind == KEYWORD and _CYRILLIC.search(rule.value) and not _LATIN.search(rule.value):
+        raise BadRule(texts.KEYWORD_NOT_LATIN.format(value=rule.label[:40]))
+    return rule
 
 
 def parse_rule(text: str) -> Rule:

@@ -137,12 +137,17 @@ SUBSCRIBE_USAGE = (
     "Чтобы подписаться, напишите, на что:\n"
     "/subscribe cs.CL — категория arXiv\n"
     "/subscribe автор: Yuntian Deng — автор (имя и фамилия, как на arXiv)\n"
-    "/subscribe latent reasoning — слово или фраза из названия или аннотации"
+    "/subscribe latent reasoning — слово или фраза из названия или аннотации, по-английски "
+    "(language model найдёт и «Large Language Models»)"
 )
 SUBSCRIPTIONS_PRIVATE = "Подписки работают в личном чате с ботом: напишите ему /subscribe."
 BAD_CATEGORY = "«{value}» не похоже на категорию arXiv. Примеры: /subscribe cs.CL, /subscribe hep-th"
 AUTHOR_NEEDS_NAME = "Напишите имя и фамилию автора, как на arXiv: /subscribe автор: Yuntian Deng"
 KEYWORD_TOO_SHORT = "«{value}» слишком короткое: нужно хотя бы 3 буквы. Пример: /subscribe latent reasoning"
+KEYWORD_NOT_LATIN = (
+    "Фразы ищутся в названии и аннотации статьи, а на arXiv они по-английски: «{value}» не найдётся. "
+    "Напишите по-английски, например: /subscribe latent reasoning"
+)
 KEYWORD_NO_WORDS = "В «{value}» нет ни одного слова. Пример: /subscribe latent reasoning"
 TOO_LONG = "Слишком длинно ({length} символов, можно до {limit}). Сократите фразу или оставьте главные слова."
 TOO_MANY_WORDS = "Во фразе {count} слов, можно до {limit}: длинная фраза почти никогда не встречается целиком."

@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot import texts
 from bot.relay import OutboxRelay
 from bot.subscriber_digest import set_mode
-from bot.subscription_input import BadRule, parse_rule
+from bot.subscription_input import BadRule, parse_rule, rule_to_add
 from paperdigest import subscriptions as subs
 from paperdigest.db import Database
 from paperdigest.models import SubscriptionRule
@@ -53,7 +53,7 @@ async def subscribe(message: Message, command: CommandObject, db: Database) -> N
     if user_id is None:
         return
     try:
-        rule = parse_rule(command.args or "")
+        rule = rule_to_add(command.args or "")
     except BadRule as err:
         await message.answer(err.user_message)
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.handlers.subscriptions import parse_digest
-from bot.subscription_input import BadRule, parse_rule
+from bot.subscription_input import BadRule, parse_rule, rule_to_add
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,9 @@ from bot.subscription_input import BadRule, parse_rule
         ("latent reasoning", "keyword", "latent reasoning", "latent reasoning"),
         ("Chain-of-Thought", "keyword", "chain of thought", "Chain-of-Thought"),
         ("llama.cpp", "keyword", "llama cpp", "llama.cpp"),  # shaped like a category, but no arXiv archive
-        ("трансформеры", "keyword", "трансформеры", "трансформеры"),
+        ("трансформеры", "keyword", "трансформеры", "трансформеры"),  # /unsubscribe finds an old one
+        ("Large Language Models", "keyword", "large language model", "Large Language Models"),
+        ("LLMs", "keyword", "llm", "LLMs"),
     ],
 )
 def test_a_rule_is_read_and_normalised(text: str, kind: str, value: str, label: str) -> None:
@@ -46,6 +48,19 @@ def test_a_useless_rule_is_refused_saying_why(text: str, expected: str) -> None:
     with pytest.raises(BadRule) as refused:
         parse_rule(text)
     assert expected in refused.value.user_message
+
+
+@pytest.mark.parametrize(
+    "text, added",
+    [("трансформеры", False), ("Трансформер Vaswani", True), ("GPT-4 и LLaMA", True), ("1000", True)],
+)
+def test_subscribe_refuses_a_phrase_in_russian_alone(text: str, added: bool) -> None:
+    if added:
+        assert rule_to_add(text) == parse_rule(text)
+        return
+    with pytest.raises(BadRule) as refused:
+        rule_to_add(text)
+    assert "по-английски" in refused.value.user_message and "«трансформеры»" in refused.value.user_message
 
 
 @pytest.mark.parametrize(

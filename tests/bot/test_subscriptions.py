@@ -72,6 +72,7 @@ async def test_subscribe_list_remove_by_button_and_unsubscribe(bot_settings, fak
         ("/subscribe автор: Deng", "имя и фамилию"),
         ("/subscribe категория: cats.dogs", "не похоже на категорию arXiv"),
         ("/subscribe ab", "слишком короткое"),
+        ("/subscribe латентное рассуждение", "по-английски"),  # the title and abstract are in English
         ("/digest weekly", "Не понимаю «weekly»"),
         ("/digest daily 25:00", "«25:00» — не время"),
         ("/unsubscribe", "как при подписке"),
