@@ -2,8 +2,9 @@
 
 Hand-written, like watcher/ranking.py's TF-IDF: one paper is a few hundred paragraphs, and a
 search library would be a dependency for thirty lines of arithmetic. Words are lower-cased
-letter runs of Latin or Cyrillic; a Russian question about an English paper still matches
-the Latin terms it names (model names, datasets, "GSM8k"). References are never searched.
+letter runs of Latin or Cyrillic. A Russian question about an English paper matches the Latin
+terms it names (model names, datasets, "GSM8k") and the English words summarizer/ru_terms.py
+gives for its Russian ones («обучение» → "training"). References are never searched.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from paperdigest.records import Section
+from summarizer.ru_terms import english_terms
 
 K1, B = 1.5, 0.75
 PASSAGE_CHARS = 700  # a paragraph longer than this is cut into pieces of about this size
@@ -59,7 +61,7 @@ def split_passages(sections: list[Section]) -> list[tuple[str, str]]:
 def find_passages(sections: list[Section], query: str, k: int = 3) -> list[Passage]:
     """The k passages of the paper scoring highest for the query (none when no query word occurs)."""
     units = split_passages(sections)
-    terms = set(words(query))
+    terms = set(words(query)) | set(words(" ".join(english_terms(query))))
     if not units or not terms:
         return []
     counted = [Counter(words(f"{title} {text}")) for title, text in units]
