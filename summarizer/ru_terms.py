@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 
-_CYRILLIC_WORD = re.compile(r"[а-яё]{3,}")
+_CYRILLIC_WORD = re.compile(r"[а-я]{3,}")
 
-# (starts of Russian words, the English words they add). Longer starts are tried first, so a
-# specific entry wins over a general one sharing its start.
+# (starts of Russian words, written with е for ё, and the English words they add). Longer starts
+# are tried first, so a specific entry wins over a general one sharing its start.
 GLOSSARY: tuple[tuple[tuple[str, ...], str], ...] = (
     (("датасет", "данны", "корпус", "выборк"), "dataset datasets data corpus"),
     (("обуч", "натрен", "тренир"), "training train trained"),
@@ -29,11 +29,11 @@ GLOSSARY: tuple[tuple[tuple[str, ...], str], ...] = (
     (("оптимизат",), "optimizer adam"),
     (("модел",), "model models"),
     (("метрик",), "metric metrics score"),
-    (("оцен", "оцени"), "evaluation evaluate evaluated"),
+    (("оцен",), "evaluation evaluate evaluated"),
     (("результат", "итог"), "results result"),
     (("огранич", "недостат", "слабост", "минус"), "limitations limitation limited"),
     (("архитект", "устро"), "architecture layers"),
-    (("слой", "слоёв", "слоев", "слоя"), "layer layers"),
+    (("слой", "слоев", "слоя"), "layer layers"),
     (("параметр",), "parameters"),
     (("вычисл", "ресурс", "затрат", "стоимост"), "compute computational cost flops"),
     (("видеокарт", "гпу", "графическ", "ускорител"), "gpu gpus tpu hardware"),
@@ -61,7 +61,7 @@ GLOSSARY: tuple[tuple[tuple[str, ...], str], ...] = (
     (("язык",), "language"),
     (("генерац", "генерир"), "generation generate"),
     (("поиск", "извлеч"), "search retrieval"),
-    (("стать", "статей", "статье"), "paper papers"),
+    (("стать", "статей"), "paper papers"),
     (("код", "программ"), "code"),
     (("будущ", "дальнейш"), "future work"),
     (("улучш", "прирост", "лучше"), "improvement improves outperforms"),
@@ -84,7 +84,7 @@ GLOSSARY: tuple[tuple[tuple[str, ...], str], ...] = (
     (("открыт",), "open source released"),
     (("примен", "использ"), "use used using"),
     (("метод", "подход", "способ"), "method approach"),
-    (("смес", "экспертов"), "mixture experts moe"),
+    (("смес",), "mixture experts moe"),
     (("дистил",), "distillation distilled"),
     (("чемпион", "выигр", "соревн"), "competition"),
 )
@@ -96,7 +96,7 @@ def english_terms(question: str) -> list[str]:
     found: dict[str, None] = {}
     for word in _CYRILLIC_WORD.findall(question.lower().replace("ё", "е")):
         for start, terms in _BY_START:
-            if word.startswith(start.replace("ё", "е")):
+            if word.startswith(start):
                 found.update(dict.fromkeys(terms.split()))
                 break
     return list(found)

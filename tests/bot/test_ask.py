@@ -78,6 +78,17 @@ async def test_offline_quotes_passages_with_sections_and_labels_them_not_an_answ
     assert [q.answered_by for q in questions(offline)] == ["passages"] * 3
 
 
+async def test_offline_a_russian_question_with_no_english_word_finds_the_english_passage(
+    bot_settings: Settings, fake_telegram: FakeTelegram
+) -> None:
+    offline = bot_settings.replace(OPENAI_BASE_URL=None, OPENAI_API_KEY=None)
+    async with running(offline):
+        await reviewed(fake_telegram, ALICE)
+        found = await ask(fake_telegram, ALICE, f"/ask {PAPER_ID} Какие у метода ограничения?")
+    assert found.text.startswith("🔎 Найденные места в статье (не ответ")
+    assert "раздел «4 Limitations»" in found.text  # «ограничения» → "limitations" (summarizer/ru_terms.py)
+
+
 async def test_llm_answer_names_its_section_and_a_reply_continues_the_thread(
     bot_settings: Settings, fake_telegram: FakeTelegram, fake_llm: FakeLLM
 ) -> None:

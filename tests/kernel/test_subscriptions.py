@@ -4,11 +4,12 @@ paper version, never a failed review. On SQLite and on a real PostgreSQL server.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import create_engine, select, text
 
 from paperdigest import fanout, outbox
 from paperdigest import subscriptions as subs
-from paperdigest.db import Database, upgrade
+from paperdigest.db import Database, alembic_config, normalize_url, upgrade
 from paperdigest.models import OutboxMessage, Paper, Review, SubscriptionDelivery
 from tests.support.reviews import stored_review
 
@@ -148,11 +149,6 @@ def test_a_failed_or_dropped_review_reaches_no_subscriber(db: Database, validati
 
 
 def test_the_migration_folds_stored_keyword_rules_and_keeps_one_of_each_readers_doubles(database_url: str) -> None:
-    from alembic import command
-    from sqlalchemy import create_engine, text
-
-    from paperdigest.db import alembic_config, normalize_url
-
     command.upgrade(alembic_config(database_url), "0010")
     engine = create_engine(normalize_url(database_url))
     rules = [  # as 0007-0010 stored them: the folded words as written
